@@ -1,0 +1,127 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { decodePoints, renderSvg, writeSvg } from "./picture";
+import { msWhere, record, Timeline, workloadFigures } from "./timeline";
+import { loadScenario, parseScenario } from "./scenario";
+
+/** A small but complete timeline: two workloads (one dips to zero), two pools, markers. */
+function sampleTimeline(): Timeline {
+  return {
+    startedAt: "2026-11-20T03:00:00.000Z",
+    endMs: 5000,
+    workloads: {
+      "shop/Deployment/nginx": {
+        info: { key: "shop/Deployment/nginx", namespace: "shop", kind: "Deployment", name: "nginx", replicas: 5, floor: 4, pdb: "shop/nginx" },
+        points: [{ t: 0, v: 5 }, { t: 1200, v: 3 }, { t: 1600, v: 5 }],
+      },
+      "shop/Deployment/worker <&>": {
+        info: { key: "shop/Deployment/worker <&>", namespace: "shop", kind: "Deployment", name: "worker <&>", replicas: 1, floor: null },
+        points: [{ t: 0, v: 1 }, { t: 2000, v: 0 }, { t: 2400, v: 1 }],
+      },
+    },
+    pools: {
+      "app-v1": [{ t: 0, v: 6 }, { t: 3000, v: 0 }],
+      "app-v2": [{ t: 0, v: 0 }, { t: 500, v: 6 }],
+    },
+    markers: [{ t: 100, label: "create pool app-v2" }, { t: 3000, label: "delete pool app-v1" }],
+  };
+}
+
+describe("rehearsal timeline model", () => {
+  it("integrates step series: time at zero and below floor, up to endMs", () => {
+    const pts = [{ t: 0, v: 5 }, { t: 1000, v: 3 }, { t: 1500, v: 0 }, { t: 1800, v: 5 }];
+    assert.equal(msWhere(pts, 3000, (v) => v === 0), 300);
+    assert.equal(msWhere(pts, 3000, (v) => v < 4), 800);
+    // The last value holds until endMs.
+    assert.equal(msWhere([{ t: 0, v: 1 }, { t: 2500, v: 0 }], 3000, (v) => v === 0), 500);
+  });
+
+  it("records only changes, collapsing same-instant updates", () => {
+    const pts: { t: number; v: number }[] = [];
+    record(pts, 0, 5);
+    record(pts, 10, 5);
+    record(pts, 20, 4);
+    record(pts, 20, 5); // same instant back to 5: the dip never lasted
+    assert.deepEqual(pts, [{ t: 0, v: 5 }]);
+  });
+
+  it("figures flag the single replica's gap with a note and round tiny dips up, never to 0", () => {
+    const tl = sampleTimeline();
+    const w = workloadFigures(tl.workloads["shop/Deployment/worker <&>"], tl.endMs);
+    assert.equal(w.msAtZero, 400);
+    assert.equal(w.multiReplica, false);
+    assert.match(w.note ?? "", /single replica/);
+    const n = workloadFigures({ info: tl.workloads["shop/Deployment/nginx"].info, points: [{ t: 0, v: 5 }, { t: 10, v: 3 }, { t: 10.2, v: 5 }] }, 100);
+    assert.equal(n.msBelowFloor, 1);
+    assert.equal(n.minReady, 3);
+  });
+});
+
+describe("rehearsal picture (SVG)", () => {
+  it("is well-formed XML and carries every workload's and pool's series and the markers", () => {
+    const tl = sampleTimeline();
+    const svg = renderSvg(tl, { title: "t & <test>", subtitle: "s" });
+    assert.equal(XMLValidator.validate(svg), true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(svg);
+    const root = doc.svg;
+    assert.equal(root.xmlns, "http://www.w3.org/2000/svg");
+    assert.equal(Number(root["data-end-ms"]), 5000);
+    const groups: any[] = [].concat(root.g);
+    const workloads = groups.filter((g) => g.class === "workload");
+    assert.deepEqual(workloads.map((g) => g["data-key"]).sort(), Object.keys(tl.workloads).sort());
+    for (const g of workloads) {
+      assert.deepEqual(decodePoints(g["data-points"]), tl.workloads[g["data-key"]].points);
+      // The drawn step line has two vertices per data point.
+      assert.equal(g.polyline.points.trim().split(/\s+/).length, 2 * tl.workloads[g["data-key"]].points.length);
+    }
+    const nginx = workloads.find((g) => g["data-key"] === "shop/Deployment/nginx");
+    assert.equal(nginx["data-floor"], "4");
+    const shaded = [].concat(nginx.rect).filter((r: any) => r.class === "below-floor");
+    assert.equal(shaded.length, 1, "the 400 ms below floor is shaded");
+    const worker = workloads.find((g) => g["data-key"] === "shop/Deployment/worker <&>");
+    assert.equal([].concat(worker.rect).filter((r: any) => r.class === "at-zero").length, 1);
+    const pools = groups.filter((g) => g.class === "pool");
+    assert.deepEqual(pools.map((g) => g["data-pool"]), ["app-v1", "app-v2"]);
+    for (const g of pools) assert.deepEqual(decodePoints(g["data-points"]), tl.pools[g["data-pool"]]);
+    const markers = groups.filter((g) => g.class === "marker");
+    assert.deepEqual(markers.map((g) => g["data-label"]), tl.markers.map((m) => m.label));
+    assert.ok(!/<script|href=|@import|url\(/i.test(svg), "self-contained: no scripts or external references");
+  });
+
+  it("writes the file and returns its absolute path", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-pic-"));
+    try {
+      const p = writeSvg(path.join(dir, "sub", "x.svg"), sampleTimeline(), { title: "x" });
+      assert.ok(path.isAbsolute(p));
+      assert.equal(XMLValidator.validate(fs.readFileSync(p, "utf8")), true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("rehearsal scenario", () => {
+  it("the default scenario: one pool of 6 nodes with role app, and the bump to rehearse", () => {
+    const s = loadScenario();
+    assert.equal(s.oldPool.nodes, 6);
+    assert.equal(s.role, "app");
+    assert.equal(s.oldPool.labels["nodepool-rotation/role"], "app");
+    assert.equal(s.oldPool.labels["cloud.google.com/gke-nodepool"], undefined, "the replacement gets its own pool label");
+    assert.equal(s.oldPool.cpu, "3920m");
+    assert.notEqual(s.fromVersion, s.toVersion);
+    for (const kind of ["Deployment", "StatefulSet", "DaemonSet", "Job", "PodDisruptionBudget"]) {
+      assert.match(s.text, new RegExp(`kind: ${kind}\\b`));
+    }
+  });
+
+  it("rejects a scenario with nodes in two pools, or without the role label, naming the fix", () => {
+    const node = (name: string, pool: string, role = true) =>
+      `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${name}\n  labels:\n    cloud.google.com/gke-nodepool: ${pool}\n${role ? "    nodepool-rotation/role: app\n" : ""}`;
+    assert.throws(() => parseScenario([node("a", "p1"), node("b", "p2")].join("---\n"), "two.yaml"), /2 pools \(p1, p2\).*keep only the old pool/);
+    assert.throws(() => parseScenario(node("a", "p1", false), "norole.yaml"), /norole\.yaml.*add nodepool-rotation\/role/);
+    assert.throws(() => parseScenario("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", "empty.yaml"), /no Node labelled/);
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * The prober: an independent observer of availability during a rehearsal. It watches pods and
+ * nodes through the real `@kubernetes/client-node` informers (list, then watch from the list's
+ * resourceVersion; re-list on 410), and on every event recomputes each workload's number of ready
+ * endpoints and each pool's number of Ready nodes. Because it is event-driven, the series are
+ * exact as seen by any API client (an endpoints controller sees the same events), not sampled.
+ *
+ * A pod counts as a ready endpoint the way the EndpointSlice controller and the disruption
+ * controller count it: condition Ready=True and not terminating (no deletionTimestamp).
+ */
+import * as k8s from "@kubernetes/client-node";
+import { performance } from "node:perf_hooks";
+import { Point, record, WorkloadInfo, WorkloadSeries } from "./timeline";
+
+/** Label GKE puts on every node with its pool's name. */
+export const POOL_LABEL = "cloud.google.com/gke-nodepool";
+
+/** True when the pod would be listed as a ready endpoint. */
+export function isReadyEndpoint(pod: k8s.V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** True when the node reports Ready=True. */
+export function isNodeReady(node: k8s.V1Node): boolean {
+  return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** Does a label set satisfy a LabelSelector (matchLabels and matchExpressions)? */
+export function selectorMatches(sel: k8s.V1LabelSelector | undefined, labels: Record<string, string> = {}): boolean {
+  if (!sel) return false;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const vals = e.values ?? [];
+    switch (e.operator) {
+      case "In":
+        if (!has || !vals.includes(labels[e.key])) return false;
+        break;
+      case "NotIn":
+        if (has && vals.includes(labels[e.key])) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** A workload to follow: its info plus how to recognise its pods. */
+export interface ProbeTarget {
+  info: WorkloadInfo;
+  /** True when the pod belongs to this workload. */
+  owns(pod: k8s.V1Pod): boolean;
+}
+
+/** Live series the prober keeps up to date. */
+export interface ProbeSeries {
+  workloads: Record<string, WorkloadSeries>;
+  pools: Record<string, Point[]>;
+}
+
+/**
+ * Watches pods and nodes and keeps the series. `t0` is the `performance.now()` origin the
+ * rehearsal uses for every timestamp, so markers and series share one clock.
+ */
+export class Prober {
+  readonly series: ProbeSeries = { workloads: {}, pools: {} };
+  private readonly informers: (k8s.Informer<any> & k8s.ObjectCache<any>)[] = [];
+  private stopped = false;
+  private listed = false;
+  private restarts = 0;
+  private listeners: (() => void)[] = [];
+  private pods!: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
+  private nodes!: k8s.Informer<k8s.V1Node> & k8s.ObjectCache<k8s.V1Node>;
+
+  constructor(
+    private readonly kc: k8s.KubeConfig,
+    private readonly targets: ProbeTarget[],
+    private readonly t0: number,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    for (const t of targets) this.series.workloads[t.info.key] = { info: t.info, points: [] };
+  }
+
+  /** Milliseconds since the rehearsal's origin. */
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** Starts both informers and resolves once each has listed (the series then hold the initial state). */
+  async start(): Promise<void> {
+    const core = this.kc.makeApiClient(k8s.CoreV1Api);
+    this.pods = k8s.makeInformer(this.kc, "/api/v1/pods", () => core.listPodForAllNamespaces());
+    this.nodes = k8s.makeInformer(this.kc, "/api/v1/nodes", () => core.listNode());
+    const follow = <T extends k8s.KubernetesObject>(inf: k8s.Informer<T> & k8s.ObjectCache<T>) => {
+      this.informers.push(inf);
+      inf.on("change", () => this.update());
+      inf.on("error", (err: any) => this.restart(inf, err));
+    };
+    follow(this.pods);
+    follow(this.nodes);
+    await Promise.all([this.pods.start(), this.nodes.start()]);
+    // Events fire item by item while the first list is loaded: only record complete states.
+    this.listed = true;
+    this.update();
+  }
+
+  /** Resolves when `cond()` holds (checked after every event) or rejects after `timeoutMs`. */
+  waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners = this.listeners.filter((l) => l !== check);
+        reject(new Error(`rehearsal: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const check = () => {
+        if (!cond()) return;
+        clearTimeout(timer);
+        this.listeners = this.listeners.filter((l) => l !== check);
+        resolve();
+      };
+      this.listeners.push(check);
+    });
+  }
+
+  /** Current ready endpoints of a workload (from the informer cache). */
+  ready(key: string): number {
+    const pts = this.series.workloads[key]?.points ?? [];
+    return pts.length ? pts[pts.length - 1].v : 0;
+  }
+
+  /** Current Ready nodes of a pool. */
+  poolNodes(pool: string): number {
+    const pts = this.series.pools[pool] ?? [];
+    return pts.length ? pts[pts.length - 1].v : 0;
+  }
+
+  /** The pods currently known, e.g. to check where they run. */
+  podList(): readonly k8s.V1Pod[] {
+    return this.pods ? this.pods.list() : [];
+  }
+
+  /** Number of watch restarts after errors (0 in a healthy run). */
+  get watchRestarts(): number {
+    return this.restarts;
+  }
+
+  /** Stops both informers. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  private restart(inf: k8s.Informer<any>, err: any): void {
+    if (this.stopped) return;
+    this.restarts++;
+    this.log(`prober: watch error (${err?.message ?? err}); re-listing`);
+    setTimeout(() => {
+      if (!this.stopped) inf.start().catch((e) => this.restart(inf, e));
+    }, 50);
+  }
+
+  private update(): void {
+    if (this.stopped || !this.listed) return;
+    const t = this.now();
+    const pods = this.pods?.list() ?? [];
+    for (const target of this.targets) {
+      let n = 0;
+      for (const p of pods) if (target.owns(p) && isReadyEndpoint(p)) n++;
+      record(this.series.workloads[target.info.key].points, t, n);
+    }
+    const perPool: Record<string, number> = {};
+    for (const node of this.nodes?.list() ?? []) {
+      const pool = node.metadata?.labels?.[POOL_LABEL];
+      if (!pool) continue;
+      perPool[pool] = (perPool[pool] ?? 0) + (isNodeReady(node) ? 1 : 0);
+    }
+    for (const pool of Object.keys(this.series.pools)) if (!(pool in perPool)) perPool[pool] = 0;
+    for (const [pool, n] of Object.entries(perPool)) record((this.series.pools[pool] ??= []), t, n);
+    for (const l of [...this.listeners]) l();
+  }
+}

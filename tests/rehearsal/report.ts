@@ -1,0 +1,63 @@
+/**
+ * Human-readable rendering of a rehearsal result: the timeline of phases, then the summary
+ * (total time, evictions, most concurrent disruptions per PDB, per workload the time at zero ready
+ * and below its PDB floor), then the verdict and the picture's path. Same numbers as `--json`.
+ */
+import type { RehearsalResult } from "./run";
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+}
+
+/** The summary as text lines for a terminal. */
+export function formatSummary(r: RehearsalResult): string {
+  const out: string[] = [];
+  out.push(`Rehearsal ${r.mode === "drain" ? "WITH the drain" : "WITHOUT the drain (GKE's behaviour)"}: ${r.oldPool.name} (${r.oldPool.version}) -> ${r.newPool.name} (${r.newPool.version}), ${r.oldPool.nodes} nodes`);
+  out.push(`scenario: ${r.scenario}`);
+  out.push("");
+  out.push("Timeline");
+  for (const m of r.timeline.markers) out.push(`  ${s(m.t).padStart(8)}  ${m.label}`);
+  out.push("");
+  out.push("Summary");
+  out.push(`  total time (new pool created -> all ready again): ${s(r.totalMs)}; old pool gone after ${s(r.rotationMs)}`);
+  out.push(`  evictions: ${r.evictions}; pods killed by the pool delete (no eviction): ${r.podsDeletedWithoutEviction}`);
+  if (r.drain) out.push(`  drain ran via: ${r.drain.via}`);
+  out.push("");
+  out.push("  most concurrent disruptions per PDB");
+  const pdbRows = [["  PDB", "allowed", "max (simulator)", "max (prober)", "evictions allowed", "rejected (429)"]];
+  for (const [k, p] of Object.entries(r.pdbs)) {
+    pdbRows.push([`  ${k}`, String(p.allowed ?? "-"), String(p.maxConcurrentDisruptions), String(p.maxConcurrentDisruptionsObserved), String(p.evictionsAllowed), String(p.evictionsRejected)]);
+  }
+  out.push(...table(pdbRows).map((l) => "  " + l));
+  out.push("");
+  out.push("  per workload (ready endpoints, from the prober's watch; simulator's own figures in brackets)");
+  const wRows = [["  workload", "replicas", "floor", "min ready", "ms at zero", "ms below floor", "note"]];
+  for (const w of Object.values(r.workloads)) {
+    const sim = w.simulator;
+    wRows.push([
+      `  ${w.key}`,
+      String(w.replicas),
+      w.floor === null ? "-" : String(w.floor),
+      `${w.minReady}${sim ? ` [${sim.minReady}]` : ""}`,
+      `${w.msAtZero}${sim ? ` [${sim.msAtZero}]` : ""}`,
+      `${w.msBelowFloor}${sim ? ` [${sim.msBelowFloor}]` : ""}`,
+      w.note ?? "",
+    ]);
+  }
+  out.push(...table(wRows).map((l) => "  " + l));
+  out.push("");
+  const v = r.verdict;
+  if (v.zeroDowntime) out.push("Verdict: ZERO DOWNTIME — every multi-replica workload: 0 ms at zero ready, 0 ms below its PDB floor.");
+  else {
+    out.push("Verdict: OUTAGE");
+    if (v.outages.length) out.push(`  reached zero ready: ${v.outages.join(", ")}`);
+    if (v.belowFloor.length) out.push(`  went below their PDB floor: ${v.belowFloor.join(", ")}`);
+  }
+  for (const g of v.singleReplicaGaps) out.push(`  unavoidable single-replica gap: ${g.key} at zero ready for ${g.msAtZero} ms (one pod cannot move without a gap; run 2 replicas + a PDB to avoid it)`);
+  out.push("");
+  out.push(`Picture: ${r.picture}`);
+  return out.join("\n");
+}
