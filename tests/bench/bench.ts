@@ -1,0 +1,167 @@
+/**
+ * `npm run bench [-- --json] [--only NAME]`
+ *
+ * Gathers the engine's benchmarks (tests/bench/engine.ts, written with the engine: drain time vs
+ * the PDB-bound lower limit, vs a sequential kubectl-style drain, API requests per evicted pod,
+ * plan scale) into one run. This file measures nothing itself: it finds the benchmark functions,
+ * runs them one after the other (they share 2 cores with everything else: never in parallel),
+ * and reports their results together, with whether each stated target was met.
+ *
+ * Convention for tests/bench/engine.ts (whichever it exports, in this order of preference):
+ *   - `benchmarks: { name: string; run: () => Promise<object> }[]`, or
+ *   - exported async functions named `bench…` (run in export order).
+ * A result is any JSON-serialisable object; if it carries `targets: { name, met: boolean, … }[]`
+ * or a boolean `met`, the summary counts them.
+ *
+ * Exit code: 0 when every reported target was met, 1 when one was missed, 2 on an error.
+ */
+import { Command } from "commander";
+import * as os from "node:os";
+import { performance } from "node:perf_hooks";
+
+/** One benchmark as the aggregator runs it. */
+export interface Benchmark {
+  name: string;
+  run: () => Promise<unknown>;
+}
+
+/** One benchmark's outcome in the combined run. */
+export interface BenchOutcome {
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  result?: unknown;
+  error?: string;
+  /** Targets the result reported, with whether each was met. */
+  targets: { name: string; met: boolean; [k: string]: unknown }[];
+}
+
+/** The combined run (what `--json` prints). */
+export interface BenchRun {
+  startedAt: string;
+  machine: { node: string; cpus: number; cpuModel: string; loadavg: number[] };
+  durationMs: number;
+  benchmarks: BenchOutcome[];
+  targetsMet: number;
+  targetsMissed: number;
+}
+
+/** Finds the benchmarks a module exports (see the convention above). */
+export function collectBenchmarks(mod: Record<string, unknown>): Benchmark[] {
+  const list = mod.benchmarks;
+  if (Array.isArray(list)) {
+    return list.map((b: any, i) => {
+      if (!b || typeof b.run !== "function") throw new Error(`tests/bench/engine.ts: benchmarks[${i}] has no run() function`);
+      return { name: String(b.name ?? `benchmark ${i + 1}`), run: () => Promise.resolve(b.run()) };
+    });
+  }
+  return Object.entries(mod)
+    .filter(([k, v]) => /^bench/i.test(k) && typeof v === "function")
+    .map(([k, v]) => ({ name: k, run: () => Promise.resolve((v as () => unknown)()) }));
+}
+
+/** Reads the targets out of a result: `targets: [{name, met}]`, or a top-level boolean `met`. */
+export function targetsOf(name: string, result: unknown): BenchOutcome["targets"] {
+  if (!result || typeof result !== "object") return [];
+  const r = result as any;
+  if (Array.isArray(r.targets)) {
+    return r.targets
+      .filter((t: any) => t && typeof t.met === "boolean")
+      .map((t: any) => ({ ...t, name: String(t.name ?? name), met: t.met }));
+  }
+  if (typeof r.met === "boolean") return [{ name: String(r.target ?? name), met: r.met }];
+  return [];
+}
+
+/** Runs the benchmarks one after another; a failing one is reported, the others still run. */
+export async function runBenchmarks(benches: Benchmark[], log: (line: string) => void = () => {}): Promise<BenchRun> {
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const outcomes: BenchOutcome[] = [];
+  for (const b of benches) {
+    log(`bench: ${b.name} ...`);
+    const start = performance.now();
+    try {
+      const result = await b.run();
+      const durationMs = Math.round(performance.now() - start);
+      outcomes.push({ name: b.name, ok: true, durationMs, result, targets: targetsOf(b.name, result) });
+      log(`bench: ${b.name} done in ${(durationMs / 1000).toFixed(1)} s`);
+    } catch (e: any) {
+      const durationMs = Math.round(performance.now() - start);
+      outcomes.push({ name: b.name, ok: false, durationMs, error: e?.stack ?? String(e), targets: [] });
+      log(`bench: ${b.name} FAILED: ${e?.message ?? e}`);
+    }
+  }
+  const all = outcomes.flatMap((o) => o.targets);
+  return {
+    startedAt,
+    machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "?", loadavg: os.loadavg().map((l) => +l.toFixed(2)) },
+    durationMs: Math.round(performance.now() - t0),
+    benchmarks: outcomes,
+    targetsMet: all.filter((t) => t.met).length,
+    targetsMissed: all.filter((t) => !t.met).length,
+  };
+}
+
+/** Text rendering of a run. */
+export function formatBench(run: BenchRun): string {
+  const out: string[] = [];
+  out.push(`Benchmarks (${run.machine.cpus} CPUs, load ${run.machine.loadavg.join(" ")}, node ${run.machine.node}), ${(run.durationMs / 1000).toFixed(1)} s`);
+  for (const b of run.benchmarks) {
+    out.push("");
+    out.push(`${b.name}: ${b.ok ? "ok" : "FAILED"} (${(b.durationMs / 1000).toFixed(1)} s)`);
+    if (!b.ok) out.push(`  ${String(b.error).split("\n")[0]}`);
+    const r: any = b.result;
+    if (r && typeof r === "object") {
+      for (const [k, v] of Object.entries(r)) {
+        if (k === "targets") continue;
+        out.push(`  ${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+      }
+    }
+    for (const t of b.targets) {
+      const { name, met, ...rest } = t;
+      out.push(`  target ${name}: ${met ? "MET" : "MISSED"}${Object.keys(rest).length ? " " + JSON.stringify(rest) : ""}`);
+    }
+  }
+  out.push("");
+  out.push(`targets met: ${run.targetsMet}, missed: ${run.targetsMissed}`);
+  return out.join("\n");
+}
+
+/** Parses argv, runs, prints; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name("bench")
+    .description("Run the engine's benchmarks in one run and report them together.")
+    .option("--json", "print the run as one JSON document on stdout (progress on stderr)", false)
+    .option("--only <names>", "comma-separated benchmark names to run (default: all)")
+    .exitOverride();
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (e: any) {
+    return e.exitCode ?? 2;
+  }
+  const o = program.opts<{ json: boolean; only?: string }>();
+  const log = (line: string) => process.stderr.write(line + "\n");
+  try {
+    const mod = await import("./engine");
+    let benches = collectBenchmarks(mod as Record<string, unknown>);
+    if (o.only) {
+      const want = o.only.split(",").map((s) => s.trim());
+      const unknown = want.filter((w) => !benches.some((b) => b.name === w));
+      if (unknown.length) throw new Error(`--only: unknown benchmark(s) ${unknown.join(", ")}; known: ${benches.map((b) => b.name).join(", ")}`);
+      benches = benches.filter((b) => want.includes(b.name));
+    }
+    if (benches.length === 0) throw new Error("tests/bench/engine.ts exports no benchmarks (expected `benchmarks` or functions named bench…)");
+    const run = await runBenchmarks(benches, log);
+    process.stdout.write((o.json ? JSON.stringify(run, null, 2) : formatBench(run)) + "\n");
+    return run.benchmarks.some((b) => !b.ok) ? 2 : run.targetsMissed > 0 ? 1 : 0;
+  } catch (e: any) {
+    process.stderr.write(`bench: ${e?.message ?? e}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}
