@@ -22,8 +22,8 @@ export function unifiedDiff(a: string, b: string, fromLabel: string, toLabel: st
   let j = 0;
   while (i < x.length || j < y.length) {
     if (i < x.length && j < y.length && x[i] === y[j]) ops.push({ kind: " ", line: x[i], ai: i++, bi: j++ });
-    else if (j < y.length && (i === x.length || lcs[i][j + 1] >= lcs[i + 1][j])) ops.push({ kind: "+", line: y[j], ai: i, bi: j++ });
-    else ops.push({ kind: "-", line: x[i], ai: i++, bi: j });
+    else if (i < x.length && (j === y.length || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push({ kind: "-", line: x[i], ai: i++, bi: j });
+    else ops.push({ kind: "+", line: y[j], ai: i, bi: j++ });
   }
   const out = [`--- ${fromLabel}`, `+++ ${toLabel}`];
   let k = 0;

@@ -178,7 +178,7 @@ export class StackFile {
       this.insertPair(
         config,
         '"config:"',
-        `${HISTORY_KEY}:  # pool names used so far, per role (kept by npm run bump/promote; makes same-day rollbacks unique)\n` +
+        `${HISTORY_KEY}:  # names this stack used, per role (kept by npm run bump/promote)\n` +
           `  ${role}:\n    - ${name}\n`,
       );
       return;

@@ -1,0 +1,218 @@
+/**
+ * `npm run promote -- --from staging --to prod [--role R] [--date YYYY-MM-DD] [--verified-file F] [--force] [--dry-run]`
+ *
+ * Copies the promotable fields of each pool — its GKE `version`, nothing else — from one stack file
+ * to another, keeping the target's comments and formatting, and prints a reviewable diff.
+ * Environment-specific fields (machine types, sizes, node counts, labels, taints, service accounts,
+ * `revision`, the name history) are never copied. A promoted pool rotates in the target: its
+ * `rotatedOn` becomes the promotion day (today UTC unless --date), and its name stays unique within
+ * the target stack (same rule as bump).
+ *
+ * Refuses (nothing written) unless every version being promoted is what the source stack has
+ * verified: its `verifiedVersions` stack output (role -> version the program rotated to), read with
+ * `pulumi stack output verifiedVersions --json --stack <from>` or from --verified-file. `--force`
+ * skips that check and says so.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, Option } from "commander";
+import { CliIo, processIo, RefusedError, runCommand } from "./cliSupport";
+import { unifiedDiff } from "./diff";
+import { RotateResult, rotatePool, utcDate, validateFile } from "./rotatePool";
+import { StackFile, StackFileError, stackFilePath } from "./stackFile";
+
+import type { VerifiedVersions } from "./gate";
+export type { VerifiedVersions };
+
+/** Options of one promotion. */
+export interface PromoteOptions {
+  from: string;
+  to: string;
+  /** Roles to promote (default: every role present in both stacks). */
+  roles?: string[];
+  /** Rotation day written to promoted pools' `rotatedOn`; default today (UTC). */
+  date?: string;
+  /** Directory of the stack files. */
+  dir: string;
+  /** Promote even when the source has not verified the versions. */
+  force?: boolean;
+  /** Print the diff, write nothing. */
+  dryRun?: boolean;
+  /** Reads the source stack's verified versions; only called when something would be promoted. */
+  readVerified: (stack: string) => VerifiedVersions;
+}
+
+/** Outcome of a promotion. */
+export interface PromoteResult {
+  file: string;
+  /** One entry per promoted (changed) pool. */
+  promoted: RotateResult[];
+  /** Roles already at the source's version. */
+  unchanged: string[];
+  /** Roles present in only one of the stacks (not promoted; pool definitions are per environment). */
+  skipped: string[];
+  /** Verification problems overridden by --force (empty otherwise). */
+  forced: string[];
+  diff: string;
+  written: boolean;
+}
+
+/** Promote versions from `opts.from` to `opts.to`. Throws (nothing written) on bad input or refusal. */
+export function promote(opts: PromoteOptions, now: () => Date = () => new Date()): PromoteResult {
+  if (opts.from === opts.to) throw new StackFileError(`--from and --to are both "${opts.from}"; promote from one stack to another`);
+  const src = StackFile.load(stackFilePath(opts.dir, opts.from));
+  const dst = StackFile.load(stackFilePath(opts.dir, opts.to));
+  const srcCfg = validateFile(src, opts.from, "is invalid (fix it first)");
+  const dstCfg = validateFile(dst, opts.to, "is invalid before any change (fix it first)");
+
+  const gate = dstCfg.promotion?.requireVerifiedIn;
+  if (gate !== undefined && gate !== opts.from && !opts.force) {
+    throw new RefusedError(
+      `${dst.file} requires versions verified in "${gate}" (nodepool-rotation:promotion.requireVerifiedIn), but --from is "${opts.from}": ` +
+        `promote from ${gate}, or --force (the prod gate in the program would still refuse at pulumi up)`,
+    );
+  }
+
+  const srcRoles = srcCfg.pools.map((p) => p.role);
+  const dstRoles = dstCfg.pools.map((p) => p.role);
+  let roles: string[];
+  let skipped: string[] = [];
+  if (opts.roles && opts.roles.length > 0) {
+    for (const role of opts.roles) {
+      if (!srcRoles.includes(role)) throw new StackFileError(`--role ${role}: ${src.file} has no such pool (roles: ${srcRoles.join(", ")})`);
+      if (!dstRoles.includes(role)) {
+        throw new StackFileError(`--role ${role}: ${dst.file} has no such pool (roles: ${dstRoles.join(", ")}); promote copies versions, not pool definitions — add the pool to ${opts.to} by hand`);
+      }
+    }
+    roles = [...new Set(opts.roles)];
+  } else {
+    roles = srcRoles.filter((r) => dstRoles.includes(r));
+    skipped = [...srcRoles.filter((r) => !dstRoles.includes(r)), ...dstRoles.filter((r) => !srcRoles.includes(r))];
+  }
+
+  const version = (cfg: typeof srcCfg, role: string) => cfg.pools.find((p) => p.role === role)!.version;
+  const toChange = roles.filter((r) => version(srcCfg, r) !== version(dstCfg, r));
+  const unchanged = roles.filter((r) => !toChange.includes(r));
+
+  // Verification: every version we are about to promote must be one the source has rotated to.
+  const problems: string[] = [];
+  if (toChange.length > 0) {
+    let verified: VerifiedVersions | undefined;
+    try {
+      verified = opts.readVerified(opts.from);
+    } catch (e) {
+      if (!opts.force) throw e;
+      problems.push(`could not read ${opts.from}'s verified versions: ${(e as Error).message}`);
+    }
+    for (const role of verified ? toChange : []) {
+      const want = version(srcCfg, role);
+      if (verified![role] !== want) {
+        problems.push(
+          `pool "${role}": ${opts.from} has ${want} in ${path.basename(src.file)} but has verified ${verified![role] ?? "no version"} for it — ` +
+            `run pulumi up on ${opts.from} until it succeeds (the old pool drained and deleted), then promote again`,
+        );
+      }
+    }
+    if (problems.length > 0 && !opts.force) {
+      throw new RefusedError(`not promoting to ${opts.to}:\n${problems.map((p) => `  - ${p}`).join("\n")}\n  (--force promotes anyway; the prod gate would still refuse unverified versions at pulumi up)`);
+    }
+  }
+
+  const date = opts.date ?? utcDate(now());
+  const promoted = toChange.map((role) =>
+    rotatePool(dst, opts.to, { role, version: version(srcCfg, role), date, source: `${opts.from}'s version` }),
+  );
+  const name = path.basename(dst.file);
+  const diff = unifiedDiff(dst.original, dst.text, `a/${name}`, `b/${name}`);
+  const written = !opts.dryRun && dst.save();
+  return { file: dst.file, promoted, unchanged, skipped, forced: opts.force ? problems : [], diff, written };
+}
+
+/**
+ * Parse verified versions from JSON: either the `verifiedVersions` object itself
+ * (`pulumi stack output verifiedVersions --json`) or all outputs (`pulumi stack output --json`).
+ */
+export function parseVerified(json: string, what: string): VerifiedVersions {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new StackFileError(`${what} is not JSON: ${(e as Error).message}`);
+  }
+  if (value && typeof value === "object" && !Array.isArray(value) && "verifiedVersions" in value) {
+    value = (value as { verifiedVersions: unknown }).verifiedVersions;
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value) || Object.values(value).some((v) => typeof v !== "string")) {
+    throw new StackFileError(`${what} must be an object of role -> version (the program's verifiedVersions output), e.g. {"app":"1.31.4-gke.1100"}`);
+  }
+  return value as VerifiedVersions;
+}
+
+/** Read a stack's `verifiedVersions` output with the Pulumi CLI (the backend must be logged in). */
+export function readVerifiedWithPulumi(dir: string): (stack: string) => VerifiedVersions {
+  return (stack) => {
+    const args = ["stack", "output", "verifiedVersions", "--json", "--stack", stack];
+    let out: string;
+    try {
+      out = execFileSync("pulumi", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { stderr?: string };
+      const why = err.code === "ENOENT" ? "the pulumi CLI is not on PATH" : (err.stderr || err.message).trim();
+      throw new RefusedError(
+        `cannot read ${stack}'s verified versions (pulumi ${args.join(" ")}): ${why} — ` +
+          `log in to the backend first, or pass --verified-file with the output of that command`,
+      );
+    }
+    return parseVerified(out, `pulumi stack output verifiedVersions --stack ${stack}`);
+  };
+}
+
+/** The commander program for `npm run promote`. */
+export function promoteCommand(io: CliIo): Command {
+  return new Command("promote")
+    .description("Copy pool versions (only) from one stack file to another, keeping comments; refuses unverified versions")
+    .requiredOption("--from <stack>", "source stack (e.g. staging)")
+    .requiredOption("--to <stack>", "target stack (e.g. prod)")
+    .addOption(new Option("--role <role...>", "only these roles (default: every role in both stacks)"))
+    .option("--date <YYYY-MM-DD>", "rotation day for promoted pools (default: today, UTC)")
+    .option("--verified-file <path>", "JSON of the source's verified versions (pulumi stack output --json); default: ask the pulumi CLI")
+    .option("--force", "promote even if the source has not verified the versions")
+    .option("--dir <path>", "directory holding the stack files", io.cwd)
+    .option("--dry-run", "print the diff; write nothing")
+    .action((o: { from: string; to: string; role?: string[]; date?: string; verifiedFile?: string; force?: boolean; dir: string; dryRun?: boolean }) => {
+      const dir = path.resolve(io.cwd, o.dir);
+      const readVerified = o.verifiedFile
+        ? () => {
+            const file = path.resolve(io.cwd, o.verifiedFile!);
+            let text: string;
+            try {
+              text = fs.readFileSync(file, "utf8");
+            } catch (e) {
+              throw new StackFileError(`--verified-file: cannot read ${file}: ${(e as Error).message}`);
+            }
+            return parseVerified(text, `--verified-file ${o.verifiedFile}`);
+          }
+        : readVerifiedWithPulumi(dir);
+      const r = promote({ from: o.from, to: o.to, roles: o.role, date: o.date, dir, force: o.force, dryRun: o.dryRun, readVerified }, io.now);
+      for (const p of r.forced) io.err(`warning (--force): ${p}`);
+      for (const role of r.skipped) io.err(`note: pool "${role}" exists in only one of ${o.from}/${o.to}; not promoted`);
+      for (const role of r.unchanged) io.err(`pool "${role}": ${o.to} already runs ${o.from}'s version`);
+      if (r.promoted.length === 0) {
+        io.err(`nothing to promote from ${o.from} to ${o.to}`);
+        return;
+      }
+      io.out(r.diff.trimEnd());
+      for (const p of r.promoted) io.out(`${p.role}: ${p.oldVersion} -> ${p.newVersion}: ${p.oldName} -> ${p.newName}`);
+      io.err(r.written ? `wrote ${r.file}; review, commit, and pulumi up -s ${o.to}` : `dry run: ${r.file} not written`);
+    });
+}
+
+/** Run the promote CLI with `argv` (user arguments); returns the exit code. */
+export function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  return runCommand(promoteCommand(io), argv, io);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}
