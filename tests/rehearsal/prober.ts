@@ -147,6 +147,25 @@ export class Prober {
     return this.pods ? this.pods.list() : [];
   }
 
+  /**
+   * Pods that still run on a pool's nodes and would be killed by deleting it: not terminating,
+   * not finished, not DaemonSet or mirror pods (those go with their node by design).
+   */
+  podsOnPool(pool: string): k8s.V1Pod[] {
+    const nodes = new Set(
+      (this.nodes?.list() ?? []).filter((n) => n.metadata?.labels?.[POOL_LABEL] === pool).map((n) => n.metadata?.name),
+    );
+    return this.podList().filter(
+      (p) =>
+        nodes.has(p.spec?.nodeName) &&
+        !p.metadata?.deletionTimestamp &&
+        p.status?.phase !== "Succeeded" &&
+        p.status?.phase !== "Failed" &&
+        !(p.metadata?.ownerReferences ?? []).some((o) => o.kind === "DaemonSet") &&
+        !p.metadata?.annotations?.["kubernetes.io/config.mirror"],
+    );
+  }
+
   /** Number of watch restarts after errors (0 in a healthy run). */
   get watchRestarts(): number {
     return this.restarts;

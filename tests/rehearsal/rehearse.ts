@@ -32,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = program.opts<{ scenario: string; drain: boolean; json: boolean; out?: string }>();
   const log = (line: string) => process.stderr.write(line + "\n");
+  // With --json, stdout carries exactly one document: anything a library prints goes to stderr.
+  const consoleLog = console.log;
+  if (o.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
     const result = await runRehearsal({ scenarioFile: o.scenario, noDrain: !o.drain, outDir: o.out, log });
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
@@ -40,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e: any) {
     process.stderr.write(`rehearse: ${e?.message ?? e}\n`);
     return 2;
+  } finally {
+    console.log = consoleLog;
   }
 }
 

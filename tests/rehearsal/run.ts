@@ -70,8 +70,10 @@ export interface RehearsalResult {
   totalMs: number;
   /** Pods evicted through the Eviction API (simulator count). */
   evictions: number;
-  /** Pods killed without eviction (by the pool deletion): 0 when the drain did its job. */
+  /** Pods the simulator saw deleted without eviction (the pool delete kills DaemonSet pods too). */
   podsDeletedWithoutEviction: number;
+  /** Workload pods still on the old pool when it was deleted (DaemonSet/mirror pods excluded): none after a drain. */
+  podsLeftOnOldPool: string[];
   pdbs: Record<string, PdbFigures>;
   workloads: Record<string, WorkloadFigures & { simulator?: SimulatorFigures }>;
   /** The claim, checked on both the prober's and the simulator's figures. */
@@ -144,6 +146,7 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     }
 
     // 5. Pulumi deletes the old NodePool; GKE kills whatever still runs there.
+    const leftOnOldPool = prober.podsOnPool(p.name).map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
     mark(`delete pool ${p.name}`);
     await sim.deletePool(p.name);
     await prober.waitFor(`pool ${p.name} to have no nodes`, () => prober!.poolNodes(p.name) === 0, wait);
@@ -169,13 +172,13 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
       pools: prober.series.pools,
       markers,
     };
-    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain });
+    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain, leftOnOldPool });
     const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
     result.picture = writeSvg(path.join(outDir, `rehearsal-${mode}.svg`), timeline, {
       title: `nodepool-rotation rehearsal — ${mode === "drain" ? "with the drain" : "without the drain (GKE's behaviour)"}`,
       subtitle:
         `${p.name} → ${newName}; ${(totalMs / 1000).toFixed(1)} s; ${result.evictions} evictions; ` +
-        `${result.podsDeletedWithoutEviction} pods killed by the pool delete; ` +
+        `${result.podsLeftOnOldPool.length} workload pods left on the old pool at its delete; ` +
         (result.verdict.zeroDowntime ? "zero downtime" : `OUTAGE: ${[...result.verdict.outages, ...result.verdict.belowFloor].join(", ")}`),
       figures: result.workloads,
     });
@@ -199,7 +202,7 @@ export function summarise(
   newName: string,
   timeline: Timeline,
   report: any,
-  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null },
+  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null; leftOnOldPool: string[] },
 ): RehearsalResult {
   const workloads: RehearsalResult["workloads"] = {};
   const pdbs: RehearsalResult["pdbs"] = {};
@@ -238,6 +241,7 @@ export function summarise(
     totalMs: Math.round(extra.totalMs),
     evictions: report?.evictions ?? 0,
     podsDeletedWithoutEviction: report?.podsDeletedWithoutEviction ?? 0,
+    podsLeftOnOldPool: extra.leftOnOldPool,
     pdbs,
     workloads,
     verdict: { zeroDowntime: outages.length === 0 && belowFloor.length === 0, outages, belowFloor, singleReplicaGaps },

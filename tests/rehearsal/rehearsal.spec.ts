@@ -1,0 +1,129 @@
+/**
+ * The proof, as a test: the default scenario rehearsed end to end with the real code, once with
+ * the drain and once without (GKE's behaviour), asserting the issue's "Done when" from the data.
+ */
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { decodePoints } from "./picture";
+import { RehearsalResult, runRehearsal } from "./run";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Runs `npm run rehearse -- ARGS` as a user would; resolves with exit code, stdout, stderr. */
+function rehearseCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "tests/rehearsal/rehearse.ts", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function servingMultiReplica(r: RehearsalResult) {
+  return Object.values(r.workloads).filter((w) => w.multiReplica && !w.batch);
+}
+
+describe("rehearsal: the default scenario end to end", function () {
+  this.timeout(120_000);
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-spec-"));
+  after(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  describe("with the drain", () => {
+    let r: RehearsalResult;
+    before(async () => {
+      r = await runRehearsal({ outDir: out, log: () => {} });
+    });
+
+    it("every multi-replica workload: 0 ms at zero ready and 0 ms below its PDB floor (prober and simulator agree)", () => {
+      const guarded = servingMultiReplica(r);
+      assert.ok(guarded.length >= 4, `expected nginx, api, redis, node-exporter; got ${guarded.map((w) => w.key)}`);
+      for (const w of guarded) {
+        assert.equal(w.msAtZero, 0, `${w.key} at zero ready`);
+        assert.equal(w.msBelowFloor, 0, `${w.key} below floor ${w.floor}`);
+        assert.ok(w.simulator, `${w.key} missing from the simulator's report`);
+        assert.equal(w.simulator!.msAtZero, 0, `${w.key} at zero (simulator)`);
+        assert.equal(w.simulator!.msBelowFloor, 0, `${w.key} below floor (simulator)`);
+        if (w.floor !== null) assert.ok(w.minReady >= w.floor, `${w.key} min ready ${w.minReady} < floor ${w.floor}`);
+      }
+      assert.equal(r.verdict.zeroDowntime, true);
+    });
+
+    it("the pods really moved: evictions through the API, none left on the old pool when it was deleted", () => {
+      const moved = Object.values(r.workloads).filter((w) => !w.batch && w.kind !== "DaemonSet").reduce((n, w) => n + w.replicas, 0);
+      assert.ok(r.evictions >= moved, `evictions ${r.evictions} < ${moved} workload pods on the old pool`);
+      assert.deepEqual(r.podsLeftOnOldPool, []);
+      assert.ok(r.drain, "the drain ran");
+      // The PDBs were exercised, never exceeded: at most `allowed` disruptions at once.
+      const nginx = r.pdbs["shop/nginx"];
+      assert.equal(nginx.allowed, 1);
+      assert.ok(nginx.maxConcurrentDisruptions <= 1 && nginx.maxConcurrentDisruptionsObserved <= 1);
+      for (const [k, p] of Object.entries(r.pdbs)) assert.ok(p.maxConcurrentDisruptionsObserved <= (p.allowed ?? 0), `${k}`);
+    });
+
+    it("the single-replica worker's unavoidable gap is reported, not hidden", () => {
+      const worker = r.workloads["shop/Deployment/worker"];
+      assert.ok(worker.msAtZero > 0, "one pod cannot move without a gap");
+      assert.match(worker.note ?? "", /single replica/);
+      assert.deepEqual(r.verdict.singleReplicaGaps.map((g) => g.key), ["shop/Deployment/worker"]);
+    });
+
+    it("the new pool is named by components/naming.ts from the bumped version, and the old pool is gone", () => {
+      assert.match(r.newPool.name, /^app-1-31-5-gke1023-20261120-[0-9a-f]{5}$/);
+      const pools = r.timeline.pools;
+      assert.equal(pools[r.newPool.name].at(-1)!.v, 6);
+      assert.equal(pools[r.oldPool.name].at(-1)!.v, 0);
+    });
+
+    it("writes a picture carrying the same data", () => {
+      const svg = fs.readFileSync(r.picture, "utf8");
+      assert.equal(XMLValidator.validate(svg), true);
+      const groups: any[] = [].concat(new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(svg).svg.g);
+      const wl = groups.filter((g) => g.class === "workload");
+      assert.deepEqual(wl.map((g) => g["data-key"]).sort(), Object.keys(r.workloads).sort());
+      for (const g of wl) assert.deepEqual(decodePoints(g["data-points"]), r.timeline.workloads[g["data-key"]].points.map((p) => ({ t: Math.round(p.t), v: p.v })));
+      assert.deepEqual(groups.filter((g) => g.class === "pool").map((g) => g["data-pool"]).sort(), [r.newPool.name, r.oldPool.name].sort());
+    });
+
+    it("runs well under a minute", () => {
+      assert.ok(r.totalMs < 30_000, `rotation took ${r.totalMs} ms`);
+    });
+  });
+
+  describe("without the drain (GKE's behaviour), through the CLI with --json", () => {
+    let res: { code: number | null; stdout: string; stderr: string };
+    let r: RehearsalResult;
+    before(async () => {
+      res = await rehearseCli(["--no-drain", "--json", "--out", out]);
+      assert.equal(res.code, 0, res.stderr);
+      r = JSON.parse(res.stdout);
+    });
+
+    it("stdout is exactly one JSON document; progress went to stderr", () => {
+      assert.equal(r.mode, "no-drain");
+      assert.match(res.stderr, /delete pool/);
+      assert.match(res.stderr, /picture written to/);
+    });
+
+    it("shows the outage: at least one multi-replica workload reaches zero ready, none was evicted", () => {
+      const down = servingMultiReplica(r).filter((w) => w.msAtZero > 0);
+      assert.ok(down.length >= 1, "some multi-replica workload must reach zero");
+      assert.ok(down.every((w) => (w.simulator?.msAtZero ?? 0) > 0), "the simulator measured the same outage");
+      assert.equal(r.verdict.zeroDowntime, false);
+      assert.deepEqual(r.verdict.outages.sort(), down.map((w) => w.key).sort());
+      assert.equal(r.evictions, 0);
+      assert.ok(r.podsLeftOnOldPool.length > 0);
+      assert.equal(r.drain, null);
+    });
+  });
+});
