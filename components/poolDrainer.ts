@@ -1,0 +1,510 @@
+/**
+ * PoolDrainer: a Pulumi dynamic resource tied to one GKE node pool whose `delete()` drains that pool
+ * (cordon, Eviction API honouring PodDisruptionBudgets) before Pulumi deletes the pool itself.
+ *
+ * How it rides Pulumi's own order on a version bump (pool name changes → pool replaced):
+ *   create pool v2 → create drainer v2 → delete drainer v1 (= drain pool v1) → delete pool v1.
+ * The old drainer is deleted before the old pool because it depends on it (reverse dependency order).
+ * If the drain fails, the delete fails: Pulumi keeps the old pool (and the old drainer) in state as
+ * pending deletes, and the next `pulumi up` retries both.
+ *
+ * Facts this file is built on (pulumi/pulumi 3.270, node_modules/@pulumi/pulumi):
+ *  - `dynamic.Resource(provider, name, props, opts, module, type)` registers the type token
+ *    `pulumi-nodejs:dynamic/<module>:<type>` (dynamic/index.js) → ours is
+ *    `pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer`.
+ *  - The host (cmd/dynamic-provider/index.js) runs `requireFromString(props.__provider).handler()`;
+ *    require-from-string builds the module's search paths with `Module._nodeModulePaths(dirname(""))`,
+ *    i.e. from the host's *working directory* (Pulumi starts the host in the project directory), so a
+ *    bare `require("@kubernetes/client-node")` in the serialized text resolves against the project's
+ *    node_modules wherever the checkout lives. `require` itself is never captured by the closure
+ *    serializer (runtime/closure/parseFunction.js `nodeModuleGlobals`).
+ *  - `delete(id, props)` gets the OLD outputs from state and runs with the provider text stored in
+ *    those outputs (`getProvider(props)`), i.e. the code from the last `pulumi up` that created or
+ *    *updated* this resource. `diff`/`check`/`update` run the NEW text (`getProvider(news)`), and
+ *    `update` stores the new text (`resultIncludingProvider(result.outs, news)`). Hence `codeVersion`:
+ *    a hash of the exact serialized text; when it changes, `diff` reports an update, and the update
+ *    refreshes the code that a later delete will run.
+ *  - The host ignores customTimeouts and does not show `pulumi.log` output: `delete` keeps its own
+ *    deadline and writes progress to stderr.
+ *
+ * How the engine gets into the serialized text: NOT by letting the closure serializer capture the
+ * engine's functions by value. The serializer rewrites every captured function into a `with(...)`
+ * environment of its own, snapshotting module-level variables per function (a module-level `let`
+ * mutated by one function is not seen by another), cannot capture native/bound helpers (e.g.
+ * `promisify(setTimeout)`), and walks whole module export objects. Instead, `engineBundle()` embeds
+ * the engine's own module sources (components/rotation/**, found by following its relative requires,
+ * transpiled with TypeScript's `transpileModule`) as plain strings, and the provider evaluates them
+ * with a 20-line CommonJS loader at delete time: classes, getters, async functions, `instanceof` and
+ * module state behave exactly as in `npm run rotation`. Only the provider's own small functions below
+ * are captured by the serializer, and they capture nothing but that bundle of strings.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`). */
+export const POOL_DRAINER_TYPE = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";
+
+/**
+ * Drain options (stack config `nodepool-rotation:drain`). All optional; defaults are the engine's.
+ * Changing them updates the drainer in place (never replaces it) so the next delete uses them.
+ */
+export interface DrainerOptions {
+  /** Whole-drain deadline in minutes, enforced by delete() itself (the host ignores customTimeouts). Default 60. */
+  deadlineMinutes?: number;
+  /** Maximum evictions in flight. Default 20. */
+  concurrency?: number;
+  /** Drain the pool in batches: a node count (2 or "2") or a percentage ("25%"). Default: whole pool at once. */
+  batch?: number | string;
+  /** Seconds to wait between batches. */
+  batchSoakSeconds?: number;
+  /** After the last eviction, seconds during which every moved workload must stay at or above its PDB floor. */
+  soakSeconds?: number;
+  /** Wait for moved workloads to be Ready again before reporting success. */
+  waitForReady?: boolean;
+  /** Evict pods that use emptyDir volumes (their emptyDir data is lost), like `kubectl drain --delete-emptydir-data`. */
+  deleteEmptyDirData?: boolean;
+}
+
+/** Inputs of a PoolDrainer. */
+export interface PoolDrainerArgs {
+  /** Name of the node pool this drainer drains when it is deleted (GKE label `cloud.google.com/gke-nodepool`). */
+  poolName: pulumi.Input<string>;
+  /** Pool role (`nodepool-rotation/role` node label); replacement nodes are the role's nodes outside this pool. */
+  role: pulumi.Input<string>;
+  /** Cluster identity `project/location/name`; a change replaces the drainer. */
+  cluster: pulumi.Input<string>;
+  /**
+   * Kubeconfig YAML for the cluster. Stored as a secret. Must authenticate through an exec plugin
+   * (`gke-gcloud-auth-plugin`, see components/kubeconfig.ts), never an embedded token or key: the
+   * text is kept in state and used by a later delete, when any token would have expired.
+   * Loopback servers (127.0.0.1/localhost, the test simulator) may omit auth.
+   */
+  kubeconfig: pulumi.Input<string>;
+  /** Drain options; see DrainerOptions. */
+  options?: pulumi.Input<DrainerOptions>;
+}
+
+/** Everything delete() needs, as stored in state (the drainer's outputs). */
+export interface DrainerState {
+  poolName: string;
+  role: string;
+  cluster: string;
+  kubeconfig: string;
+  options: DrainerOptions;
+  codeVersion: string;
+}
+
+/**
+ * PoolDrainer resource. Create it with `dependsOn`/parent such that it depends on its pool (never
+ * `deletedWith`, never `deleteBeforeReplace`): then Pulumi deletes it — and so drains the pool —
+ * before it deletes the pool.
+ */
+export class PoolDrainer extends pulumi.dynamic.Resource {
+  public readonly poolName!: pulumi.Output<string>;
+  public readonly role!: pulumi.Output<string>;
+  public readonly cluster!: pulumi.Output<string>;
+  public readonly options!: pulumi.Output<DrainerOptions>;
+  /** sha256 of the serialized provider text (engine + provider); a change updates the stored code. */
+  public readonly codeVersion!: pulumi.Output<string>;
+
+  constructor(name: string, args: PoolDrainerArgs, opts: pulumi.CustomResourceOptions = {}) {
+    if (opts.deletedWith !== undefined || opts.deleteBeforeReplace) {
+      throw new Error(
+        `PoolDrainer "${name}": deletedWith/deleteBeforeReplace would skip or reorder the drain; remove them from its resource options.`,
+      );
+    }
+    // Plain (config-provided) options are validated here, before anything is changed; Output
+    // values are validated by check() in the provider host, still before any change.
+    if (args.options !== undefined && !pulumi.Output.isInstance(args.options) && !isPromiseLike(args.options)) {
+      const problems = validateDrainOptions(args.options as DrainerOptions);
+      if (problems.length > 0) {
+        throw new Error(
+          `PoolDrainer "${name}": invalid drain options (stack config nodepool-rotation:drain): ${problems
+            .map((p) => `${p.property}: ${p.reason}`)
+            .join("; ")}`,
+        );
+      }
+    }
+    const { provider, codeVersion } = drainerProvider();
+    super(
+      provider,
+      name,
+      {
+        poolName: args.poolName,
+        role: args.role,
+        cluster: args.cluster,
+        kubeconfig: pulumi.secret(args.kubeconfig),
+        options: args.options ?? {},
+        codeVersion,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "kubeconfig"] },
+      "nodepool-rotation",
+      "PoolDrainer",
+    );
+  }
+}
+
+function isPromiseLike(v: unknown): boolean {
+  return typeof (v as any)?.then === "function";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Program side: the engine bundle and the (single, shared) provider object.
+// ---------------------------------------------------------------------------------------------
+
+/** The engine's CommonJS module sources, keyed by path relative to the project root. */
+export interface EngineBundle {
+  /** Key of the entry module (the engine's index). */
+  entry: string;
+  /** key → transpiled CommonJS source. */
+  files: Record<string, string>;
+  /** key → (relative require specifier → key): resolved at program time, so the loader needs no paths. */
+  links: Record<string, Record<string, string>>;
+}
+
+const PROJECT_ROOT = path.resolve(__dirname, "..");
+const DEFAULT_ENGINE_ENTRY = path.join(__dirname, "rotation", "index.ts");
+
+/**
+ * Builds the engine bundle from the engine's entry module by following its relative requires.
+ * Bare specifiers (`@kubernetes/client-node`, `node:timers/promises`) are left to the host's
+ * `require`, i.e. the project's node_modules at delete time. Throws if the engine requires a file
+ * outside the project root, or if it imports `@pulumi/*` (the engine must never).
+ */
+export function engineBundle(entryFile: string = DEFAULT_ENGINE_ENTRY, root: string = PROJECT_ROOT): EngineBundle {
+  // TypeScript is already a dependency of every Pulumi TS program (Pulumi's closure serializer
+  // parses functions with it, through @pulumi/pulumi/typescript-shim).
+  const ts: typeof import("typescript") = require("typescript");
+  const files: Record<string, string> = {};
+  const links: Record<string, Record<string, string>> = {};
+  const keyOf = (abs: string) => {
+    const rel = path.relative(root, abs);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+      throw new Error(`PoolDrainer: the rotation engine requires ${abs}, outside the project root; keep the engine self-contained.`);
+    }
+    return rel.split(path.sep).join("/");
+  };
+  const resolveFile = (fromDir: string, spec: string): string => {
+    const base = path.resolve(fromDir, spec);
+    for (const candidate of [base, `${base}.ts`, `${base}.js`, `${base}.json`, path.join(base, "index.ts"), path.join(base, "index.js")]) {
+      if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+    }
+    throw new Error(`PoolDrainer: cannot resolve "${spec}" required from ${keyOf(path.join(fromDir, "x"))}`);
+  };
+  const visit = (abs: string): string => {
+    const key = keyOf(abs);
+    if (files[key] !== undefined) return key;
+    const source = fs.readFileSync(abs, "utf8");
+    let code: string;
+    if (abs.endsWith(".json")) {
+      code = `module.exports = ${JSON.stringify(JSON.parse(source))};`;
+    } else if (abs.endsWith(".ts")) {
+      code = ts.transpileModule(source, {
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          esModuleInterop: true,
+          sourceMap: false,
+          inlineSourceMap: false,
+          removeComments: true,
+        },
+      }).outputText;
+    } else {
+      code = source;
+    }
+    files[key] = code.replace(/\n\/\/# sourceMappingURL=.*$/m, "");
+    links[key] = {};
+    for (const m of code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)) {
+      const spec = m[1];
+      if (spec.startsWith("@pulumi/")) {
+        throw new Error(`PoolDrainer: the rotation engine (${key}) imports ${spec}; the engine must never import @pulumi/*.`);
+      }
+      if (spec.startsWith("./") || spec.startsWith("../")) {
+        links[key][spec] = visit(resolveFile(path.dirname(abs), spec));
+      }
+    }
+    return key;
+  };
+  const entry = visit(entryFile);
+  return { entry, files, links };
+}
+
+let shared: { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<string> } | undefined;
+
+/**
+ * The provider object shared by every PoolDrainer of this program run (Pulumi caches serialization
+ * per provider object) and its code version: sha256 of the exact text the host will run.
+ */
+export function drainerProvider(): { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<string> } {
+  if (!shared) {
+    const provider = makeDrainerProvider(engineBundle());
+    const codeVersion = pulumi.runtime
+      .serializeFunction(() => provider, { allowSecrets: false })
+      .then((sf) => crypto.createHash("sha256").update(sf.text).digest("hex").slice(0, 16));
+    shared = { provider, codeVersion };
+  }
+  return shared;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider side: everything below is serialized into `__provider` and runs in the dynamic-provider
+// host. These functions may only use globals, `require(...)` of node_modules/builtins, their
+// arguments and each other (function declarations): no module-level values, no imports.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The dynamic provider. `bundle` (plain strings) is its only captured value.
+ * check/diff/create/update/read never touch the cluster; delete drains the pool.
+ */
+export function makeDrainerProvider(bundle: EngineBundle): pulumi.dynamic.ResourceProvider {
+  return {
+    async check(olds: any, news: any) {
+      return { inputs: news, failures: checkDrainerInputs(news) };
+    },
+    async diff(_id: string, olds: any, news: any) {
+      return diffDrainer(olds, news);
+    },
+    async create(inputs: any) {
+      return { id: `${inputs.cluster}/${inputs.poolName}`, outs: drainerOutputs(inputs) };
+    },
+    async update(_id: string, _olds: any, news: any) {
+      return { outs: drainerOutputs(news) };
+    },
+    async read(id: string, props: any) {
+      return { id, props };
+    },
+    async delete(_id: string, props: any) {
+      await drainPoolBeforeDelete(props, bundle);
+    },
+  };
+}
+
+/** The engine's value for an input that is not known yet (preview). */
+function isUnknown(v: unknown): boolean {
+  return v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+}
+
+/** Outputs = exactly the fields delete() needs (the host adds `__provider`). */
+function drainerOutputs(inputs: any): DrainerState {
+  return {
+    poolName: inputs.poolName,
+    role: inputs.role,
+    cluster: inputs.cluster,
+    kubeconfig: inputs.kubeconfig,
+    options: inputs.options ?? {},
+    codeVersion: inputs.codeVersion,
+  };
+}
+
+/** JSON with sorted keys, so option objects compare by value. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v)
+      .filter((k) => (v as any)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as any)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+/**
+ * Replace (so the old drainer's delete drains the old pool) when the pool or the cluster changes;
+ * update in place when anything else delete() uses changes — options, role, kubeconfig, or the code
+ * version (so the stored provider code is refreshed). Never deleteBeforeReplace.
+ */
+function diffDrainer(olds: any, news: any): { changes: boolean; replaces: string[]; stables: string[] } {
+  const replaces = ["poolName", "cluster"].filter((k) => isUnknown(news[k]) || olds[k] !== news[k]);
+  const updates = ["role", "kubeconfig", "options", "codeVersion"].filter(
+    (k) => isUnknown(news[k]) || canonicalJson(olds[k] ?? (k === "options" ? {} : undefined)) !== canonicalJson(news[k] ?? (k === "options" ? {} : undefined)),
+  );
+  return { changes: replaces.length + updates.length > 0, replaces, stables: [] };
+}
+
+/** Validation of drain options; one failure per bad field, naming it and the fix. */
+export function validateDrainOptions(options: any): { property: string; reason: string }[] {
+  const failures: { property: string; reason: string }[] = [];
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    return [{ property: "options", reason: "must be a mapping of drain options (deadlineMinutes, concurrency, ...)" }];
+  }
+  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData"];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) failures.push({ property: `options.${key}`, reason: `unknown drain option; known: ${known.join(", ")}` });
+  }
+  const num = (key: string, min: number, max: number, integer: boolean) => {
+    const v = options[key];
+    if (v === undefined || isUnknown(v)) return;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      failures.push({ property: `options.${key}`, reason: `must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}` });
+    }
+  };
+  num("deadlineMinutes", 1, 24 * 60, false);
+  num("concurrency", 1, 500, true);
+  num("batchSoakSeconds", 0, 24 * 3600, false);
+  num("soakSeconds", 0, 24 * 3600, false);
+  if (options.batch !== undefined && !isUnknown(options.batch)) {
+    const m = /^([1-9][0-9]*)(%?)$/.exec(String(options.batch));
+    if (!m || (m[2] === "%" && Number(m[1]) > 100) || (typeof options.batch !== "string" && typeof options.batch !== "number")) {
+      failures.push({ property: "options.batch", reason: `must be a node count like "2" or a percentage like "25%", got ${JSON.stringify(options.batch)}` });
+    }
+  }
+  for (const key of ["waitForReady", "deleteEmptyDirData"]) {
+    const v = options[key];
+    if (v !== undefined && !isUnknown(v) && typeof v !== "boolean") {
+      failures.push({ property: `options.${key}`, reason: `must be true or false, got ${JSON.stringify(v)}` });
+    }
+  }
+  return failures;
+}
+
+/**
+ * Validation of all inputs (runs in check(), before any change). The kubeconfig must not carry a
+ * credential that could expire or leak from state: token, password, client key, auth-provider.
+ */
+function checkDrainerInputs(news: any): { property: string; reason: string }[] {
+  const failures: { property: string; reason: string }[] = [];
+  const str = (key: string, re: RegExp, rule: string) => {
+    const v = news[key];
+    if (isUnknown(v)) return;
+    if (typeof v !== "string" || !re.test(v)) failures.push({ property: key, reason: `${rule}, got ${JSON.stringify(v)}` });
+  };
+  str("poolName", /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE node pool name (lowercase letters, digits, dashes; <= 40 chars)");
+  str("role", /^[a-z][a-z0-9-]{0,19}$/, "must be a pool role ([a-z][a-z0-9-]*, <= 20 chars)");
+  str("cluster", /^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be the cluster identity project/location/name");
+  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options));
+  if (!isUnknown(news.kubeconfig)) {
+    const problem = kubeconfigProblem(news.kubeconfig);
+    if (problem) failures.push({ property: "kubeconfig", reason: problem });
+  }
+  return failures;
+}
+
+/** Why this kubeconfig must not be stored for a later delete, or undefined if it is fine. */
+function kubeconfigProblem(text: unknown): string | undefined {
+  if (typeof text !== "string" || text.trim() === "") return "must be kubeconfig YAML text";
+  const k8s = require("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch (e) {
+    return `is not a valid kubeconfig: ${(e as Error).message}`;
+  }
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const cluster = context ? kc.getCluster(context.cluster) : null;
+  const user = context ? kc.getUser(context.user) : null;
+  if (!cluster) return "has no current context/cluster";
+  const embedded = ["token", "password", "keyData", "keyFile", "authProvider"].filter((f) => user && (user as any)[f]);
+  if (embedded.length > 0 || /\b(token|tokenFile|client-key-data|client-key|password)\s*:/.test(text)) {
+    return `embeds a credential (${embedded.join(", ") || "token/key/password"}): it is stored in state and used by a later delete, when it would be stale. Use an exec kubeconfig with gke-gcloud-auth-plugin (components/kubeconfig.ts)`;
+  }
+  const host = (() => {
+    try {
+      return new URL(cluster.server).hostname;
+    } catch {
+      return "";
+    }
+  })();
+  const loopback = host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
+  if (!user?.exec && !loopback) {
+    return "has no exec credential plugin: use an exec kubeconfig with gke-gcloud-auth-plugin (components/kubeconfig.ts)";
+  }
+  return undefined;
+}
+
+/**
+ * Loads the engine from the bundle with a minimal CommonJS loader: relative requires come from the
+ * bundle, everything else from the host's `require` (the project's node_modules).
+ */
+function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any {
+  const cache: Record<string, { exports: any }> = {};
+  const load = (key: string): any => {
+    if (cache[key]) return cache[key].exports;
+    const module = { exports: {} as any };
+    cache[key] = module;
+    const localRequire = (spec: string) => {
+      if (spec.startsWith("./") || spec.startsWith("../")) {
+        const target = bundle.links[key][spec];
+        if (!target) throw new Error(`PoolDrainer engine bundle: ${key} requires ${spec}, which is not in the bundle`);
+        return load(target);
+      }
+      return hostRequire(spec);
+    };
+    const dir = key.includes("/") ? key.slice(0, key.lastIndexOf("/")) : ".";
+    const fn = new Function("exports", "require", "module", "__filename", "__dirname", `${bundle.files[key]}\n//# sourceURL=nodepool-rotation/${key}`);
+    fn(module.exports, localRequire, module, key, dir);
+    return module.exports;
+  };
+  return load(bundle.entry);
+}
+
+/** Stringifies an unknown failure without ever printing the kubeconfig. */
+function describeFailure(e: any): string {
+  const message = (e && e.message) || String(e);
+  return e && typeof e.reason === "string" && !message.includes(e.reason) ? `${message} (${e.reason})` : message;
+}
+
+/**
+ * delete(): drain the OLD pool with the engine, with our own deadline, progress on stderr.
+ * On failure, throws an error naming what blocked, stating the old pool was kept and uncordoned,
+ * and that the next `pulumi up` retries.
+ */
+async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle): Promise<void> {
+  const pool = props.poolName;
+  const options: DrainerOptions = props.options ?? {};
+  const deadlineMinutes = options.deadlineMinutes ?? 60;
+  const deadlineMs = deadlineMinutes * 60_000;
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`[PoolDrainer ${pool}] ${line}\n`);
+  log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
+
+  const k8s = require("@kubernetes/client-node");
+  const engine = loadEngine(bundle, require);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(props.kubeconfig);
+
+  // The engine stops at deadlineMs and uncordons; the abort is a backstop a little later.
+  const controller = new AbortController();
+  const backstop = setTimeout(() => controller.abort(new Error(`deadline of ${deadlineMinutes} min passed`)), deadlineMs + 15_000);
+  try {
+    const summary = await engine.drainPool(kc, {
+      pool,
+      replacementSelector: `nodepool-rotation/role=${props.role}`,
+      deadlineMs,
+      concurrency: options.concurrency,
+      batch: options.batch !== undefined ? String(options.batch) : undefined,
+      batchSoakMs: options.batchSoakSeconds !== undefined ? options.batchSoakSeconds * 1000 : undefined,
+      soakMs: options.soakSeconds !== undefined ? options.soakSeconds * 1000 : undefined,
+      waitForReady: options.waitForReady,
+      deleteEmptyDirData: options.deleteEmptyDirData,
+      keepCordoned: false,
+      log,
+      signal: controller.signal,
+    });
+    log(
+      `drained: ${Array.isArray(summary?.nodes) ? summary.nodes.length : 0} node(s), ${summary?.evicted ?? 0} pod(s) evicted in ${Math.round((Date.now() - started) / 1000)} s; Pulumi may now delete the pool`,
+    );
+  } catch (e: any) {
+    const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${props.cluster}): ${describeFailure(e)}.`];
+    if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
+    if (e?.blockingPods?.length) {
+      const pods: string[] = e.blockingPods;
+      lines.push(`Pods still on the pool: ${pods.slice(0, 10).join(", ")}${pods.length > 10 ? ` and ${pods.length - 10} more` : ""}.`);
+    }
+    const uncordoned: string[] | undefined = e?.uncordoned;
+    lines.push(
+      `The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete)` +
+        (uncordoned ? ` and its nodes were uncordoned (${uncordoned.length}), so it keeps serving.` : "; its nodes were not cordoned by a finished step, check `kubectl get nodes -l cloud.google.com/gke-nodepool=" + pool + "`."),
+    );
+    lines.push(
+      `Fix the blocker (e.g. scale the workload up or relax its PDB; see \`npm run rotation -- plan --pool ${pool} --kubeconfig ...\`), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
+    );
+    const message = lines.join("\n");
+    log(message);
+    throw new Error(message);
+  } finally {
+    clearTimeout(backstop);
+  }
+}

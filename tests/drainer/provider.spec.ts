@@ -1,0 +1,209 @@
+/**
+ * PoolDrainer as Pulumi registers it and as the dynamic-provider host runs it: the type token, the
+ * inputs (kubeconfig secret), and the serialized `__provider` text loaded in a fresh Node process from
+ * another working directory (tests/drainer/host.ts) answering check/diff/create/update.
+ */
+import * as assert from "node:assert/strict";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { CREDENTIAL_PATTERNS, execKubeconfig, installMocks, isSecret, plainInputs, Registered } from "./capture";
+import { FreshHost, startFreshHost } from "./host";
+import { engineBundle, makeDrainerProvider, POOL_DRAINER_TYPE, PoolDrainer } from "../../components/poolDrainer";
+
+const REPO = path.resolve(__dirname, "..", "..");
+
+describe("PoolDrainer registration and serialized provider (fresh host process)", function () {
+  this.timeout(60_000);
+  let reg: Registered;
+  let text: string;
+  let news: Record<string, any>;
+  let host: FreshHost;
+
+  before(async () => {
+    const mocks = installMocks();
+    new PoolDrainer("drainer-app-v1", {
+      poolName: "app-v1-31-4-gke-1100-20261120-ab12c",
+      role: "app",
+      cluster: "acme-game-staging/asia-northeast1/game-staging",
+      kubeconfig: execKubeconfig(),
+      options: { deadlineMinutes: 30, concurrency: 10 },
+    });
+    reg = await mocks.registered("drainer-app-v1");
+    text = reg.inputs.__provider;
+    news = plainInputs(reg.inputs);
+    host = await startFreshHost(text);
+  });
+  after(async () => {
+    await host?.stop();
+  });
+
+  it("registers the documented type token with the kubeconfig as a secret and a code version", () => {
+    assert.equal(reg.type, POOL_DRAINER_TYPE);
+    assert.equal(reg.type, "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer");
+    assert.ok(isSecret(reg.inputs.kubeconfig), "kubeconfig input must be a secret");
+    assert.equal(typeof text, "string");
+    assert.match(text, /exports\.handler = /);
+    assert.match(reg.inputs.codeVersion, /^[0-9a-f]{16}$/);
+  });
+
+  it("codeVersion is the hash of exactly the provider text the host will run", () => {
+    const hash = crypto.createHash("sha256").update(text).digest("hex").slice(0, 16);
+    assert.equal(reg.inputs.codeVersion, hash);
+  });
+
+  it("codeVersion changes when the engine code changes", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-engine-"));
+    try {
+      const entry = path.join(dir, "index.ts");
+      const versionOf = async () => {
+        const p = makeDrainerProvider(engineBundle(entry, dir));
+        const sf = await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false });
+        return crypto.createHash("sha256").update(sf.text).digest("hex");
+      };
+      fs.writeFileSync(entry, `export async function drainPool() { return { nodes: [] }; }\n`);
+      const v1 = await versionOf();
+      assert.equal(await versionOf(), v1, "same code, same version");
+      fs.writeFileSync(entry, `export async function drainPool() { return { nodes: [], evicted: 0 }; }\n`);
+      assert.notEqual(await versionOf(), v1, "engine change must change the version");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the text holds no credential and no absolute path of this machine", () => {
+    for (const re of CREDENTIAL_PATTERNS) assert.doesNotMatch(text, re);
+    for (const p of [REPO, os.homedir(), os.tmpdir() + path.sep, "/work/", process.cwd()]) {
+      assert.ok(!text.includes(p), `provider text contains the path ${p}`);
+    }
+  });
+
+  it("embeds the real engine (components/rotation) as modules, not a require of a local path", () => {
+    assert.match(text, /components\/rotation\/index\.ts/);
+    assert.doesNotMatch(text, /require\("\.\.?\//);
+    assert.doesNotMatch(text, /require\("@pulumi\//);
+  });
+
+  it("create() touches nothing and returns every field delete() needs, without credentials", async () => {
+    const r = await host.call("create", news);
+    assert.ok(r.ok, !r.ok ? r.message : "");
+    const outs = (r as any).result.outs;
+    assert.equal((r as any).result.id, "acme-game-staging/asia-northeast1/game-staging/app-v1-31-4-gke-1100-20261120-ab12c");
+    assert.deepEqual(Object.keys(outs).sort(), ["cluster", "codeVersion", "kubeconfig", "options", "poolName", "role"]);
+    assert.equal(outs.poolName, news.poolName);
+    assert.equal(outs.kubeconfig, news.kubeconfig);
+    assert.deepEqual(outs.options, { deadlineMinutes: 30, concurrency: 10 });
+    const json = JSON.stringify(outs);
+    for (const re of CREDENTIAL_PATTERNS) assert.doesNotMatch(json, re);
+    assert.ok(!json.includes(REPO));
+  });
+
+  describe("diff() in the fresh host", () => {
+    let olds: Record<string, any>;
+    before(async () => {
+      const r = await host.call("create", news);
+      olds = { ...(r as any).result.outs, __provider: text };
+    });
+    const diff = async (patch: Record<string, any>) => {
+      const r = await host.call("diff", "id", olds, { ...news, ...patch });
+      assert.ok(r.ok, !r.ok ? r.message : "");
+      return (r as any).result;
+    };
+
+    it("no change → no changes, no replace", async () => {
+      const d = await diff({});
+      assert.equal(d.changes, false);
+      assert.deepEqual(d.replaces, []);
+    });
+    it("same options in another key order → no change", async () => {
+      const d = await diff({ options: { concurrency: 10, deadlineMinutes: 30 } });
+      assert.equal(d.changes, false);
+    });
+    it("pool renamed (version bump) → replace on poolName, never deleteBeforeReplace", async () => {
+      const d = await diff({ poolName: "app-v1-32-1-gke-1200-20261201-cd34e" });
+      assert.equal(d.changes, true);
+      assert.deepEqual(d.replaces, ["poolName"]);
+      assert.ok(!d.deleteBeforeReplace);
+    });
+    it("cluster changed → replace on cluster", async () => {
+      const d = await diff({ cluster: "acme-game-staging/asia-northeast1/game-staging-2" });
+      assert.deepEqual(d.replaces, ["cluster"]);
+      assert.ok(!d.deleteBeforeReplace);
+    });
+    it("options changed → update in place", async () => {
+      const d = await diff({ options: { deadlineMinutes: 45, concurrency: 10 } });
+      assert.equal(d.changes, true);
+      assert.deepEqual(d.replaces, []);
+    });
+    it("codeVersion changed → update in place (refreshes the stored code)", async () => {
+      const d = await diff({ codeVersion: "0000000000000000" });
+      assert.equal(d.changes, true);
+      assert.deepEqual(d.replaces, []);
+    });
+    it("kubeconfig changed → update in place (delete must use the current one)", async () => {
+      const d = await diff({ kubeconfig: execKubeconfig("https://203.0.113.99") });
+      assert.equal(d.changes, true);
+      assert.deepEqual(d.replaces, []);
+    });
+    it("pool name unknown during preview → replace", async () => {
+      const d = await diff({ poolName: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
+      assert.deepEqual(d.replaces, ["poolName"]);
+    });
+    it("update() stores the new inputs as outputs", async () => {
+      const r = await host.call("update", "id", olds, { ...news, options: { deadlineMinutes: 45 } });
+      assert.ok(r.ok);
+      assert.deepEqual((r as any).result.outs.options, { deadlineMinutes: 45 });
+    });
+  });
+
+  describe("check() in the fresh host: bad input named before anything changes", () => {
+    const failuresOf = async (patch: Record<string, any>) => {
+      const r = await host.call("check", {}, { ...news, ...patch });
+      assert.ok(r.ok, !r.ok ? r.message : "");
+      return (r as any).result.failures as { property: string; reason: string }[];
+    };
+    it("accepts the exec-auth kubeconfig and valid options", async () => {
+      assert.deepEqual(await failuresOf({}), []);
+    });
+    it("rejects a kubeconfig with an embedded token, naming the fix", async () => {
+      const withToken = execKubeconfig().replace(/ {4}exec:[\s\S]*$/, "    token: ya29.a0AfH6SMBexampleexampleexample\n");
+      const f = await failuresOf({ kubeconfig: withToken });
+      assert.equal(f.length, 1);
+      assert.equal(f[0].property, "kubeconfig");
+      assert.match(f[0].reason, /credential/);
+      assert.match(f[0].reason, /gke-gcloud-auth-plugin/);
+      assert.doesNotMatch(f[0].reason, /ya29/, "the failure must not echo the token");
+    });
+    it("rejects a remote kubeconfig without exec auth", async () => {
+      const noAuth = execKubeconfig().replace(/ {4}exec:[\s\S]*$/, "    {}\n");
+      const f = await failuresOf({ kubeconfig: noAuth });
+      assert.deepEqual(f.map((x) => x.property), ["kubeconfig"]);
+      assert.match(f[0].reason, /exec/);
+    });
+    it("accepts a loopback kubeconfig without auth (the simulator)", async () => {
+      const noAuth = execKubeconfig("http://127.0.0.1:6443").replace(/ {4}exec:[\s\S]*$/, "    {}\n");
+      assert.deepEqual(await failuresOf({ kubeconfig: noAuth }), []);
+    });
+    it("names each bad option", async () => {
+      const f = await failuresOf({ options: { deadlineMinutes: 0, batch: "150%", colour: "red" } });
+      assert.deepEqual(f.map((x) => x.property).sort(), ["options.batch", "options.colour", "options.deadlineMinutes"]);
+    });
+    it("rejects a pool name GKE would refuse", async () => {
+      const f = await failuresOf({ poolName: "App_V1" });
+      assert.deepEqual(f.map((x) => x.property), ["poolName"]);
+    });
+  });
+
+  it("refuses deletedWith/deleteBeforeReplace and bad plain options in the program, before registering", () => {
+    assert.throws(
+      () => new PoolDrainer("d1", { poolName: "p", role: "app", cluster: "a/b/c", kubeconfig: "x" }, { deleteBeforeReplace: true }),
+      /deleteBeforeReplace/,
+    );
+    assert.throws(
+      () => new PoolDrainer("d2", { poolName: "p", role: "app", cluster: "a/b/c", kubeconfig: "x", options: { concurrency: 0 } }),
+      /options\.concurrency/,
+    );
+  });
+});
