@@ -1,0 +1,226 @@
+/**
+ * The engine's door to the Kubernetes API: the official client (@kubernetes/client-node 1.4),
+ * with every request counted, transient failures retried with backoff and jitter, 429 honouring
+ * Retry-After, paginated lists and self-healing watches (re-watch from the last resourceVersion;
+ * re-list on 410 Gone or errors). One instance per drain: no module-level state.
+ */
+import * as k8s from "@kubernetes/client-node";
+
+/** HTTP status of an error (ApiException.code, watch error statusCode), or undefined for network errors. */
+export function statusOf(err: any): number | undefined {
+  const c = err?.code ?? err?.statusCode;
+  return typeof c === "number" ? c : undefined;
+}
+
+/** The Status body of an ApiException (parsed when it came as text). */
+export function statusBody(err: any): any {
+  const b = err?.body;
+  if (typeof b === "string") { try { return JSON.parse(b); } catch { return { message: b }; } }
+  return b ?? {};
+}
+
+/** Retry-After in ms (seconds or HTTP date), if the error carries one. */
+export function retryAfterMs(err: any): number | undefined {
+  const h = err?.headers ?? {};
+  const v = h["retry-after"] ?? h["Retry-After"];
+  if (v === undefined) {
+    const s = statusBody(err)?.details?.retryAfterSeconds;
+    return typeof s === "number" ? s * 1000 : undefined;
+  }
+  const n = Number(v);
+  if (!Number.isNaN(n)) return n * 1000;
+  const t = Date.parse(String(v));
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
+}
+
+/** Worth retrying: network failure (no status), 5xx, 429, or 408/409 timeouts/conflicts. */
+export function isTransient(err: any): boolean {
+  const s = statusOf(err);
+  if (s === undefined) return err?.name !== "AbortError";
+  return s >= 500 || s === 429 || s === 408;
+}
+
+/** Exponential backoff with full jitter: random in [base, min(cap, base * 2^attempt)]. */
+export function backoffMs(attempt: number, baseMs = 100, capMs = 5000, random: () => number = Math.random): number {
+  const top = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+  return baseMs + random() * Math.max(0, top - baseMs);
+}
+
+/** A wait that ends early when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, Math.max(0, ms));
+    function done() { clearTimeout(t); signal?.removeEventListener("abort", done); resolve(); }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Counted, retrying access to the API. */
+export class KubeClient {
+  readonly core: k8s.CoreV1Api;
+  readonly policy: k8s.PolicyV1Api;
+  /** Requests by "<verb> <resource>", retries and watches included. */
+  readonly requests: Record<string, number> = {};
+  total = 0;
+
+  constructor(readonly kc: k8s.KubeConfig, readonly signal?: AbortSignal) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.policy = kc.makeApiClient(k8s.PolicyV1Api);
+  }
+
+  /** Counts one request. */
+  count(kind: string): void {
+    this.requests[kind] = (this.requests[kind] ?? 0) + 1;
+    this.total++;
+  }
+
+  /**
+   * Runs a request, retrying transient failures (network, 5xx, 429) with backoff and jitter until
+   * `deadline` (epoch ms). Errors that are not transient, or `fatal(err)`, are thrown at once.
+   */
+  async call<T>(kind: string, fn: () => Promise<T>, deadline: number, fatal?: (err: any) => boolean): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.signal?.aborted) throw abortError(this.signal);
+      this.count(kind);
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isTransient(err) || fatal?.(err)) throw err;
+        const wait = retryAfterMs(err) ?? backoffMs(attempt);
+        if (Date.now() + wait > deadline) throw err;
+        await sleep(wait + (statusOf(err) === 429 ? Math.random() * 100 : 0), this.signal);
+      }
+    }
+  }
+
+  /** Lists all pages of a collection (limit/continue); returns the items and the list's resourceVersion. */
+  async listAll(kind: string, page: (cont: string | undefined) => Promise<{ items: any[]; metadata?: any }>, deadline: number): Promise<{ items: any[]; resourceVersion: string }> {
+    const items: any[] = [];
+    let cont: string | undefined;
+    let rv = "";
+    do {
+      const res = await this.call(kind, () => page(cont), deadline);
+      items.push(...res.items);
+      cont = res.metadata?._continue || undefined;
+      rv = res.metadata?.resourceVersion ?? rv;
+    } while (cont);
+    return { items, resourceVersion: rv };
+  }
+
+  listNodes(deadline: number, labelSelector?: string) {
+    return this.listAll("list nodes", (c) => this.core.listNode({ labelSelector, limit: 500, _continue: c }), deadline);
+  }
+  listPods(deadline: number) {
+    return this.listAll("list pods", (c) => this.core.listPodForAllNamespaces({ limit: 500, _continue: c }), deadline);
+  }
+  listPdbs(deadline: number) {
+    return this.listAll("list poddisruptionbudgets", (c) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit: 500, _continue: c }), deadline);
+  }
+
+  /** Merge-patches a node (cordon/uncordon + annotation). */
+  patchNode(name: string, body: object, deadline: number): Promise<any> {
+    return this.call("patch nodes", () => this.core.patchNode({ name, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)), deadline);
+  }
+
+  /** One eviction attempt (no retry: the caller owns 429/5xx policy). */
+  async evict(namespace: string, name: string, uid?: string): Promise<void> {
+    this.count("create pods/eviction");
+    await this.core.createNamespacedPodEviction({
+      name, namespace,
+      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, ...(uid ? { deleteOptions: { preconditions: { uid } } } : {}) } as any,
+    });
+  }
+}
+
+/** The error thrown when the signal aborted. */
+export function abortError(signal?: AbortSignal): Error {
+  const e = new Error(`aborted${signal?.reason ? `: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}` : ""}`);
+  e.name = "AbortError";
+  return e;
+}
+
+/** Receives a watched collection: a full (re)list, then individual events. */
+export interface WatchSink {
+  /** Replace the whole collection (initial list and every re-list). */
+  reset(items: any[]): void;
+  /** One ADDED/MODIFIED/DELETED event. */
+  event(type: string, obj: any): void;
+}
+
+/**
+ * Keeps a collection in sync: list, then watch from the list's resourceVersion; when the watch
+ * closes re-watch from the last resourceVersion seen (bookmarks included); on 410 Gone or an
+ * error, back off and re-list. Stops with `stop()`.
+ */
+export class Reflector {
+  private rv = "";
+  private stopped = false;
+  private ctrl?: AbortController;
+  private failures = 0;
+  /** Number of (re)lists and (re)watches, for tests and the summary. */
+  lists = 0;
+  watches = 0;
+  /** Last error that forced a re-list (for diagnostics). */
+  lastError?: any;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly resource: string,           // "pods" | "poddisruptionbudgets"
+    private readonly path: string,               // "/api/v1/pods"
+    private readonly list: (deadline: number) => Promise<{ items: any[]; resourceVersion: string }>,
+    private readonly sink: WatchSink,
+    private readonly deadline: number,
+  ) {}
+
+  /** Starts from an existing list result (avoids listing twice), or lists first. */
+  async start(initial?: { items: any[]; resourceVersion: string }): Promise<void> {
+    if (initial) { this.sink.reset(initial.items); this.rv = initial.resourceVersion; } else await this.relist();
+    void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ctrl?.abort();
+  }
+
+  private async relist(): Promise<void> {
+    this.lists++;
+    const r = await this.list(this.deadline);
+    this.sink.reset(r.items);
+    this.rv = r.resourceVersion;
+  }
+
+  private async loop(): Promise<void> {
+    const w = new k8s.Watch(this.client.kc);
+    while (!this.stopped && !this.client.signal?.aborted && Date.now() < this.deadline) {
+      let needRelist = false;
+      const err = await new Promise<any>((resolve) => {
+        this.watches++;
+        this.client.count(`watch ${this.resource}`);
+        w.watch(this.path, { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: 300 }, (type, obj) => {
+          const v = obj?.metadata?.resourceVersion;
+          if (type === "ERROR") {
+            // Status object in the stream: 410 Expired/Gone means our resourceVersion is too old.
+            needRelist = true;
+            this.ctrl?.abort();
+            return;
+          }
+          if (v) this.rv = v;
+          if (type !== "BOOKMARK") { this.failures = 0; this.sink.event(type, obj); }
+        }, (e) => resolve(e)).then((c) => { this.ctrl = c; if (this.stopped) c.abort(); }, resolve);
+      });
+      if (this.stopped) return;
+      if (err && statusOf(err) === 410) needRelist = true;
+      if (err) this.lastError = err;
+      // A closed or failed watch resumes from the last resourceVersion; only 410 Gone needs a re-list.
+      // Back off when watches end without delivering anything (server closing at once, errors).
+      if (err || needRelist || this.failures > 0) await sleep(backoffMs(this.failures, 20, 2000), this.client.signal);
+      this.failures++;
+      if (this.stopped) return;
+      if (needRelist) {
+        try { await this.relist(); } catch (e) { this.lastError = e; }
+      }
+    }
+  }
+}

@@ -1,0 +1,511 @@
+/**
+ * The drain: plan, cordon, pool-wide PDB-aware eviction, deletion wait, readiness wait and soak,
+ * failing closed. Everything it knows comes from the cluster (lists + watches), so a re-run after
+ * a crash picks up where the last one stopped: nodes it cordoned carry CORDONED_ANNOTATION, pods
+ * already evicted are terminating (waited for), the rest are evicted under the PDBs, which the
+ * API server enforces on every eviction (this tool never deletes a pod and never forces).
+ *
+ * Better than `kubectl drain` (staging/src/k8s.io/kubectl/pkg/drain/drain.go):
+ * - evicts across the whole pool with bounded concurrency instead of node by node;
+ * - gates each eviction on the PDB's disruptionsAllowed from a PDB watch, so it neither sleeps
+ *   5 s after a 429 nor hammers the API; a 429 is still honoured (Retry-After + jitter);
+ * - waits for deletions on one pod watch, UID-aware, instead of GETting each pod every second;
+ * - retries 5xx/dropped connections, re-watches closed watches, re-lists on 410 Gone;
+ * - stops at once on the 500 "more than one PodDisruptionBudget" and on PDBs that can never allow
+ *   a disruption, naming them; uncordons what it cordoned on any failure.
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { abortError, backoffMs, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
+import { decidePod } from "./filters";
+import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor } from "./pdb";
+import { planSnapshot, validatePlanOptions, workloadOf } from "./plan";
+import { matchLabelSelector } from "./selectors";
+import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, Plan, Verdict } from "./types";
+
+/** Defaults of DrainOptions. */
+export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
+
+/** Checks drain options before anything is changed; throws naming the field and the fix. */
+export function validateDrainOptions(opts: DrainOptions): void {
+  validatePlanOptions(opts);
+  const num = (field: keyof DrainOptions, min: number, int = false) => {
+    const v = opts[field];
+    if (v === undefined) return;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) {
+      throw new Error(`${field}: must be ${int ? "an integer" : "a number"} >= ${min} (got ${JSON.stringify(v)})`);
+    }
+  };
+  num("deadlineMs", 1);
+  num("concurrency", 1, true);
+  num("batchSoakMs", 0);
+  num("soakMs", 0);
+  if (opts.batch !== undefined) parseBatch(opts.batch, 1);
+}
+
+/** Nodes per batch for "N" or "P%" (at least 1). Throws a clear error on bad input. */
+export function parseBatch(batch: string, poolSize: number): number {
+  const m = /^\s*(\d+)(%?)\s*$/.exec(String(batch));
+  if (!m || Number(m[1]) <= 0 || (m[2] && Number(m[1]) > 100)) throw new Error(`batch: must be a node count like "2" or a percentage like "25%" (got ${JSON.stringify(batch)})`);
+  return m[2] ? Math.max(1, Math.ceil((poolSize * Number(m[1])) / 100)) : Number(m[1]);
+}
+
+/** Drains a pool; resolves with the summary, rejects with DrainError (after failing closed). */
+export async function drainPool(kc: KubeConfig, opts: DrainOptions): Promise<DrainSummary> {
+  validateDrainOptions(opts);
+  return new PoolDrain(kc, opts).run();
+}
+
+/** Per-pod bookkeeping, keyed by UID (a recreated pod with the same name is a different pod). */
+interface PodState {
+  inflight?: boolean;      // eviction request on the wire
+  evictedAt?: number;      // eviction accepted; waiting for deletion
+  notBefore?: number;      // backoff after 429/5xx
+  parkedOn?: string;       // PDB it waits for
+  attempts: number;
+}
+
+/** A stop condition: why, and what blocked. */
+class Failure extends Error {
+  constructor(public reason: string, message: string, public pdbs: string[] = [], public pods: string[] = []) { super(message); }
+}
+
+const MULTI_PDB_TEXT = "more than one PodDisruptionBudget";
+
+/** One drain run. Holds all mutable state (nothing lives at module level). */
+export class PoolDrain {
+  private readonly client: KubeClient;
+  private readonly log: (line: string) => void;
+  private readonly started = Date.now();
+  private readonly deadline: number;
+  private readonly concurrency: number;
+  private poolNodes: string[] = [];
+  private poolSet = new Set<string>();
+  private readonly cordoned = new Set<string>();
+  private readonly pods = new Map<string, any>();        // "<ns>/<name>" -> current pod
+  private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
+  private pdbIndex = new PdbIndex();
+  private readonly state = new Map<string, PodState>();  // uid -> state
+  private readonly sentSinceStatus = new Map<string, number>(); // PDB -> evictions sent since its last status
+  private readonly probeAt = new Map<string, number>();  // PDB -> when a 429'd budget may be probed again
+  private readonly moved = new Set<string>();            // workloads with an evicted pod
+  private readonly movedPdbs = new Set<string>();
+  private readonly readyBefore = new Map<string, number>();
+  private readonly waitCompletedSeen = new Set<string>();
+  private readonly reflectors: Reflector[] = [];
+  private initialNodes: any[] = [];
+  private inflight = 0;
+  private evicted = 0;
+  private rejected429 = 0;
+  private failure?: Failure;
+  private waiter?: () => void;
+  private lastProgress = 0;
+  private lastProgressLine = "";
+  private plan?: Plan;
+
+  constructor(private readonly kc: KubeConfig, private readonly opts: DrainOptions) {
+    this.client = new KubeClient(kc, opts.signal);
+    this.log = opts.log ?? (() => undefined);
+    this.deadline = this.started + (opts.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs);
+    this.concurrency = opts.concurrency ?? DRAIN_DEFAULTS.concurrency;
+  }
+
+  /** Runs the drain to success, or fails closed and throws DrainError. */
+  async run(): Promise<DrainSummary> {
+    try {
+      await this.prepare();
+      await this.cordon();
+      await this.waitForDaemonSets();
+      const size = this.opts.batch ? parseBatch(this.opts.batch, this.poolNodes.length) : this.poolNodes.length;
+      for (let i = 0; i < this.poolNodes.length; i += size) {
+        const batch = new Set(this.poolNodes.slice(i, i + size));
+        if (size < this.poolNodes.length) this.log(`[${this.opts.pool}] batch ${i / size + 1}: ${[...batch].join(", ")}`);
+        await this.until(() => this.pump(batch), "evicting");
+        const last = i + size >= this.poolNodes.length;
+        if (!last && this.opts.batchSoakMs) await this.soak(this.opts.batchSoakMs, "batch soak");
+      }
+      await this.until(() => this.remaining(["wait-completed"]).length === 0, "waiting for Job pods to complete");
+      if (this.opts.waitForReady) await this.until(() => this.notReadyAgain().length === 0, "waiting for moved workloads to be Ready");
+      if (this.opts.soakMs) await this.soak(this.opts.soakMs, "soak");
+      this.progress(true);
+      this.stopWatches();
+      const summary = this.summary("drained");
+      this.log(`[${this.opts.pool}] drained: ${summary.evicted} evicted, ${summary.waitedCompleted} completed, ${summary.skipped} left alone, ${summary.apiRequests} API requests, ${(summary.durationMs / 1000).toFixed(1)}s`);
+      return summary;
+    } catch (e) {
+      throw await this.failClosed(e);
+    }
+  }
+
+  // ---- setup ------------------------------------------------------------------------------------
+
+  /** Lists nodes, pods and PDBs once, plans, and starts the watches from those lists. */
+  private async prepare(): Promise<void> {
+    const [nodes, pods, pdbs] = await Promise.all([
+      this.client.listNodes(this.deadline),
+      this.client.listPods(this.deadline),
+      this.client.listPdbs(this.deadline),
+    ]);
+    this.initialNodes = nodes.items;
+    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items }, this.opts);
+    this.plan = plan;
+    this.poolNodes = plan.nodes;
+    this.poolSet = new Set(plan.nodes);
+    for (const n of nodes.items) {
+      if (this.poolSet.has(n.metadata?.name) && n.spec?.unschedulable && n.metadata?.annotations?.[CORDONED_ANNOTATION]) {
+        this.cordoned.add(n.metadata.name); // cordoned by an earlier run of this tool
+      }
+    }
+    if (this.cordoned.size) this.log(`[${this.opts.pool}] resuming: ${this.cordoned.size} node(s) already cordoned by this tool`);
+    for (const w of plan.warnings) this.log(`[${this.opts.pool}] warning: ${w}`);
+    if (plan.blockers.length) {
+      throw new Failure("blocked", `drain of pool ${this.opts.pool} refused: ${plan.blockers.join("; ")}`,
+        plan.pdbs.filter((p) => p.neverAllows).map((p) => p.name),
+        plan.pods.filter((p) => p.verdict === "blocks").map((p) => `${p.namespace}/${p.name}`));
+    }
+    const podSink = { reset: (items: any[]) => this.resetPods(items), event: (t: string, o: any) => this.podEvent(t, o) };
+    const pdbSink = { reset: (items: any[]) => this.resetPdbs(items), event: (t: string, o: any) => this.pdbEvent(t, o) };
+    const pr = new Reflector(this.client, "pods", "/api/v1/pods", (d) => this.client.listPods(d), podSink, this.deadline);
+    const br = new Reflector(this.client, "poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", (d) => this.client.listPdbs(d), pdbSink, this.deadline);
+    this.reflectors.push(pr, br);
+    await br.start(pdbs);
+    await pr.start(pods);
+    for (const p of this.pods.values()) {
+      const w = workloadOf(p);
+      if (w && isHealthy(p)) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
+    }
+  }
+
+  /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch. */
+  private async cordon(): Promise<void> {
+    const byName = new Map(this.initialNodes.map((n) => [n.metadata?.name, n]));
+    for (const name of this.poolNodes) {
+      this.checkStop();
+      const n = byName.get(name);
+      if (n?.spec?.unschedulable) continue; // already cordoned (ours: recorded in prepare; someone else's: left alone)
+      await this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
+      this.cordoned.add(name);
+    }
+    this.log(`[${this.opts.pool}] cordoned ${this.poolNodes.length} node(s); ${this.remaining(["evict", "terminating"]).length} pod(s) to move, ${this.remaining(["wait-completed"]).length} to wait for`);
+  }
+
+  /** Waits until every DaemonSet of the pool is Ready on the replacement nodes it targets. */
+  private async waitForDaemonSets(): Promise<void> {
+    if (!this.plan?.daemonSetsPending.length) return;
+    let checkedAt = 0, pending = this.plan.daemonSetsPending;
+    await this.until(() => {
+      if (Date.now() - checkedAt >= 200) {
+        checkedAt = Date.now();
+        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.pods.values()], pdbs: [...this.pdbs.values()] }, this.opts).daemonSetsPending;
+      }
+      return pending.length === 0;
+    }, `waiting for DaemonSet(s) on the replacement`, () => pending.map((d) => `DaemonSet ${d}`));
+  }
+
+  // ---- caches -----------------------------------------------------------------------------------
+
+  private resetPods(items: any[]): void {
+    this.pods.clear();
+    for (const p of items) this.pods.set(keyOf(p), p);
+    this.kick();
+  }
+
+  private podEvent(type: string, pod: any): void {
+    const k = keyOf(pod);
+    if (type === "DELETED") {
+      if (this.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.pods.delete(k);
+    } else {
+      this.pods.set(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
+    }
+    this.kick();
+  }
+
+  private resetPdbs(items: any[]): void {
+    this.pdbs.clear();
+    for (const p of items) this.pdbs.set(keyOf(p), p);
+    this.pdbIndex = new PdbIndex(this.pdbs.values());
+    this.sentSinceStatus.clear();
+    this.kick();
+  }
+
+  private pdbEvent(type: string, pdb: any): void {
+    const k = keyOf(pdb);
+    this.pdbIndex.remove(k);
+    if (type === "DELETED") this.pdbs.delete(k);
+    else { this.pdbs.set(k, pdb); this.pdbIndex.add(pdb); }
+    this.sentSinceStatus.delete(k); // fresh status: the server's count is authoritative again
+    this.probeAt.delete(k);
+    this.kick();
+  }
+
+  // ---- the eviction pump ------------------------------------------------------------------------
+
+  /** Pods on the pool (or a batch of it) whose verdict is one of `verdicts`. */
+  private remaining(verdicts: Verdict[], nodes: Set<string> = this.poolSet): { pod: any; verdict: Verdict }[] {
+    const out: { pod: any; verdict: Verdict }[] = [];
+    for (const pod of this.pods.values()) {
+      if (!nodes.has(pod.spec?.nodeName)) continue;
+      const v = decidePod(pod, this.opts).verdict;
+      if (v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
+      if (verdicts.includes(v)) out.push({ pod, verdict: v });
+    }
+    return out;
+  }
+
+  /** Disruptions the PDB allows us to start now, from its watched status minus what we sent since. */
+  private budget(k: string, pdb: any): number {
+    const st = pdb.status ?? {};
+    const fresh = typeof st.disruptionsAllowed === "number" && !(st.observedGeneration !== undefined && pdb.metadata?.generation !== undefined && st.observedGeneration < pdb.metadata.generation);
+    const allowed = fresh ? st.disruptionsAllowed : 1; // unknown status: probe one at a time, the server decides
+    const left = allowed - (this.sentSinceStatus.get(k) ?? 0);
+    if (left > 0) return left;
+    const probe = this.probeAt.get(k);
+    return probe !== undefined && Date.now() >= probe ? 1 : 0; // Retry-After elapsed with no news: try once more
+  }
+
+  /**
+   * Starts every eviction allowed right now on `nodes`; returns true when no pod to move remains there.
+   * Bounded by `concurrency` (requests in flight + pods terminating) and by each PDB's budget.
+   */
+  private pump(nodes: Set<string>): boolean {
+    const todo = this.remaining(["evict", "terminating"], nodes);
+    if (todo.length === 0) return true;
+    let disrupting = 0;
+    for (const { pod, verdict } of todo) {
+      const s = this.state.get(pod.metadata.uid);
+      if (verdict === "terminating" || s?.inflight || s?.evictedAt) disrupting++;
+    }
+    const now = Date.now();
+    for (const { pod, verdict } of todo) {
+      if (disrupting >= this.concurrency) break;
+      if (verdict !== "evict") continue;
+      const uid = pod.metadata.uid;
+      const s = this.state.get(uid) ?? this.state.set(uid, { attempts: 0 }).get(uid)!;
+      if (s.inflight || s.evictedAt || (s.notBefore && now < s.notBefore)) continue;
+      const pdbs = this.pdbIndex.match(pod);
+      let pdbKey: string | undefined;
+      if (pdbs.length > 1) {
+        throw new Failure("multiple-pdbs", `pod ${keyOf(pod)} is selected by ${pdbs.length} PodDisruptionBudgets (${pdbs.map(keyOf).join(", ")}); the Eviction API refuses such pods: make the PDB selectors disjoint`, pdbs.map(keyOf), [keyOf(pod)]);
+      } else if (pdbs.length === 1) {
+        pdbKey = keyOf(pdbs[0]);
+        const never = neverAllowsReason(pdbs[0], expectedPods(pdbs[0], this.countMatching(pdbs[0]).pods));
+        if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
+        if (this.budget(pdbKey, pdbs[0]) <= 0) { s.parkedOn = pdbKey; continue; }
+        this.sentSinceStatus.set(pdbKey, (this.sentSinceStatus.get(pdbKey) ?? 0) + 1);
+        this.probeAt.delete(pdbKey);
+      }
+      s.parkedOn = undefined;
+      disrupting++;
+      this.send(pod, s, pdbKey);
+    }
+    this.progress(false);
+    return false;
+  }
+
+  /** One eviction; the outcome updates the pod's state and wakes the loop. */
+  private send(pod: any, s: PodState, pdbKey: string | undefined): void {
+    s.inflight = true;
+    this.inflight++;
+    const name = keyOf(pod);
+    this.client.evict(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid).then(() => {
+      s.evictedAt = Date.now();
+      this.evicted++;
+      const w = workloadOf(pod);
+      if (w) this.moved.add(w);
+      if (pdbKey) this.movedPdbs.add(pdbKey);
+    }, (err) => {
+      const code = statusOf(err);
+      const msg: string = statusBody(err)?.message ?? String(err?.message ?? err);
+      if (code === 404 || code === 409) {
+        s.evictedAt = Date.now(); // gone already, or replaced (UID precondition failed): nothing left to evict
+      } else if (code === 429) {
+        this.rejected429++;
+        const wait = retryAfterMs(err) ?? backoffMs(s.attempts, 500, 10_000);
+        s.attempts++;
+        s.notBefore = Date.now() + wait + Math.random() * Math.min(1000, wait / 4);
+        if (pdbKey) { s.parkedOn = pdbKey; this.probeAt.set(pdbKey, s.notBefore); }
+      } else if (code === 500 && msg.includes(MULTI_PDB_TEXT)) {
+        this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${msg} Make the PDB selectors disjoint.`, this.pdbIndex.match(pod).map(keyOf), [name]);
+      } else if (code === undefined || code >= 500) {
+        if (pdbKey) this.sentSinceStatus.set(pdbKey, Math.max(0, (this.sentSinceStatus.get(pdbKey) ?? 1) - 1));
+        s.notBefore = Date.now() + backoffMs(s.attempts++, 100, 5000);
+      } else {
+        this.failure ??= new Failure("api-error", `eviction of ${name} failed with HTTP ${code}: ${msg}`, pdbKey ? [pdbKey] : [], [name]);
+      }
+    }).finally(() => {
+      s.inflight = false;
+      this.inflight--;
+      this.kick();
+    });
+  }
+
+  private parkedOn(pdbKey: string, todo: { pod: any }[]): string[] {
+    return todo.filter(({ pod }) => this.pdbIndex.match(pod).some((p) => keyOf(p) === pdbKey)).map(({ pod }) => keyOf(pod));
+  }
+
+  // ---- readiness and soak -----------------------------------------------------------------------
+
+  /** Matching pods and healthy ones of a PDB, from the pod cache. */
+  private countMatching(pdb: any): { pods: number; healthy: number } {
+    let pods = 0, healthy = 0;
+    for (const p of this.pods.values()) {
+      if (p.metadata?.namespace !== pdb.metadata?.namespace || isTerminal(p) || !matchLabelSelector(pdb.spec?.selector, p.metadata?.labels)) continue;
+      if (!p.metadata?.deletionTimestamp) pods++;
+      if (isHealthy(p)) healthy++;
+    }
+    return { pods, healthy };
+  }
+
+  /** Moved workloads with fewer Ready pods than before the drain. */
+  private notReadyAgain(): string[] {
+    const ready = new Map<string, number>();
+    for (const p of this.pods.values()) {
+      const w = workloadOf(p);
+      if (w && this.moved.has(w) && isHealthy(p)) ready.set(w, (ready.get(w) ?? 0) + 1);
+    }
+    return [...this.moved].filter((w) => (ready.get(w) ?? 0) < (this.readyBefore.get(w) ?? 0));
+  }
+
+  /** PDBs of moved workloads currently below their floor. */
+  private belowFloor(): string[] {
+    const out: string[] = [];
+    for (const k of this.movedPdbs) {
+      const pdb = this.pdbs.get(k);
+      if (!pdb) continue;
+      const c = this.countMatching(pdb);
+      const floor = pdbFloor(pdb, expectedPods(pdb, c.pods));
+      if (c.healthy < floor) out.push(`${k} (${c.healthy} healthy < floor ${floor})`);
+    }
+    return out;
+  }
+
+  /** For `ms`, every moved workload's PDB must stay at or above its floor. */
+  private async soak(ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    this.log(`[${this.opts.pool}] ${what}: ${ms} ms`);
+    await this.until(() => {
+      const low = this.belowFloor();
+      if (low.length) throw new Failure("soak", `${what} failed: ${low.join(", ")}`, low.map((l) => l.split(" ")[0]));
+      return Date.now() >= end;
+    }, what, undefined, end);
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------------
+
+  private kick(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private checkStop(): void {
+    if (this.failure) throw this.failure;
+    if (this.opts.signal?.aborted) throw abortError(this.opts.signal);
+  }
+
+  /** Next backoff expiry, so a parked pod is retried without an event. */
+  private nextTimer(): number {
+    let t = Infinity;
+    for (const s of this.state.values()) if (s.notBefore && s.notBefore > Date.now() && !s.inflight && !s.evictedAt) t = Math.min(t, s.notBefore);
+    for (const p of this.probeAt.values()) if (p > Date.now()) t = Math.min(t, p);
+    return t;
+  }
+
+  /**
+   * Re-evaluates `cond` on every watch event, eviction outcome or timer until it holds; fails on
+   * the deadline naming what still blocks.
+   */
+  private async until(cond: () => boolean, what: string, blocking?: () => string[], wakeAt?: number): Promise<void> {
+    for (;;) {
+      this.checkStop();
+      if (cond()) return;
+      this.checkStop();
+      if (Date.now() >= this.deadline) {
+        const pods = this.remaining(["evict", "terminating", "wait-completed"]);
+        const pdbs = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
+        const extra = blocking?.() ?? (what.startsWith("waiting for moved") ? this.notReadyAgain() : []);
+        throw new Failure("deadline", `deadline of ${Math.round((this.deadline - this.started) / 1000)}s reached while ${what}` +
+          (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
+          (pods.length ? `; pods still on the pool: ${pods.slice(0, 20).map(({ pod }) => keyOf(pod)).join(", ")}${pods.length > 20 ? ` and ${pods.length - 20} more` : ""}` : "") +
+          (extra.length ? `; waiting for ${extra.join(", ")}` : ""), pdbs, pods.map(({ pod }) => keyOf(pod)));
+      }
+      const until = Math.min(this.deadline, this.nextTimer(), wakeAt ?? Infinity, Date.now() + 1000);
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); this.opts.signal?.removeEventListener("abort", done); if (this.waiter === done) this.waiter = undefined; resolve(); };
+        const t = setTimeout(done, Math.max(0, until - Date.now()));
+        this.waiter = done;
+        this.opts.signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  /** A progress line at most once a second (and always at the end). */
+  private progress(force: boolean): void {
+    if (!force && Date.now() - this.lastProgress < 1000) return;
+    this.lastProgress = Date.now();
+    const left = this.remaining(["evict", "terminating", "wait-completed"]);
+    const parked = new Map<string, number>();
+    for (const { pod } of left) {
+      const p = this.state.get(pod.metadata.uid)?.parkedOn;
+      if (p) parked.set(p, (parked.get(p) ?? 0) + 1);
+    }
+    const line = `[${this.opts.pool}] evicted ${this.evicted}, remaining ${left.length}` +
+      (this.inflight ? `, in flight ${this.inflight}` : "") +
+      (parked.size ? `, waiting on PDB ${[...parked].map(([k, n]) => `${k} (${n})`).join(", ")}` : "");
+    if (line !== this.lastProgressLine || force) this.log(line);
+    this.lastProgressLine = line;
+  }
+
+  // ---- ending -----------------------------------------------------------------------------------
+
+  private stopWatches(): void {
+    for (const r of this.reflectors) r.stop();
+  }
+
+  private summary(outcome: DrainSummary["outcome"], reason?: string): DrainSummary {
+    const counts = this.plan?.counts;
+    return {
+      pool: this.opts.pool,
+      nodes: this.poolNodes,
+      outcome,
+      evicted: this.evicted,
+      waitedCompleted: [...this.waitCompletedSeen].filter((uid) => ![...this.pods.values()].some((p) => p.metadata?.uid === uid && !isTerminal(p))).length,
+      skipped: (counts?.stays ?? 0) + (counts?.ignored ?? 0),
+      durationMs: Date.now() - this.started,
+      cordoned: [...this.cordoned].sort(),
+      apiRequests: this.client.total,
+      requestsByKind: { ...this.client.requests },
+      rejected429: this.rejected429,
+      ...(reason ? { reason } : {}),
+    };
+  }
+
+  /** Stops evicting, waits for in-flight requests, uncordons what this tool cordoned, builds the DrainError. */
+  private async failClosed(e: any): Promise<DrainError> {
+    this.stopWatches();
+    const f: Failure = e instanceof Failure ? e
+      : e?.name === "AbortError" ? new Failure("aborted", e.message)
+      : new Failure("api-error", `${e?.message ?? e}`.split("\n")[0] + (statusOf(e) ? ` (HTTP ${statusOf(e)})` : ""));
+    // Let in-flight evictions settle (bounded), so the summary counts them.
+    const settle = Date.now() + 5000;
+    while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+    const uncordoned: string[] = [];
+    if (!this.opts.keepCordoned && this.cordoned.size) {
+      const cleanup = new KubeClient(this.kc); // not tied to the (maybe aborted) signal
+      for (const name of [...this.cordoned].sort()) {
+        try {
+          await cleanup.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: null } }, spec: { unschedulable: false } }, Date.now() + 30_000);
+          uncordoned.push(name);
+          this.cordoned.delete(name);
+        } catch (err: any) {
+          this.log(`[${this.opts.pool}] could not uncordon ${name}: ${String(err?.message ?? err).split("\n")[0]}`);
+        }
+      }
+      for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
+    }
+    const summary = this.summary("failed", f.reason);
+    const tail = this.opts.keepCordoned ? ` Nodes left cordoned (keepCordoned): ${summary.cordoned.join(", ") || "none"}.`
+      : uncordoned.length ? ` Uncordoned ${uncordoned.join(", ")}.` : "";
+    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${f.message}.${tail}`);
+    return new DrainError(f.reason, f.message + tail, { blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned, summary });
+  }
+}

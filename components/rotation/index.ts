@@ -1,0 +1,25 @@
+/**
+ * Rotation engine: plan and drain a node pool through the Kubernetes API. Imports
+ * @kubernetes/client-node only (never @pulumi/*); the CLI, the PoolDrainer dynamic provider and the
+ * rehearsal are thin doors into these functions. See docs/CONTRACTS.md "Rotation engine".
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient } from "./client";
+import { planSnapshot, validatePlanOptions } from "./plan";
+import { Plan, PlanOptions } from "./types";
+
+export * from "./types";
+export { planSnapshot, validatePlanOptions, podRequests, workloadOf, isNodeReady } from "./plan";
+export { drainPool, validateDrainOptions, parseBatch, DRAIN_DEFAULTS } from "./drain";
+export { decidePod, POD_FILTERS, controllerOf } from "./filters";
+export type { PodFilter, PodDecision, FilterOptions } from "./filters";
+export { PdbIndex, pdbFloor, neverAllowsReason } from "./pdb";
+
+/** Plans the drain of a pool from the live cluster (three paginated lists, read-only). */
+export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?: number; signal?: AbortSignal }): Promise<Plan & { apiRequests: number }> {
+  validatePlanOptions(opts);
+  const client = new KubeClient(kc, opts.signal);
+  const deadline = Date.now() + (opts.deadlineMs ?? 5 * 60 * 1000);
+  const [nodes, pods, pdbs] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline)]);
+  return { ...planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items }, opts), apiRequests: client.total };
+}

@@ -1,0 +1,158 @@
+/**
+ * Public types of the rotation engine (see docs/CONTRACTS.md "Rotation engine").
+ * Kubernetes objects are typed loosely on purpose: the engine reads objects from the typed client,
+ * from raw watch events and from JSON snapshots alike, and only touches documented fields.
+ */
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+
+/** Label GKE puts on every node of a node pool. */
+export const GKE_POOL_LABEL = "cloud.google.com/gke-nodepool";
+/** Role label set by VersionedNodePool; default replacement selector is `<ROLE_LABEL>=<role>`. */
+export const ROLE_LABEL = "nodepool-rotation/role";
+/** Per-pod override: `evict`, `wait-completed` or `skip`. */
+export const DRAIN_ANNOTATION = "nodepool-rotation/drain";
+/**
+ * Set (with a timestamp) on every node this tool cordons, in the same patch as `unschedulable`.
+ * It is the only state the drain keeps: a re-run reads it to know which cordons are its own.
+ */
+export const CORDONED_ANNOTATION = "nodepool-rotation/cordoned-at";
+/** Mirror (static) pods carry this annotation (corev1.MirrorPodAnnotationKey). */
+export const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
+
+/** Which pool to act on. */
+export interface PoolTarget {
+  /** Old pool name (value of the pool label). */
+  pool: string;
+  /** Node label naming the pool; default "cloud.google.com/gke-nodepool". */
+  poolLabel?: string;
+  /** Label selector of replacement nodes; default "nodepool-rotation/role=<role of the pool's nodes>". */
+  replacementSelector?: string;
+}
+
+/** Options of the read-only plan. */
+export interface PlanOptions extends PoolTarget {
+  /** Evict pods that declare no controller (they will not come back). Never force-deletes. */
+  force?: boolean;
+  /** Evict pods with emptyDir volumes (their data is lost). */
+  deleteEmptyDirData?: boolean;
+}
+
+/** Options of the drain; everything optional except the pool. */
+export interface DrainOptions extends PlanOptions {
+  /** Overall deadline in ms (default 60 min, the limit GKE uses for its own drains). */
+  deadlineMs?: number;
+  /** Max pods being disrupted at once: eviction requests in flight plus evicted pods still terminating (default 20). */
+  concurrency?: number;
+  /** Drain in batches of nodes: "2" (nodes) or "25%" (of the pool). Default: whole pool at once. */
+  batch?: string;
+  /** Soak between batches (ms): moved workloads must stay at or above their PDB floor. */
+  batchSoakMs?: number;
+  /** After the last eviction, wait until every moved workload has as many Ready pods as before. */
+  waitForReady?: boolean;
+  /** After the last eviction, every moved workload must stay at or above its PDB floor for this long (ms). */
+  soakMs?: number;
+  /** On failure leave nodes cordoned (default false: uncordon every node this tool cordoned). */
+  keepCordoned?: boolean;
+  /** Progress lines (the CLI and the provider send them to stderr). */
+  log?: (line: string) => void;
+  /** Aborting stops the drain like any failure (fail closed, unless keepCordoned). */
+  signal?: AbortSignal;
+}
+
+/** What happens to one pod. */
+export type Verdict =
+  | "evict"            // evicted through the Eviction API
+  | "wait-completed"   // left running until it completes (Jobs, or annotated)
+  | "terminating"      // already being deleted: waited for
+  | "stays"            // DaemonSet, mirror or annotated skip: not moved
+  | "ignored"          // Succeeded/Failed: nothing to move
+  | "blocks";          // cannot be moved safely: the drain refuses
+
+/** The plan's line for one pod. */
+export interface PodPlan {
+  namespace: string;
+  name: string;
+  node: string;
+  verdict: Verdict;
+  reason: string;
+  /** "<ns>/<Kind>/<name>" of the owning workload (Deployment resolved from its ReplicaSet). */
+  workload?: string;
+  /** "<ns>/<name>" of the PDB covering it, if exactly one. */
+  pdb?: string;
+  uid?: string;
+}
+
+/** A PDB that covers pods of the pool. */
+export interface PdbPlan {
+  name: string;          // "<ns>/<name>"
+  pods: number;          // matching pods, cluster-wide, not terminal
+  healthy: number;       // of those, Ready and not terminating
+  floor: number;         // minimum healthy pods it promises
+  allowed: number;       // disruptions allowed now (healthy - floor, >= 0)
+  poolPods: number;      // matching pods on the pool to evict
+  neverAllows: boolean;  // can never allow a disruption
+}
+
+/** Result of `plan`. */
+export interface Plan {
+  pool: string;
+  nodes: string[];
+  replacementSelector: string;
+  replacementNodes: string[];
+  pods: PodPlan[];
+  pdbs: PdbPlan[];
+  /** DaemonSets with pods on the pool that are not yet Ready on every replacement node they target. */
+  daemonSetsPending: string[];
+  blockers: string[];
+  warnings: string[];
+  /** The evictable pods fit on Ready replacement nodes (resources, selectors, affinity, taints). */
+  fits: boolean;
+  counts: Record<Verdict, number>;
+}
+
+/** In-memory cluster state for planSnapshot (objects as the API returns them). */
+export interface ClusterSnapshot {
+  nodes: V1Node[] | any[];
+  pods: V1Pod[] | any[];
+  pdbs: V1PodDisruptionBudget[] | any[];
+  /** Optional: lets the plan resolve ReplicaSet -> Deployment exactly (else by pod-template-hash). */
+  replicaSets?: any[];
+}
+
+/** JSON-serialisable result of a drain (also attached to DrainError). */
+export interface DrainSummary {
+  pool: string;
+  nodes: string[];
+  outcome: "drained" | "failed";
+  evicted: number;
+  waitedCompleted: number;
+  skipped: number;
+  durationMs: number;
+  /** Nodes this run (or an earlier crashed run) cordoned. */
+  cordoned: string[];
+  /** API requests this drain made (retries and watches included). */
+  apiRequests?: number;
+  requestsByKind?: Record<string, number>;
+  /** Eviction attempts answered 429. */
+  rejected429?: number;
+  reason?: string;
+}
+
+/** Thrown by drainPool: why it stopped, what blocked it, which nodes it uncordoned. */
+export class DrainError extends Error {
+  /** Short machine-readable cause: blocked | deadline | multiple-pdbs | never-allows | soak | aborted | api-error. */
+  reason: string;
+  blockingPdbs: string[];
+  blockingPods: string[];
+  uncordoned: string[];
+  summary: DrainSummary;
+  constructor(reason: string, message: string, d: { blockingPdbs?: string[]; blockingPods?: string[]; uncordoned?: string[]; summary: DrainSummary }) {
+    super(message);
+    this.name = "DrainError";
+    this.reason = reason;
+    this.blockingPdbs = d.blockingPdbs ?? [];
+    this.blockingPods = d.blockingPods ?? [];
+    this.uncordoned = d.uncordoned ?? [];
+    this.summary = d.summary;
+  }
+}
