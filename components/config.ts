@@ -337,6 +337,8 @@ function closest(word: string, candidates: string[]): string | undefined {
     }
     return row[n];
   };
+  const prefix = candidates.find((c) => c.toLowerCase().startsWith(word.toLowerCase()) || word.toLowerCase().startsWith(c.toLowerCase()));
+  if (prefix) return prefix;
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
@@ -370,8 +372,11 @@ function describe(e: ErrorObject, root: unknown): string | undefined {
       const guess = closest(extra, allowed);
       return `${keyOf(e.instancePath, extra)} is not a known key — ${guess ? `did you mean ${guess}? ` : ""}remove it or use one of: ${allowed.join(", ")}`;
     }
-    case "type":
-      return `${key} = ${show(value)}: must be ${(e.params as { type: string }).type === "integer" ? "a whole number" : `a ${(e.params as { type: string }).type}`} — use ${hintFor(key)}`;
+    case "type": {
+      const t = (e.params as { type: string }).type;
+      const what = t === "integer" ? "a whole number" : /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+      return `${key} = ${show(value)}: must be ${what} — use ${hintFor(key)}`;
+    }
     case "enum":
       return `${key} = ${show(value)}: not allowed — use ${hintFor(key)}`;
     case "propertyNames":
@@ -407,7 +412,7 @@ const STRUCTURED_KEYS = new Set<string>([K.cluster, K.pools, K.drain, K.promotio
  * Bring raw values to plain JSON: parse JSON strings of structured keys, and turn YAML/Go
  * timestamps of `rotatedOn` (`2026-11-20T00:00:00Z`, Date objects) back into `YYYY-MM-DD`.
  */
-function normalize(raw: Record<string, unknown>, problems: string[]): Record<string, unknown> {
+function normalize(raw: Record<string, unknown>, problems: string[], reported: Set<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (STRUCTURED_KEYS.has(k) && typeof v === "string") {
@@ -415,6 +420,7 @@ function normalize(raw: Record<string, unknown>, problems: string[]): Record<str
         out[k] = JSON.parse(v);
       } catch {
         problems.push(`${k} = ${show(v)}: must be ${hintFor(k)} — write it as a YAML mapping/list, not a string`);
+        reported.add(k);
         continue;
       }
     } else {
@@ -460,7 +466,8 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
     throw new StackConfigError([`the config map must be an object of "namespace:key" entries, got ${show(raw)}`], opts.stack);
   }
-  const cfg = normalize(raw, problems);
+  const reported = new Set<string>(); // top-level keys already explained (no schema noise about them)
+  const cfg = normalize(raw, problems, reported);
 
   // Unknown keys in our namespace are typos until proven otherwise.
   const ours = Object.values(K).filter((k) => k.startsWith(`${NS}:`));
@@ -474,6 +481,10 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
   if (!validateShape(cfg)) {
     const seen = new Set<string>();
     for (const e of validateShape.errors ?? []) {
+      // anyOf branches each report their own failure; the anyOf error itself says it once.
+      if (/\/anyOf\/\d+\//.test(e.schemaPath)) continue;
+      const top = e.keyword === "required" && e.instancePath === "" ? (e.params as { missingProperty: string }).missingProperty : keyOf(e.instancePath).split(/[.[]/)[0];
+      if (reported.has(top)) continue;
       const msg = describe(e, cfg);
       if (msg && !seen.has(msg)) {
         seen.add(msg);
@@ -544,7 +555,7 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
       if (first !== undefined) problems.push(`${K.pools}[${i}]: pool name ${n} collides with ${K.pools}[${first}] — change the role or set revision`);
       else names.set(n, i);
     } catch (err) {
-      problems.push(`${K.pools}[${i}]: ${(err as Error).message} — use a shorter role`);
+      problems.push(`${K.pools}[${i}]: ${(err as Error).message} — check that ${K.pools}[${i}].version is a real GKE version`);
     }
   });
   if (problems.length > 0) throw new StackConfigError(problems, opts.stack);

@@ -1,0 +1,60 @@
+/**
+ * VersionedNodePool on its own: children parented to the component, resource options that keep
+ * replacement create-before-delete, the public seam the drainer builds on.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as assert from "node:assert/strict";
+import { validateStackConfig } from "../../components/config";
+import { poolName } from "../../components/naming";
+import { VersionedNodePool } from "../../components/versionedNodePool";
+import { resolve, stackFileConfig } from "./harness";
+
+describe("VersionedNodePool component", () => {
+  const cfg = validateStackConfig(stackFileConfig("staging"), { stack: "staging" });
+  const pool = cfg.pools[1];
+  const captured: pulumi.ResourceTransformationArgs[] = [];
+  let component: VersionedNodePool;
+
+  before(async () => {
+    await pulumi.runtime.setMocks(
+      { newResource: (a) => ({ id: `${a.name}_id`, state: a.inputs }), call: (a) => a.inputs },
+      "nodepool-rotation",
+      "staging",
+      false,
+    );
+    component = new VersionedNodePool(
+      pool.role,
+      { pool, environment: "staging", project: "p", location: "asia-northeast1", cluster: "game-staging", clusterId: "p/asia-northeast1/game-staging", kubeconfig: pulumi.secret("kc") },
+      { transformations: [(args) => (captured.push(args), undefined)] },
+    );
+  });
+
+  it("exposes the GKE pool, its versioned name, role and version", async () => {
+    assert.equal(component.name, poolName(pool, "staging"));
+    assert.equal(component.role, "batch");
+    assert.equal(component.version, pool.version);
+    assert.equal(await resolve(component.nodePool.name), component.name);
+    assert.equal(await resolve(component.poolName), component.name);
+  });
+
+  it("parents the NodePool to the component (URN nests under VersionedNodePool)", async () => {
+    const urn = await resolve(component.nodePool.urn);
+    assert.equal(urn, "urn:pulumi:staging::nodepool-rotation::nodepool-rotation:index:VersionedNodePool$gcp:container/nodePool:NodePool::batch");
+    const np = captured.find((c) => c.type === "gcp:container/nodePool:NodePool")!;
+    assert.equal(np.opts.parent, component);
+  });
+
+  it("never asks for delete-before-replace, and ignores only the ForceNew initialNodeCount after creation", () => {
+    const np = captured.find((c) => c.type === "gcp:container/nodePool:NodePool")!;
+    assert.ok(!(np.opts as pulumi.CustomResourceOptions).deleteBeforeReplace);
+    assert.ok(!(np.opts as any).deletedWith, "deletedWith would skip the drain");
+    assert.deepEqual(np.opts.ignoreChanges, ["initialNodeCount"]);
+    assert.equal(np.props.initialNodeCount, Math.max(pool.minNodes, 1));
+    assert.equal(np.props.name, component.name, "explicit name, no autonaming");
+  });
+
+  it("turns taints into GKE taints", () => {
+    const np = captured.find((c) => c.type === "gcp:container/nodePool:NodePool")!;
+    assert.deepEqual(np.props.nodeConfig.taints, [{ key: "dedicated", value: "batch", effect: "NO_SCHEDULE" }]);
+  });
+});
