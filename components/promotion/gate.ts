@@ -77,7 +77,13 @@ export function checkVerified(pools: GatedPool[], verified: unknown, fromStack: 
  * (https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/functions/automation.fullyQualifiedStackName.html).
  */
 export function stackReferenceName(stack: string): string {
-  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`;
+  let org: string;
+  try {
+    org = pulumi.getOrganization();
+  } catch {
+    return stack; // an engine too old to report the organization: let it resolve the bare name
+  }
+  return `${org}/${pulumi.getProject()}/${stack}`;
 }
 
 /**
