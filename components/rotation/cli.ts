@@ -1,0 +1,151 @@
+/**
+ * `npm run rotation -- plan|drain --kubeconfig PATH --pool NAME [--json] ...`
+ * A thin door into the engine: parses flags, prints the plan or the drain summary.
+ * Exit codes: 0 ok; 1 drain failed (nodes uncordoned unless --keep-cordoned); 2 bad usage or
+ * unreadable kubeconfig; 3 plan has blockers.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import * as k8s from "@kubernetes/client-node";
+import { DrainError, DrainOptions, Plan, PlanOptions } from "./types";
+import { drainPool } from "./drain";
+import { planPool } from "./index";
+
+/** Parses "90s", "15m", "1h", "500ms" or plain milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected a duration like 500ms, 90s, 15m or 1h (got "${text}")`);
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms" | "s" | "m" | "h"];
+  return Math.round(Number(m[1]) * mult);
+}
+
+function parsePositiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected an integer >= 1 (got "${text}")`);
+  return n;
+}
+
+/** Loads a kubeconfig file (and context) or exits 2 with a clear message. */
+function loadKubeConfig(path: string, context?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromFile(path);
+  } catch (e: any) {
+    throw new UsageError(`--kubeconfig ${path}: cannot read it (${e?.message ?? e}); pass the path of a kubeconfig file`);
+  }
+  if (context) {
+    if (!kc.getContexts().some((c) => c.name === context)) throw new UsageError(`--context ${context}: not in ${path} (has: ${kc.getContexts().map((c) => c.name).join(", ")})`);
+    kc.setCurrentContext(context);
+  }
+  if (!kc.getCurrentCluster()) throw new UsageError(`--kubeconfig ${path}: no current context/cluster; pass --context NAME`);
+  return kc;
+}
+
+class UsageError extends Error {}
+
+/** Human-readable plan. */
+export function formatPlan(plan: Plan): string {
+  const lines: string[] = [];
+  lines.push(`pool ${plan.pool}: ${plan.nodes.length} node(s); replacement (${plan.replacementSelector || "any other node"}): ${plan.replacementNodes.length} Ready node(s)`);
+  const c = plan.counts;
+  lines.push(`pods: ${c.evict} evict, ${c["wait-completed"]} wait for completion, ${c.terminating} terminating, ${c.stays} stay, ${c.ignored} completed, ${c.blocks} blocking`);
+  let node = "";
+  for (const p of plan.pods) {
+    if (p.node !== node) { node = p.node; lines.push(`  node ${node}`); }
+    lines.push(`    ${p.verdict.padEnd(14)} ${p.namespace}/${p.name}  ${p.reason}${p.pdb ? `  [pdb ${p.pdb}]` : ""}`);
+  }
+  if (plan.pdbs.length) {
+    lines.push("PodDisruptionBudgets:");
+    for (const b of plan.pdbs) lines.push(`  ${b.name}: ${b.healthy}/${b.pods} healthy, floor ${b.floor}, allows ${b.allowed} now, ${b.poolPods} pod(s) on the pool${b.neverAllows ? "  NEVER ALLOWS A DISRUPTION" : ""}`);
+  }
+  for (const w of plan.warnings) lines.push(`warning: ${w}`);
+  for (const b of plan.blockers) lines.push(`BLOCKER: ${b}`);
+  lines.push(plan.blockers.length ? `result: the drain would refuse (${plan.blockers.length} blocker(s))` : `result: ready to drain${plan.fits ? "" : " (fit unknown)"}`);
+  return lines.join("\n");
+}
+
+/** Builds the commander program (exported for tests of --help). */
+export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: string) => void; exit: (code: number) => void }): Command {
+  const program = new Command("rotation")
+    .description("Plan and drain a Kubernetes node pool with the Eviction API, honouring PodDisruptionBudgets.\nExit codes: 0 ok, 1 drain failed (nodes uncordoned unless --keep-cordoned), 2 bad usage, 3 plan has blockers.")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: out.stdout, writeErr: out.stderr });
+
+  const common = (cmd: Command) => cmd
+    .requiredOption("--kubeconfig <path>", "kubeconfig file to use (exec-auth ones work: gke-gcloud-auth-plugin)")
+    .option("--context <name>", "kubeconfig context (default: the file's current-context)")
+    .requiredOption("--pool <name>", "name of the old node pool (value of the pool label)")
+    .option("--pool-label <key>", "node label holding the pool name", "cloud.google.com/gke-nodepool")
+    .option("--replacement-selector <selector>", "label selector of replacement nodes (default: nodepool-rotation/role=<role of the pool's nodes>)")
+    .option("--force", "evict pods that declare no controller (they are not recreated); never force-deletes", false)
+    .option("--delete-emptydir-data", "evict pods with emptyDir volumes (their data is lost)", false)
+    .option("--json", "print JSON on stdout (plan, or the drain summary) instead of text");
+
+  const planOpts = (o: any): PlanOptions => ({
+    pool: o.pool, poolLabel: o.poolLabel, replacementSelector: o.replacementSelector, force: o.force, deleteEmptyDirData: o.deleteEmptydirData,
+  });
+
+  common(program.command("plan").description("Read-only: per pod a verdict and reason, fit on the replacement, PDB and DaemonSet checks."))
+    .action(async (o) => {
+      const kc = loadKubeConfig(o.kubeconfig, o.context);
+      const plan = await planPool(kc, planOpts(o));
+      out.stdout((o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)) + "\n");
+      out.exit(plan.blockers.length ? 3 : 0);
+    });
+
+  common(program.command("drain").description("Cordon the pool and evict its pods pool-wide under the PDBs; fail closed (uncordon) on any failure.\nRe-running after a crash finishes the job (nodes cordoned by this tool carry the annotation nodepool-rotation/cordoned-at)."))
+    .addOption(new Option("--deadline <duration>", "overall deadline, e.g. 90s, 15m, 1h").default(60 * 60 * 1000, "60m").argParser(parseDuration))
+    .addOption(new Option("--concurrency <n>", "max pods being disrupted at once (evictions in flight + evicted pods terminating)").default(20).argParser(parsePositiveInt))
+    .option("--batch <n|p%>", "drain in batches of nodes: a count (\"2\") or a percentage of the pool (\"25%\"); default: whole pool at once")
+    .addOption(new Option("--batch-soak <duration>", "between batches, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
+    .option("--wait-for-ready", "after the last eviction, wait until moved workloads have as many Ready pods as before", false)
+    .addOption(new Option("--soak <duration>", "after the last eviction, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
+    .option("--keep-cordoned", "on failure, leave the nodes cordoned (default: uncordon every node this tool cordoned)", false)
+    .action(async (o) => {
+      const kc = loadKubeConfig(o.kubeconfig, o.context);
+      const ctrl = new AbortController();
+      const onSignal = (sig: string) => ctrl.abort(new Error(`received ${sig}`));
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      const opts: DrainOptions = {
+        ...planOpts(o), deadlineMs: o.deadline, concurrency: o.concurrency, batch: o.batch, batchSoakMs: o.batchSoak,
+        waitForReady: o.waitForReady, soakMs: o.soak, keepCordoned: o.keepCordoned, signal: ctrl.signal,
+        log: (line) => out.stderr(line + "\n"),
+      };
+      try {
+        const summary = await drainPool(kc, opts);
+        if (o.json) out.stdout(JSON.stringify(summary, null, 2) + "\n");
+        out.exit(0);
+      } catch (e) {
+        if (!(e instanceof DrainError)) throw e;
+        out.stderr(`error: ${e.message}\n`);
+        if (e.blockingPdbs.length) out.stderr(`blocking PodDisruptionBudgets: ${e.blockingPdbs.join(", ")}\n`);
+        if (e.blockingPods.length) out.stderr(`blocking pods: ${e.blockingPods.slice(0, 50).join(", ")}${e.blockingPods.length > 50 ? ` and ${e.blockingPods.length - 50} more` : ""}\n`);
+        if (o.json) out.stdout(JSON.stringify({ ...e.summary, error: e.message, blockingPdbs: e.blockingPdbs, blockingPods: e.blockingPods, uncordoned: e.uncordoned }, null, 2) + "\n");
+        out.exit(1);
+      } finally {
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
+      }
+    });
+  return program;
+}
+
+/** Runs the CLI with argv (without node and script); resolves with the exit code. */
+export async function main(argv: string[], out = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) }): Promise<number> {
+  let code = 0;
+  const program = buildProgram({ ...out, exit: (c) => { code = c; } });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e: any) {
+    if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version" || e?.code === "commander.help") return 0;
+    if (e?.code?.startsWith?.("commander.")) return 2; // commander already printed the message and help
+    out.stderr(`error: ${e?.message ?? e}\n`);
+    return e instanceof UsageError || /^(pool|poolLabel|deadlineMs|concurrency|batch|batchSoakMs|soakMs):|invalid label selector/.test(e?.message ?? "") ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
