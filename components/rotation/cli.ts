@@ -77,8 +77,8 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .requiredOption("--pool <name>", "name of the old node pool (value of the pool label)")
     .option("--pool-label <key>", "node label holding the pool name", "cloud.google.com/gke-nodepool")
     .option("--replacement-selector <selector>", "label selector of replacement nodes (default: nodepool-rotation/role=<role of the pool's nodes>)")
-    .option("--force", "evict pods that declare no controller (they are not recreated); never force-deletes", false)
-    .option("--delete-emptydir-data", "evict pods with emptyDir volumes (their data is lost)", false)
+    .option("--force", "evict pods that declare no controller (they are not recreated); never force-deletes")
+    .option("--delete-emptydir-data", "evict pods with emptyDir volumes (their data is lost)")
     .option("--json", "print JSON on stdout (plan, or the drain summary) instead of text");
 
   const planOpts = (o: any): PlanOptions => ({
@@ -98,9 +98,9 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .addOption(new Option("--concurrency <n>", "max pods being disrupted at once (evictions in flight + evicted pods terminating)").default(20).argParser(parsePositiveInt))
     .option("--batch <n|p%>", "drain in batches of nodes: a count (\"2\") or a percentage of the pool (\"25%\"); default: whole pool at once")
     .addOption(new Option("--batch-soak <duration>", "between batches, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
-    .option("--wait-for-ready", "after the last eviction, wait until moved workloads have as many Ready pods as before", false)
+    .option("--wait-for-ready", "after the last eviction, wait until moved workloads have as many Ready pods as before")
     .addOption(new Option("--soak <duration>", "after the last eviction, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
-    .option("--keep-cordoned", "on failure, leave the nodes cordoned (default: uncordon every node this tool cordoned)", false)
+    .option("--keep-cordoned", "on failure, leave the nodes cordoned (default: uncordon every node this tool cordoned)")
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);
       const ctrl = new AbortController();
