@@ -16,9 +16,18 @@ export function tempStacks(from = FIXTURES): string {
   return dir;
 }
 
-/** Every file in `dir` with its bytes: compare before/after to prove nothing was written (or left behind). */
+/**
+ * Every stack file in `dir` (and any temp file the writer could leave: `.Pulumi.*.tmp`) with its
+ * bytes: compare before/after to prove nothing was written or left behind.
+ */
 export function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+  return Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .filter((f) => /^\.?Pulumi\./.test(f))
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]),
+  );
 }
 
 export function read(dir: string, stack: string): string {
