@@ -117,8 +117,11 @@ export const POOL_DEFAULTS = {
   maxSurge: 1,
 } as const;
 
-/** Thrown by validateStackConfig: `problems` holds one line per problem; `message` lists them all. */
-export class StackConfigError extends Error {
+/**
+ * Thrown by validateStackConfig: `problems` holds one line per problem; `message` lists them all.
+ * A `pulumi.RunError`, so `pulumi up` prints the message without a stack trace.
+ */
+export class StackConfigError extends pulumi.RunError {
   constructor(public readonly problems: string[], stack?: string) {
     super(
       `Invalid stack configuration${stack ? ` (Pulumi.${stack}.yaml)` : ""}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +

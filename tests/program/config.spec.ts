@@ -2,6 +2,7 @@
  * validateStackConfig: malformed stack files are rejected with ONE error naming each stack-file
  * key, the bad value and the fix; valid ones come back typed with defaults.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as assert from "node:assert/strict";
 import { POOL_DEFAULTS, StackConfigError, isRealDate, validateStackConfig } from "../../components/config";
 import { clone, stackFileConfig } from "./harness";
@@ -21,6 +22,7 @@ function problemsOf(raw: Record<string, any>, stack = "staging"): string[] {
     validateStackConfig(raw, { stack });
   } catch (e) {
     assert.ok(e instanceof StackConfigError, `expected StackConfigError, got ${e}`);
+    assert.ok(pulumi.RunError.isInstance(e), "a RunError: pulumi prints it without a stack trace");
     assert.match(e.message, new RegExp(`Invalid stack configuration \\(Pulumi\\.${stack}\\.yaml\\): ${e.problems.length} problems?`));
     for (const p of e.problems) assert.ok(e.message.includes(p), "message lists every problem");
     return e.problems;
