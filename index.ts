@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig, loadStackConfig } from "./components/config";
 import { gkeKubeconfigOutput } from "./components/kubeconfig";
 import { VersionedNodePool } from "./components/versionedNodePool";
+import { gateDependency, requireVerifiedIn, verifiedVersionsOutput } from "./components/promotion/gate";
 
 const config = loadStackConfig();
 const { project, environment } = config;
@@ -70,18 +71,29 @@ const clusterKubeconfig = gkeKubeconfigOutput({
 /** Kubernetes provider for in-cluster resources of this stack (exec auth, no token in state). */
 const k8sProvider = new k8s.Provider("gke", { kubeconfig: clusterKubeconfig });
 
+/**
+ * Prod gate (`nodepool-rotation:promotion.requireVerifiedIn`): read that stack's `verifiedVersions`
+ * through a StackReference; the pools depend on it, so none is created or replaced unless every
+ * pool's version was verified there (otherwise preview/up fail with the pool, version and stack).
+ */
+const promotionGate = config.promotion ? requireVerifiedIn(config.pools, config.promotion.requireVerifiedIn) : undefined;
+
 const nodePools = config.pools.map(
   (pool) =>
-    new VersionedNodePool(pool.role, {
-      pool,
-      environment,
-      project,
-      location,
-      cluster: cluster.name,
-      clusterId: `${project}/${location}/${clusterName}`,
-      kubeconfig: clusterKubeconfig,
-      drain: config.drain,
-    }),
+    new VersionedNodePool(
+      pool.role,
+      {
+        pool,
+        environment,
+        project,
+        location,
+        cluster: cluster.name,
+        clusterId: `${project}/${location}/${clusterName}`,
+        kubeconfig: clusterKubeconfig,
+        drain: config.drain,
+      },
+      promotionGate ? { dependsOn: gateDependency(promotionGate) } : undefined,
+    ),
 );
 
 /** Stack output: `{ [role]: { name, version } }` — the pool each role runs on now. */
@@ -91,3 +103,12 @@ export const pools = pulumi
 
 /** Stack output: exec-auth kubeconfig of the cluster (secret). */
 export const kubeconfig = clusterKubeconfig;
+
+/**
+ * Stack output: `{ [role]: version }` — the version each role's pool has been rotated to (an entry
+ * resolves once that pool exists; read by other stacks' promotion gate and by `npm run promote`).
+ */
+export const verifiedVersions = verifiedVersionsOutput(nodePools.map((p) => ({ role: p.role, version: p.version, proof: [p.poolName] })));
+
+/** Stack output (gated stacks only): the reference stack's verified versions the gate checked against. */
+export const promotionGateVerified = promotionGate?.verified;
