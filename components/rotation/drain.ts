@@ -254,8 +254,11 @@ export class PoolDrain {
   /** Disruptions the PDB allows us to start now, from its watched status minus what we sent since. */
   private budget(k: string, pdb: any): number {
     const st = pdb.status ?? {};
-    const fresh = typeof st.disruptionsAllowed === "number" && !(st.observedGeneration !== undefined && pdb.metadata?.generation !== undefined && st.observedGeneration < pdb.metadata.generation);
-    const allowed = fresh ? st.disruptionsAllowed : 1; // unknown status: probe one at a time, the server decides
+    // No status yet: probe one at a time, the server decides. Stale status (observedGeneration behind
+    // generation): the server answers 429 until the controller catches up, and its next status is a
+    // watch event, so wait for that.
+    const stale = st.observedGeneration !== undefined && pdb.metadata?.generation !== undefined && st.observedGeneration < pdb.metadata.generation;
+    const allowed = typeof st.disruptionsAllowed !== "number" ? 1 : stale ? 0 : st.disruptionsAllowed;
     const left = allowed - (this.sentSinceStatus.get(k) ?? 0);
     if (left > 0) return left;
     const probe = this.probeAt.get(k);

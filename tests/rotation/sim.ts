@@ -1,0 +1,93 @@
+/**
+ * Helpers for drain specs against the simulator (tests/simulator, issue 3) over HTTP with the real
+ * client: scenario building, waiting on conditions with a deadline, and reading cluster state
+ * through the API (what an operator would see).
+ */
+import * as k8s from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import { startSimulator, Simulator } from "../simulator";
+
+export const ROLE = "nodepool-rotation/role";
+export const POOL = "cloud.google.com/gke-nodepool";
+
+/** A Node manifest in pool `pool` with role `app`. */
+export function nodeManifest(name: string, pool: string, o: { cpu?: string; memory?: string; labels?: Record<string, string> } = {}): any {
+  return {
+    apiVersion: "v1", kind: "Node",
+    metadata: { name, labels: { [POOL]: pool, [ROLE]: "app", "kubernetes.io/hostname": name, ...o.labels } },
+    status: { capacity: { cpu: o.cpu ?? "8", memory: o.memory ?? "32Gi", pods: "110" }, allocatable: { cpu: o.cpu ?? "8", memory: o.memory ?? "32Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+/** Pod template spec with small requests (plus extras). */
+export function podSpec(extra: any = {}): any {
+  return { terminationGracePeriodSeconds: 30, containers: [{ name: "app", image: "nginx", resources: { requests: { cpu: "50m", memory: "64Mi" } } }], ...extra };
+}
+
+/** A Deployment (and optionally its PDB). */
+export function deployment(ns: string, name: string, replicas: number, pdb?: { minAvailable?: number | string; maxUnavailable?: number | string }, o: { annotations?: Record<string, string>; spec?: any } = {}): any[] {
+  const out: any[] = [{
+    apiVersion: "apps/v1", kind: "Deployment", metadata: { namespace: ns, name },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name }, ...(o.annotations ? { annotations: o.annotations } : {}) }, spec: podSpec(o.spec) } },
+  }];
+  if (pdb) out.push({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { namespace: ns, name: `${name}-pdb` }, spec: { selector: { matchLabels: { app: name } }, ...pdb } });
+  return out;
+}
+
+/** Multi-document YAML scenario with the simulator timing ConfigMap. */
+export function scenario(objects: any[], timing: Record<string, number> = {}): string {
+  const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "simulator", namespace: "kube-system" }, data: Object.fromEntries(Object.entries(timing).map(([k, v]) => [k, String(v)])) };
+  const nss = [...new Set(objects.map((o) => o.metadata?.namespace).filter((n) => n && n !== "default" && n !== "kube-system"))];
+  const all = [cm, ...nss.map((n) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name: n } })), ...objects];
+  return all.map((o) => stringify(o)).join("---\n");
+}
+
+/** Polls `cond` every few ms until it is truthy or `timeoutMs` passes (then throws `what`). */
+export async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const isReady = (o: any) => (o?.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+
+/** Read-only views through the API. */
+export class View {
+  readonly core: k8s.CoreV1Api;
+  constructor(readonly kc: k8s.KubeConfig) { this.core = kc.makeApiClient(k8s.CoreV1Api); }
+  async nodes(pool?: string): Promise<any[]> { return (await this.core.listNode(pool ? { labelSelector: `${POOL}=${pool}` } : {})).items; }
+  async pods(): Promise<any[]> { return (await this.core.listPodForAllNamespaces()).items; }
+  async podsOn(nodeNames: string[]): Promise<any[]> { const s = new Set(nodeNames); return (await this.pods()).filter((p) => s.has(p.spec?.nodeName)); }
+  async allReady(): Promise<boolean> {
+    const pods = await this.pods();
+    return pods.length > 0 && pods.every((p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed" || (isReady(p) && !p.metadata?.deletionTimestamp) || p.metadata?.annotations?.["simulator.nodepool-rotation.io/ready"] === "false");
+  }
+}
+
+export interface PoolSim { sim: Simulator; kc: k8s.KubeConfig; view: View; oldNodes: string[]; newNodes: string[] }
+
+/**
+ * Starts a simulator whose workloads all run on the "old" pool (`oldNodes` nodes), waits for them
+ * to be Ready, then adds the "new" pool (`newNodes` nodes, same role) and waits for it to be Ready.
+ */
+export async function startPoolSim(o: { oldNodes: number; newNodes?: number; objects: any[]; timing?: Record<string, number>; faults?: any; nodeCpu?: string; waitReady?: boolean }): Promise<PoolSim> {
+  const oldNodes = Array.from({ length: o.oldNodes }, (_, i) => `old-${i}`);
+  const text = scenario([...oldNodes.map((n) => nodeManifest(n, "old", { cpu: o.nodeCpu })), ...o.objects], { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10, ...(o.timing ?? {}) });
+  const sim = await startSimulator({ scenario: text });
+  try {
+    const kc = sim.kubeConfig();
+    const view = new View(kc);
+    if (o.waitReady !== false) await waitFor(() => view.allReady(), "workloads Ready on the old pool");
+    await sim.addPool({ name: "new", nodes: o.newNodes ?? o.oldNodes, labels: { [ROLE]: "app" }, cpu: o.nodeCpu ?? "8", memory: "32Gi" });
+    await waitFor(async () => { const n = await view.nodes("new"); return n.length === (o.newNodes ?? o.oldNodes) && n.every(isReady); }, "new pool Ready");
+    if (o.faults) sim.setFaults(o.faults);
+    return { sim, kc, view, oldNodes, newNodes: (await view.nodes("new")).map((n) => n.metadata.name) };
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
+}
