@@ -1,7 +1,10 @@
 /**
  * The pack as the Pulumi CLI runs it, minus the CLI: policy/index.ts is started the way the
- * Node.js language host starts a policy pack (`@pulumi/pulumi/cmd/run-policy-pack <engine> .`
- * with the pack directory as cwd, ts-node with type checking), it prints its gRPC port, and the
+ * engine starts a Node.js policy pack — pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go runs
+ * the `pulumi-analyzer-policy` script with pwd = the pack directory and args `<engine> .`; the
+ * script runs `require.resolve('@pulumi/pulumi/cmd/run-policy-pack')` from there (so the repo's
+ * node_modules serve the pack) and that runner registers ts-node with type checking. The pack
+ * prints its gRPC port on stdout, and the
  * spec talks the analyzer protocol to it on 127.0.0.1: GetAnalyzerInfo, Analyze, AnalyzeStack,
  * Configure. This proves what the direct-call specs cannot: the entry point loads, the pack's
  * name/version/policies/enforcement are what the CLI will show, and the SDK's own deserializer,
