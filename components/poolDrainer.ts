@@ -240,12 +240,18 @@ let shared: { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<st
 export function drainerProvider(): { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<string> } {
   if (!shared) {
     const provider = makeDrainerProvider(engineBundle());
-    const codeVersion = pulumi.runtime
-      .serializeFunction(() => provider, { allowSecrets: false })
-      .then((sf) => crypto.createHash("sha256").update(sf.text).digest("hex").slice(0, 16));
-    shared = { provider, codeVersion };
+    shared = { provider, codeVersion: codeVersionOf(provider) };
   }
   return shared;
+}
+
+/**
+ * sha256 (16 hex) of the text Pulumi stores as `__provider` for this provider object: the SDK
+ * serializes `() => provider` (dynamic/index.js `serializeFunctionMaybeSecret`), and so do we.
+ */
+export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider): Promise<string> {
+  const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
+  return crypto.createHash("sha256").update(sf.text).digest("hex").slice(0, 16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,7 +347,7 @@ export function validateDrainOptions(options: any): { property: string; reason: 
       failures.push({ property: `options.${key}`, reason: `must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}` });
     }
   };
-  num("deadlineMinutes", 1, 24 * 60, false);
+  num("deadlineMinutes", 0.05, 24 * 60, false); // stack config allows whole minutes >= 1; fractions are for tests
   num("concurrency", 1, 500, true);
   num("batchSoakSeconds", 0, 24 * 3600, false);
   num("soakSeconds", 0, 24 * 3600, false);
@@ -440,16 +446,37 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
   return load(bundle.entry);
 }
 
-/** Stringifies an unknown failure without ever printing the kubeconfig. */
-function describeFailure(e: any): string {
-  const message = (e && e.message) || String(e);
-  return e && typeof e.reason === "string" && !message.includes(e.reason) ? `${message} (${e.reason})` : message;
+/**
+ * The operator-facing error of a failed drain: what blocked, that the old pool was kept and whether
+ * its nodes are schedulable again, and how to retry. Never includes the kubeconfig.
+ */
+function drainFailureMessage(pool: string, cluster: string, e: any): string {
+  const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
+  // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
+  const detail = String(e?.message ?? e).trim().replace(/\s*Uncordoned [^]*$/, "");
+  const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && e.reason ? ` [${e.reason}]` : ""}: ${detail}`];
+  if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
+  const stillCordoned: string[] = isDrainError ? e.summary.cordoned ?? [] : [];
+  let state: string;
+  if (!isDrainError) state = "and this drainer changed nothing in the cluster (the drain did not start).";
+  else if (stillCordoned.length === 0) {
+    state = e.uncordoned.length
+      ? `and its nodes were uncordoned (${e.uncordoned.length}: ${e.uncordoned.join(", ")}), so it keeps serving.`
+      : "and none of its nodes was left cordoned, so it keeps serving.";
+  } else {
+    state = `but ${stillCordoned.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${stillCordoned.join(" ")}\`.`;
+  }
+  lines.push(`The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete) ${state}`);
+  lines.push(
+    `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
+  );
+  return lines.join("\n");
 }
 
 /**
  * delete(): drain the OLD pool with the engine, with our own deadline, progress on stderr.
- * On failure, throws an error naming what blocked, stating the old pool was kept and uncordoned,
- * and that the next `pulumi up` retries.
+ * A pool with no nodes left (deleted or scaled to zero outside Pulumi) is done at once.
+ * On failure, throws drainFailureMessage(...).
  */
 async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle): Promise<void> {
   const pool = props.poolName;
@@ -457,18 +484,25 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   const deadlineMinutes = options.deadlineMinutes ?? 60;
   const deadlineMs = deadlineMinutes * 60_000;
   const started = Date.now();
-  const log = (line: string) => process.stderr.write(`[PoolDrainer ${pool}] ${line}\n`);
-  log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
+  const enginePrefix = `[${pool}] `;
+  const log = (line: string) =>
+    process.stderr.write(`[PoolDrainer ${pool}] ${line.startsWith(enginePrefix) ? line.slice(enginePrefix.length) : line}\n`);
 
-  const k8s = require("@kubernetes/client-node");
-  const engine = loadEngine(bundle, require);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString(props.kubeconfig);
-
-  // The engine stops at deadlineMs and uncordons; the abort is a backstop a little later.
+  // The engine stops at deadlineMs and fails closed; the abort is a backstop a little later.
   const controller = new AbortController();
-  const backstop = setTimeout(() => controller.abort(new Error(`deadline of ${deadlineMinutes} min passed`)), deadlineMs + 15_000);
+  const backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
   try {
+    log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
+    const k8s = require("@kubernetes/client-node");
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(props.kubeconfig);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const nodes = await core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` });
+    if (nodes.items.length === 0) {
+      log(`no nodes labelled cloud.google.com/gke-nodepool=${pool} are left: nothing to drain`);
+      return;
+    }
+    const engine = loadEngine(bundle, require);
     const summary = await engine.drainPool(kc, {
       pool,
       replacementSelector: `nodepool-rotation/role=${props.role}`,
@@ -487,23 +521,8 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       `drained: ${Array.isArray(summary?.nodes) ? summary.nodes.length : 0} node(s), ${summary?.evicted ?? 0} pod(s) evicted in ${Math.round((Date.now() - started) / 1000)} s; Pulumi may now delete the pool`,
     );
   } catch (e: any) {
-    const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${props.cluster}): ${describeFailure(e)}.`];
-    if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
-    if (e?.blockingPods?.length) {
-      const pods: string[] = e.blockingPods;
-      lines.push(`Pods still on the pool: ${pods.slice(0, 10).join(", ")}${pods.length > 10 ? ` and ${pods.length - 10} more` : ""}.`);
-    }
-    const uncordoned: string[] | undefined = e?.uncordoned;
-    lines.push(
-      `The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete)` +
-        (uncordoned ? ` and its nodes were uncordoned (${uncordoned.length}), so it keeps serving.` : "; its nodes were not cordoned by a finished step, check `kubectl get nodes -l cloud.google.com/gke-nodepool=" + pool + "`."),
-    );
-    lines.push(
-      `Fix the blocker (e.g. scale the workload up or relax its PDB; see \`npm run rotation -- plan --pool ${pool} --kubeconfig ...\`), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
-    );
-    const message = lines.join("\n");
-    log(message);
-    throw new Error(message);
+    // The host prints the error (message and stack) to stderr itself, and Pulumi shows the message.
+    throw new Error(drainFailureMessage(pool, props.cluster, e));
   } finally {
     clearTimeout(backstop);
   }

@@ -23,17 +23,61 @@ import * as path from "node:path";
 
 const PROJECT_NODE_MODULES = path.resolve(__dirname, "..", "..", "node_modules");
 
-/** The child: a line-delimited JSON RPC over stdin/stdout around the loaded provider. */
+/**
+ * The child: the host's CRUD semantics (cmd/dynamic-provider/index.js) over line-delimited JSON:
+ * the provider text is taken from the props of each call (`__provider` of news for
+ * check/diff/update, of the stored props for create/read/delete, olds when news' is unknown),
+ * loaded once per distinct text with `requireFromString(text).handler()`, and create/update/read
+ * return outputs with `__provider` attached, as `resultIncludingProvider` does.
+ */
 const CHILD_SOURCE = `
 const path = require("path");
 const { createRequire } = require("module");
 // As pulumi-resource-pulumi-nodejs: resolve the host script from the working directory ...
 const hostScript = createRequire(path.join(process.cwd(), "[cwd]")).resolve("@pulumi/pulumi/cmd/dynamic-provider");
 // ... and require-from-string from the host's own file, as the host's \`require\` does.
-const hostRequire = createRequire(hostScript);
-const requireFromString = hostRequire("require-from-string");
-const text = require("fs").readFileSync(process.argv[2], "utf8");
-let provider;
+const requireFromString = createRequire(hostScript)("require-from-string");
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const cache = {};
+function getProvider(props) {
+  const text = props.__provider;
+  if (!cache[text]) cache[text] = requireFromString(text).handler();
+  return cache[text];
+}
+const withProvider = (result, props) => Object.assign(result || {}, { __provider: props.__provider });
+const methods = {
+  async check(olds, news) {
+    const p = getProvider(news.__provider === UNKNOWN ? olds : news);
+    const r = p.check ? await p.check(olds, news) : { inputs: news };
+    const inputs = r.inputs || news;
+    inputs.__provider = news.__provider;
+    return { inputs, failures: r.failures || [] };
+  },
+  async diff(id, olds, news) {
+    const p = getProvider(news.__provider === UNKNOWN ? olds : news);
+    return p.diff ? await p.diff(id, olds, news) : {};
+  },
+  async create(props) {
+    const r = await getProvider(props).create(props);
+    return { id: r.id, outs: withProvider(r.outs, props) };
+  },
+  async update(id, olds, news) {
+    const p = getProvider(news);
+    const r = p.update ? (await p.update(id, olds, news)) || {} : {};
+    return { outs: withProvider(r.outs, news) };
+  },
+  async read(id, props) {
+    const p = getProvider(props);
+    if (!p.read) return { id, props };
+    const r = await p.read(id, props);
+    return { id: r.id, props: withProvider(r.props, props) };
+  },
+  async delete(id, props) {
+    const p = getProvider(props);
+    if (p.delete) await p.delete(id, props);
+    return null;
+  },
+};
 const send = (o) => process.stdout.write(JSON.stringify(o) + "\\n");
 let buf = "";
 process.stdin.on("data", async (chunk) => {
@@ -43,12 +87,12 @@ process.stdin.on("data", async (chunk) => {
     const line = buf.slice(0, i); buf = buf.slice(i + 1);
     const { seq, method, args } = JSON.parse(line);
     try {
-      if (!provider) provider = requireFromString(text).handler();
-      if (typeof provider[method] !== "function") throw new Error("provider has no " + method);
-      const result = await provider[method](...args);
+      const result = await methods[method](...args);
       send({ seq, ok: true, result: result === undefined ? null : result });
     } catch (e) {
-      send({ seq, ok: false, message: String(e && e.message || e) });
+      // check/diff/read/delete errors are printed by the host before answering; create/update are not.
+      if (method !== "create" && method !== "update") console.error(\`\${e}: \${e.stack}\`);
+      send({ seq, ok: false, message: String((e && e.message) || e) });
     }
   }
 });
@@ -64,25 +108,26 @@ export interface FreshHost {
   cwd: string;
   /** Everything the provider wrote to stderr so far (the host shows stderr to the operator). */
   stderr(): string;
-  /** Calls `provider[method](...args)` in the child; resolves with the result or the thrown message. */
+  /** Runs the host's `method` (check/diff/create/update/read/delete) with the engine's arguments; resolves with the result or the thrown message. */
   call(method: string, ...args: unknown[]): Promise<HostResult>;
   /** Ends the child and removes its directory. */
   stop(): Promise<void>;
 }
 
-/** Starts a fresh host for `providerText` in a new temporary project directory. */
-export async function startFreshHost(providerText: string): Promise<FreshHost> {
+/**
+ * Starts a fresh host in a new temporary project directory. Calls take the props the engine would
+ * send, including `__provider` (the serialized text), exactly like the real host.
+ */
+export async function startFreshHost(): Promise<FreshHost> {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-host-"));
   fs.symlinkSync(PROJECT_NODE_MODULES, path.join(cwd, "node_modules"), "dir");
   const script = path.join(cwd, "host-child.js");
-  const textFile = path.join(cwd, "provider.js.txt");
   fs.writeFileSync(script, CHILD_SOURCE);
-  fs.writeFileSync(textFile, providerText);
   const env = { ...process.env };
   delete env.NODE_PATH;
   delete env.NODE_OPTIONS;
   delete env.TS_NODE_PROJECT;
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [script, textFile], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [script], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const pending = new Map<number, { resolve: (r: HostResult) => void; started: number }>();

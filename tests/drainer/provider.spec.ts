@@ -11,7 +11,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CREDENTIAL_PATTERNS, execKubeconfig, installMocks, isSecret, plainInputs, Registered } from "./capture";
 import { FreshHost, startFreshHost } from "./host";
-import { engineBundle, makeDrainerProvider, POOL_DRAINER_TYPE, PoolDrainer } from "../../components/poolDrainer";
+import { Simulator, startSimulator } from "../simulator";
+import { codeVersionOf, engineBundle, makeDrainerProvider, POOL_DRAINER_TYPE, PoolDrainer } from "../../components/poolDrainer";
 
 const REPO = path.resolve(__dirname, "..", "..");
 
@@ -34,7 +35,7 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     reg = await mocks.registered("drainer-app-v1");
     text = reg.inputs.__provider;
     news = plainInputs(reg.inputs);
-    host = await startFreshHost(text);
+    host = await startFreshHost();
   });
   after(async () => {
     await host?.stop();
@@ -54,23 +55,65 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     assert.equal(reg.inputs.codeVersion, hash);
   });
 
-  it("codeVersion changes when the engine code changes", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-engine-"));
-    try {
-      const entry = path.join(dir, "index.ts");
-      const versionOf = async () => {
-        const p = makeDrainerProvider(engineBundle(entry, dir));
-        const sf = await pulumi.runtime.serializeFunction(() => p, { allowSecrets: false });
-        return crypto.createHash("sha256").update(sf.text).digest("hex");
-      };
-      fs.writeFileSync(entry, `export async function drainPool() { return { nodes: [] }; }\n`);
-      const v1 = await versionOf();
-      assert.equal(await versionOf(), v1, "same code, same version");
-      fs.writeFileSync(entry, `export async function drainPool() { return { nodes: [], evicted: 0 }; }\n`);
-      assert.notEqual(await versionOf(), v1, "engine change must change the version");
-    } finally {
+  describe("stale code: delete runs the text stored at the last create/update", () => {
+    let dir: string;
+    let sim: Simulator;
+    const variant = async (marker: string) => {
+      fs.writeFileSync(path.join(dir, "index.ts"), `export async function drainPool(kc: any, opts: any) { opts.log("engine ${marker}"); return { nodes: [], evicted: 0 }; }\n`);
+      const provider = makeDrainerProvider(engineBundle(path.join(dir, "index.ts"), dir));
+      const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
+      return { text: sf.text, codeVersion: await codeVersionOf(provider) };
+    };
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-engine-"));
+      // A cluster where the pool still has a node, so delete() reaches the engine.
+      sim = await startSimulator({ scenario: "apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n" });
+      await sim.addPool({ name: news.poolName, nodes: 1, labels: { "nodepool-rotation/role": "app" } });
+    });
+    after(async () => {
       fs.rmSync(dir, { recursive: true, force: true });
-    }
+      await sim?.stop();
+    });
+
+    it("same engine → same codeVersion; changed engine → new codeVersion", async () => {
+      const a1 = await variant("A");
+      const a2 = await variant("A");
+      const b = await variant("B");
+      assert.equal(a1.codeVersion, a2.codeVersion);
+      assert.equal(a1.text, a2.text);
+      assert.notEqual(b.codeVersion, a1.codeVersion);
+    });
+
+    it("without an update the old text drains; the codeVersion update stores the new text", async () => {
+      const a = await variant("A");
+      const b = await variant("B");
+      const simNews = { ...news, kubeconfig: sim.kubeconfig };
+      const created = await host.call("create", { ...simNews, codeVersion: a.codeVersion, __provider: a.text });
+      assert.ok(created.ok, !created.ok ? created.message : "");
+      const outsA = (created as any).result.outs;
+      assert.equal(outsA.__provider, a.text, "the host stores the text next to the outputs");
+
+      // Next `pulumi up` with new code: diff runs the NEW text and asks for an in-place update.
+      const newsB = { ...simNews, codeVersion: b.codeVersion, __provider: b.text };
+      const d = await host.call("diff", "id", outsA, newsB);
+      assert.ok(d.ok);
+      assert.equal((d as any).result.changes, true);
+      assert.deepEqual((d as any).result.replaces, []);
+      const updated = await host.call("update", "id", outsA, newsB);
+      assert.ok(updated.ok);
+      const outsB = (updated as any).result.outs;
+      assert.equal(outsB.__provider, b.text);
+      assert.equal(outsB.codeVersion, b.codeVersion);
+
+      const mark = host.stderr().length;
+      const delA = await host.call("delete", "id", outsA);
+      assert.ok(delA.ok, !delA.ok ? delA.message : "");
+      assert.match(host.stderr().slice(mark), /engine A/, "state never updated: delete runs the stale code");
+      assert.doesNotMatch(host.stderr().slice(mark), /engine B/);
+      const mark2 = host.stderr().length;
+      assert.ok((await host.call("delete", "id", outsB)).ok);
+      assert.match(host.stderr().slice(mark2), /engine B/, "after the update: delete runs the refreshed code");
+    });
   });
 
   it("the text holds no credential and no absolute path of this machine", () => {
@@ -91,11 +134,13 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     assert.ok(r.ok, !r.ok ? r.message : "");
     const outs = (r as any).result.outs;
     assert.equal((r as any).result.id, "acme-game-staging/asia-northeast1/game-staging/app-v1-31-4-gke-1100-20261120-ab12c");
-    assert.deepEqual(Object.keys(outs).sort(), ["cluster", "codeVersion", "kubeconfig", "options", "poolName", "role"]);
+    assert.deepEqual(Object.keys(outs).sort(), ["__provider", "cluster", "codeVersion", "kubeconfig", "options", "poolName", "role"]);
+    assert.equal(outs.__provider, text);
     assert.equal(outs.poolName, news.poolName);
     assert.equal(outs.kubeconfig, news.kubeconfig);
     assert.deepEqual(outs.options, { deadlineMinutes: 30, concurrency: 10 });
-    const json = JSON.stringify(outs);
+    const { __provider, ...rest } = outs;
+    const json = JSON.stringify(rest);
     for (const re of CREDENTIAL_PATTERNS) assert.doesNotMatch(json, re);
     assert.ok(!json.includes(REPO));
   });
@@ -104,7 +149,7 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     let olds: Record<string, any>;
     before(async () => {
       const r = await host.call("create", news);
-      olds = { ...(r as any).result.outs, __provider: text };
+      olds = (r as any).result.outs;
     });
     const diff = async (patch: Record<string, any>) => {
       const r = await host.call("diff", "id", olds, { ...news, ...patch });

@@ -1,0 +1,150 @@
+/**
+ * PoolDrainer.delete() as the dynamic-provider host runs it — the serialized `__provider` text in a
+ * fresh Node process from another working directory — against the Kubernetes API simulator.
+ */
+import * as assert from "node:assert/strict";
+import { PoolDrainer } from "../../components/poolDrainer";
+import { ANN, startSimulator, Simulator } from "../simulator";
+import { CREDENTIAL_PATTERNS, installMocks, plainInputs } from "./capture";
+import { ClusterView, daemonSet, deployment, NEW_POOL, OLD_POOL, ROLE_LABELS, scenario, waitFor } from "./cluster";
+import { FreshHost, startFreshHost } from "./host";
+
+const CLUSTER = "acme-game-staging/asia-northeast1/game-staging";
+
+describe("PoolDrainer.delete() in a fresh host against the simulator", function () {
+  this.timeout(60_000);
+  const mocks = { current: undefined as ReturnType<typeof installMocks> | undefined };
+  let seq = 0;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  before(() => {
+    mocks.current = installMocks();
+  });
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+  });
+
+  /** A simulator with `docs`, the old pool (and optionally the new pool) booted and workloads ready. */
+  async function cluster(docs: string[], pools: { old: number; new: number; unready?: string[] }): Promise<{ sim: Simulator; view: ClusterView }> {
+    const sim = await startSimulator({ scenario: scenario(...docs) });
+    cleanups.push(() => sim.stop());
+    const view = new ClusterView(sim.kubeConfig());
+    if (pools.old > 0) {
+      await sim.addPool({ name: OLD_POOL, nodes: pools.old, labels: ROLE_LABELS });
+      await waitFor("old pool Ready", () => view.nodesReady(OLD_POOL, pools.old));
+      await waitFor("workloads Ready on the old pool", () => view.allDeploymentsReady(pools.unready));
+    }
+    if (pools.new > 0) {
+      await sim.addPool({ name: NEW_POOL, nodes: pools.new, labels: ROLE_LABELS });
+      await waitFor("new pool Ready", () => view.nodesReady(NEW_POOL, pools.new));
+    }
+    return { sim, view };
+  }
+
+  /** Registers a drainer for the old pool under mocks, loads its text in a fresh host, creates it. */
+  async function oldDrainer(sim: Simulator, options: Record<string, unknown>): Promise<{ host: FreshHost; outs: any; text: string }> {
+    const name = `drainer-old-${++seq}`;
+    new PoolDrainer(name, { poolName: OLD_POOL, role: "app", cluster: CLUSTER, kubeconfig: sim.kubeconfig, options });
+    const reg = await mocks.current!.registered(name);
+    const host = await startFreshHost();
+    cleanups.push(() => host.stop());
+    const checked = await host.call("check", {}, plainInputs(reg.inputs));
+    assert.ok(checked.ok && checked.result.failures.length === 0, JSON.stringify(checked));
+    const created = await host.call("create", plainInputs(reg.inputs));
+    assert.ok(created.ok, !created.ok ? created.message : "");
+    return { host, outs: (created as any).result.outs, text: reg.inputs.__provider };
+  }
+
+  it("drains a pool of PDB-protected workloads with 0 PDB violations, progress on stderr", async () => {
+    const { sim, view } = await cluster(
+      [deployment("shop", "web", 4, { minAvailable: 3 }), deployment("shop", "api", 3, { maxUnavailable: 1 }), daemonSet("monitoring", "node-agent")],
+      { old: 2, new: 2 },
+    );
+    assert.ok((await view.movablePodsOn(OLD_POOL)).length >= 7, "workloads start on the old pool");
+    const { host, outs } = await oldDrainer(sim, { deadlineMinutes: 1, concurrency: 5 });
+
+    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    assert.ok(r.ok, !r.ok ? r.message : "");
+    assert.deepEqual(await view.movablePodsOn(OLD_POOL), [], "nothing but DaemonSet pods left on the old pool");
+    const report = sim.report();
+    for (const key of ["shop/Deployment/web", "shop/Deployment/api"]) {
+      const w = report.workloads[key];
+      assert.ok(w, `report has ${key}`);
+      assert.equal(w.msBelowFloor, 0, `${key} below its PDB floor`);
+      assert.equal(w.msAtZero, 0, `${key} at zero ready`);
+      assert.ok(w.minReady >= (w.floor ?? 1), `${key} minReady ${w.minReady} >= floor ${w.floor}`);
+    }
+    assert.equal(report.podsDeletedWithoutEviction, 0);
+    assert.ok(report.evictions >= 7, `evictions: ${report.evictions}`);
+    assert.match(host.stderr(), new RegExp(`\\[PoolDrainer ${OLD_POOL}\\] draining node pool`));
+    assert.match(host.stderr(), /drained: 2 node\(s\)/);
+    for (const re of CREDENTIAL_PATTERNS) assert.doesNotMatch(host.stderr(), re);
+  });
+
+  it("a PDB that can never allow a disruption: refused before anything changes, naming it, with retry advice", async () => {
+    const { sim, view } = await cluster(
+      [deployment("shop", "web", 3, { minAvailable: 2 }), deployment("shop", "ledger", 2, { minAvailable: 2 })],
+      { old: 2, new: 2 },
+    );
+    const before = await view.movablePodsOn(OLD_POOL);
+    const { host, outs } = await oldDrainer(sim, { deadlineMinutes: 1 });
+
+    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    assert.equal(r.ok, false, "delete must fail so Pulumi keeps the old pool");
+    const message = (r as any).message as string;
+    assert.ok(r.ms < 30_000, `failed after ${r.ms} ms, well before the 60 s deadline`);
+    assert.match(message, /Blocked by PodDisruptionBudget\(s\): shop\/ledger-pdb/, "names the blocking PDB");
+    assert.match(message, /The old pool was KEPT/);
+    assert.match(message, /none of its nodes was left cordoned/);
+    assert.match(message, /run `pulumi up` again: it retries this drain/);
+    const nodes = await view.nodes(OLD_POOL);
+    assert.equal(nodes.length, 2);
+    for (const n of nodes) assert.ok(!n.spec?.unschedulable, `${n.metadata?.name} left cordoned`);
+    assert.deepEqual((await view.movablePodsOn(OLD_POOL)).sort(), before.sort(), "no pod was moved");
+    assert.equal(sim.report().evictions, 0);
+    assert.equal(sim.report().podsDeletedWithoutEviction, 0);
+    assert.match(host.stderr(), /\[PoolDrainer app-[^\]]+\] draining node pool/, "progress on stderr");
+  });
+
+  it("a PDB that blocks mid-drain until the deadline: fails at the deadline, uncordons the nodes it cordoned", async () => {
+    // stuck: pods never Ready, so its budget (minAvailable 1 of 2) allows nothing now but could later.
+    const stuck = deployment("shop", "stuck", 2, { minAvailable: 1 }).replace(
+      "metadata: { labels: { app: stuck } }",
+      `metadata: { labels: { app: stuck }, annotations: { ${ANN.ready}: "false" } }`,
+    );
+    const { sim, view } = await cluster([deployment("shop", "web", 3, { minAvailable: 2 }), stuck], { old: 2, new: 2, unready: ["stuck"] });
+    await waitFor("stuck pods scheduled", async () => (await view.movablePodsOn(OLD_POOL)).filter((p) => p.startsWith("shop/stuck-")).length === 2);
+    const { host, outs } = await oldDrainer(sim, { deadlineMinutes: 0.1 }); // 6 s
+
+    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    assert.equal(r.ok, false);
+    const message = (r as any).message as string;
+    assert.ok(r.ms >= 5_000 && r.ms < 25_000, `failed after ${r.ms} ms (deadline 6 s, backstop 21 s)`);
+    assert.match(message, /shop\/stuck-pdb/, "names the blocking PDB");
+    assert.match(message, /\[deadline\]/);
+    assert.match(message, /its nodes were uncordoned \(2: /);
+    assert.match(host.stderr(), /cordoned 2 node\(s\)/, "the drain had cordoned the pool");
+    for (const n of await view.nodes(OLD_POOL)) assert.ok(!n.spec?.unschedulable, `${n.metadata?.name} left cordoned`);
+    const report = sim.report();
+    assert.equal(report.workloads["shop/Deployment/web"].msBelowFloor, 0);
+    assert.equal(report.podsDeletedWithoutEviction, 0);
+  });
+
+  it("a pool with no nodes left succeeds at once without evicting anything", async () => {
+    const { sim } = await cluster([deployment("shop", "web", 2, { minAvailable: 1 })], { old: 0, new: 2 });
+    const { host, outs } = await oldDrainer(sim, {});
+    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    assert.ok(r.ok, !r.ok ? r.message : "");
+    assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
+    assert.equal(sim.report().evictions, 0);
+  });
+
+  it("outputs used by delete hold no token or key", async () => {
+    const { sim } = await cluster([], { old: 0, new: 0 });
+    const { outs, text } = await oldDrainer(sim, {});
+    for (const re of CREDENTIAL_PATTERNS) {
+      assert.doesNotMatch(JSON.stringify(outs), re);
+      assert.doesNotMatch(text, re);
+    }
+  });
+});
