@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { CliIo, processIo, RefusedError, runCommand } from "./cliSupport";
+import { compareGkeVersions } from "../naming";
 import { unifiedDiff } from "./diff";
 import { RotateResult, rotatePool, utcDate, validateFile } from "./rotatePool";
 import { StackFile, StackFileError, stackFilePath } from "./stackFile";
@@ -203,7 +204,10 @@ export function promoteCommand(io: CliIo): Command {
         return;
       }
       io.out(r.diff.trimEnd());
-      for (const p of r.promoted) io.out(`${p.role}: ${p.oldVersion} -> ${p.newVersion}: ${p.oldName} -> ${p.newName}`);
+      for (const p of r.promoted) {
+        io.out(`${p.role}: ${p.oldVersion} -> ${p.newVersion}: ${p.oldName} -> ${p.newName}`);
+        if (compareGkeVersions(p.newVersion, p.oldVersion) < 0) io.err(`note: pool "${p.role}" goes DOWN to ${p.newVersion} (${o.from} runs an older version than ${o.to})`);
+      }
       io.err(r.written ? `wrote ${r.file}; review, commit, and pulumi up -s ${o.to}` : `dry run: ${r.file} not written`);
     });
 }

@@ -87,6 +87,7 @@ describe("promotion/promote: npm run promote", () => {
     assert.equal(r.code, 0, r.err);
     const pools = validateStackConfig(parse(read(dir, "prod")).config, { stack: "prod" }).pools;
     assert.deepEqual(pools.map((p) => [p.role, p.version]), [["app", OLD], ["batch", NEW]]);
+    assert.doesNotMatch(r.err, /goes DOWN/);
     const before = snapshot(dir);
     const unknown = await promote("--role", "web", ...verified({}));
     assert.equal(unknown.code, 1);
@@ -128,6 +129,17 @@ describe("promotion/promote: npm run promote", () => {
   it("accepts the full `pulumi stack output --json` object as --verified-file", async () => {
     const r = await promote(...verified({ pools: { app: { name: "x", version: NEW } }, verifiedVersions: { app: NEW, batch: OLD } }));
     assert.equal(r.code, 0, r.err);
+    assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, NEW);
+  });
+
+  it("promotes a staging rollback too, and says the target goes down", async () => {
+    const prod = path.join(dir, "Pulumi.prod.yaml");
+    fs.writeFileSync(prod, read(dir, "prod").replace(`version: ${OLD}      # what prod runs today`, `version: ${NEW}      # what prod runs today`));
+    await runCli(bumpMain, ["--stack", "staging", "--role", "app", "--version", OLD, "--date", "2026-11-23"], { cwd: dir });
+    const r = await promote(...verified({ app: OLD, batch: OLD }));
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, new RegExp(`note: pool "app" goes DOWN to ${OLD.replace(/\./g, "\\.")}`));
+    assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, OLD);
   });
 
   it("rejects a version the target's control plane cannot run (target config decides), nothing written", async () => {

@@ -1,0 +1,45 @@
+/** The npm scripts' entry points as separate processes: exit codes and stdout/stderr split. */
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { read, REPO, snapshot, tempStacks } from "./helpers";
+
+/** Run `ts-node <script> args` the way `npm run bump|promote` does (package.json scripts). */
+function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", path.join(REPO, script), ...args],
+      { cwd: REPO, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as any).code as number) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("promotion/cli: npm run bump / promote as processes", () => {
+  let dir: string;
+  beforeEach(() => (dir = tempStacks()));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("bump: old -> new on stdout, exit 0, file edited; then promote refuses unverified with exit 1, nothing written", async () => {
+    const bump = await run("components/promotion/bump.ts", ["--stack", "staging", "--role", "app", "--version", "1.31.4-gke.1100", "--date", "2026-11-22", "--dir", dir]);
+    assert.equal(bump.code, 0, bump.stderr);
+    assert.match(bump.stdout, /^app-1-30-5-gke1014001-20261120-[0-9a-f]{5} -> app-1-31-4-gke1100-20261122-[0-9a-f]{5}\n$/);
+    assert.match(read(dir, "staging"), /version: 1\.31\.4-gke\.1100   # pinned/);
+
+    fs.writeFileSync(path.join(dir, "v.json"), JSON.stringify({ app: "1.30.5-gke.1014001", batch: "1.30.5-gke.1014001" }));
+    const before = snapshot(dir);
+    const promote = await run("components/promotion/promote.ts", ["--from", "staging", "--to", "prod", "--dir", dir, "--verified-file", path.join(dir, "v.json")]);
+    assert.equal(promote.code, 1);
+    assert.equal(promote.stdout, "");
+    assert.match(promote.stderr, /^error: not promoting to prod:\n  - pool "app"/);
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  it("usage errors exit 2 with commander's message", async () => {
+    const r = await run("components/promotion/bump.ts", ["--stack", "staging"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /required option '--role <role>' not specified/);
+  });
+});
