@@ -1,0 +1,134 @@
+/**
+ * POST pods/<name>/eviction, following kube-apiserver's pkg/registry/core/pod/storage/eviction.go
+ * (EvictionREST.Create, canIgnorePDB, checkAndDecrement, createTooManyRequestsError):
+ *  - pods that are Succeeded, Failed, Pending or already terminating are deleted without a budget check;
+ *  - more than one matching PDB: 500 "This pod has more than one PodDisruptionBudget, ...";
+ *  - an unready pod is deleted without decrementing when the policy is AlwaysAllow, or (IfHealthyBudget,
+ *    the default) when currentHealthy >= desiredHealthy > 0;
+ *  - stale status (observedGeneration < generation): 429 "... is still being processed by the server.";
+ *  - disruptionsAllowed == 0: 429 "Cannot evict pod as it would violate the pod's disruption budget."
+ *    with a DisruptionBudget cause "The disruption budget X needs N healthy pods and has M currently";
+ *  - otherwise disruptionsAllowed is decremented and the pod recorded in status.disruptedPods at once
+ *    (a successful eviction consumes budget immediately), the DisruptionTarget condition is added
+ *    (reason EvictionByEvictionAPI) and the pod is deleted gracefully.
+ * Unlike the real one, PDB matching here ignores PDBs with an empty or nil selector, exactly as
+ * getPodDisruptionBudgets does ("should match nothing, not everything").
+ */
+import { Cluster } from "./cluster";
+import { StoreError, notFound } from "./store";
+import { isPodReady, matchesLabelSelector, nowIso, Obj, setCondition } from "./util";
+
+export interface EvictionResult { code: number; body: Obj }
+
+const MaxDisruptedPodSize = 2000;
+
+function status(code: number, reason: string, message: string, details?: Obj): Obj {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details ? { details } : {}), code };
+}
+
+function tooManyRequests(message: string, retryAfterSeconds: number, cause: string): EvictionResult {
+  return {
+    code: 429,
+    body: status(429, "TooManyRequests", message, { causes: [{ reason: "DisruptionBudget", message: cause }], ...(retryAfterSeconds ? { retryAfterSeconds } : {}) }),
+  };
+}
+
+function createTooManyRequestsError(pdbName: string): EvictionResult {
+  return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 10, `The disruption budget ${pdbName} is still being processed by the server.`);
+}
+
+function canIgnorePDB(pod: Obj): boolean {
+  const phase = pod.status?.phase;
+  return phase === "Succeeded" || phase === "Failed" || phase === "Pending" || !!pod.metadata.deletionTimestamp;
+}
+
+/** Evicts ns/name. `body` is the policy/v1 (or v1beta1) Eviction object. */
+export function evict(cluster: Cluster, ns: string, name: string, body: Obj, dryRun: boolean): EvictionResult {
+  const store = cluster.store;
+  if (!body || (body.kind && body.kind !== "Eviction")) throw new StoreError(400, "BadRequest", `not a Eviction object: ${body?.kind}`);
+  if (body.metadata?.name !== name) throw new StoreError(400, "BadRequest", "name in URL does not match name in Eviction object");
+  const opts: Obj = body.deleteOptions ?? {};
+  const key = `${ns}/${name}`;
+  const pod = store.peek("pods", key);
+  if (!pod) throw notFound("pods", name);
+  const pre = opts.preconditions ?? {};
+  if (pre.uid && pre.uid !== pod.metadata.uid) {
+    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on Pod "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${pod.metadata.uid}`, { name, kind: "Pod" });
+  }
+  if (pre.resourceVersion && pre.resourceVersion !== pod.metadata.resourceVersion) {
+    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on Pod "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`, { name, kind: "Pod" });
+  }
+  const grace: number | undefined = opts.gracePeriodSeconds ?? undefined;
+  const success = (): EvictionResult => ({ code: 201, body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 } });
+
+  const doDelete = () => {
+    if (dryRun) return;
+    cluster.recorder.evictions++;
+    // addConditionAndDeletePod: DisruptionTarget before the delete (not for terminal pods)
+    if (!pod.metadata.deletionTimestamp && pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed") {
+      store.mutate("pods", key, (p) => {
+        p.status = p.status ?? {};
+        p.status.conditions = p.status.conditions ?? [];
+        setCondition(p.status.conditions, { type: "DisruptionTarget", status: "True", reason: "EvictionByEvictionAPI", message: "Eviction API: evicting", lastProbeTime: null, lastTransitionTime: nowIso() });
+      });
+    }
+    cluster.deletePod(key, grace, "eviction");
+  };
+
+  if (canIgnorePDB(pod)) {
+    doDelete();
+    return success();
+  }
+
+  // getPodDisruptionBudgets: every PDB of the namespace whose (non-empty) selector matches the pod labels
+  const pdbs = store.list("poddisruptionbudgets", ns).filter((p) => {
+    const sel = p.spec?.selector;
+    const empty = !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && !(sel.matchExpressions?.length));
+    return !empty && matchesLabelSelector(sel, pod.metadata.labels);
+  });
+  if (pdbs.length > 1) {
+    return { code: 500, body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.", code: 500 } };
+  }
+  if (pdbs.length === 1) {
+    const pdb = pdbs[0];
+    const pdbName = pdb.metadata.name;
+    const stats = cluster.recorder.pdb(`${ns}/${pdbName}`);
+    const st = pdb.status ?? {};
+    let decrement = true;
+    if (!isPodReady(pod)) {
+      if (pdb.spec?.unhealthyPodEvictionPolicy === "AlwaysAllow") decrement = false;
+      else if ((st.currentHealthy ?? 0) >= (st.desiredHealthy ?? 0) && (st.desiredHealthy ?? 0) > 0) decrement = false;
+    }
+    if (decrement) {
+      // checkAndDecrement
+      if ((st.observedGeneration ?? 0) < (pdb.metadata.generation ?? 1)) {
+        stats.rejected++;
+        return createTooManyRequestsError(pdbName);
+      }
+      if ((st.disruptionsAllowed ?? 0) < 0) {
+        throw new StoreError(403, "Forbidden", `poddisruptionbudget.policy "${pdbName}" is forbidden: pdb disruptions allowed is negative`, { name: pdbName, group: "policy", kind: "poddisruptionbudget" });
+      }
+      if (Object.keys(st.disruptedPods ?? {}).length > MaxDisruptedPodSize) {
+        throw new StoreError(403, "Forbidden", `poddisruptionbudget.policy "${pdbName}" is forbidden: DisruptedPods map too big - too many evictions not confirmed by PDB controller`, { name: pdbName, group: "policy", kind: "poddisruptionbudget" });
+      }
+      if ((st.disruptionsAllowed ?? 0) === 0) {
+        stats.rejected++;
+        return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0,
+          `The disruption budget ${pdbName} needs ${st.desiredHealthy ?? 0} healthy pods and has ${st.currentHealthy ?? 0} currently`);
+      }
+      if (!dryRun) {
+        store.mutate("poddisruptionbudgets", `${ns}/${pdbName}`, (p) => {
+          p.status.disruptionsAllowed--;
+          if (p.status.disruptionsAllowed === 0) {
+            p.status.conditions = p.status.conditions ?? [];
+            setCondition(p.status.conditions, { type: "DisruptionAllowed", status: "False", reason: "InsufficientPods", message: "", observedGeneration: p.metadata.generation, lastTransitionTime: nowIso() });
+          }
+          p.status.disruptedPods = { ...(p.status.disruptedPods ?? {}), [name]: new Date().toISOString() };
+        });
+      }
+    }
+    if (!dryRun) stats.allowed++;
+  }
+  doDelete();
+  return success();
+}
