@@ -49,8 +49,14 @@ export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
  * Set mocks + config (values of structured keys as JSON strings, exactly what the Pulumi CLI hands
  * the program) and load index.ts freshly (its module cache entry is dropped first). Throws what
  * index.ts throws at load time (e.g. a StackConfigError); `resources` is filled in either case.
+ * `verifiedVersions`: what a stack referenced by the promotion gate reports (default: this stack's
+ * own pool versions, i.e. "staging verified them").
  */
-export async function runProgram(stack: string, config: Record<string, any>, sink?: Registered[]): Promise<ProgramRun> {
+export async function runProgram(stack: string, config: Record<string, any>, sink?: Registered[], verifiedVersions?: Record<string, string>): Promise<ProgramRun> {
+  // The prod promotion gate (issue 7) reads the referenced stack's `verifiedVersions` through a
+  // StackReference. Default: that stack verified exactly the versions this stack's file pins.
+  const pools: any[] = Array.isArray(config["nodepool-rotation:pools"]) ? config["nodepool-rotation:pools"] : [];
+  const verified = verifiedVersions ?? Object.fromEntries(pools.map((p) => [p?.role, p?.version]));
   const resources: Registered[] = sink ?? [];
   const calls: ProgramRun["calls"] = [];
   const waiters: (() => void)[] = [];
@@ -63,6 +69,9 @@ export async function runProgram(stack: string, config: Record<string, any>, sin
       newResource(args: pulumi.runtime.MockResourceArgs) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs });
         waiters.forEach((w) => w());
+        if (args.type === "pulumi:pulumi:StackReference") {
+          return { id: args.inputs.name, state: { name: args.inputs.name, outputs: { verifiedVersions: verified } } };
+        }
         const state: Record<string, any> = { ...args.inputs };
         if (args.type === "gcp:container/cluster:Cluster") {
           state.endpoint = MOCK_ENDPOINT;
