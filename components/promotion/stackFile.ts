@@ -242,6 +242,8 @@ export class StackFile {
   }
 
   private splice(start: number, end: number, text: string): void {
+    // New lines follow the file's line endings (CRLF files stay CRLF).
+    if (this.original.includes("\r\n")) text = text.replace(/\r?\n/g, "\r\n");
     this.current = this.current.slice(0, start) + text + this.current.slice(end);
     this.reparse();
   }

@@ -55,6 +55,19 @@ describe("promotion/stackFile: surgical edits of Pulumi.<stack>.yaml", () => {
     assert.equal(f.text, text.replace("[app-a, app-b]", "[app-a, app-b, app-c]"));
   });
 
+  it("keeps CRLF line endings in a CRLF file", () => {
+    const crlf = original.replace(/\n/g, "\r\n");
+    const f = load(crlf);
+    f.setPoolField("app", "version", "1.31.4-gke.1100");
+    f.setPoolField("app", "revision", 1);
+    f.appendHistory("app", "app-a");
+    assert.ok(!/[^\r]\n/.test(f.text), "every newline is CRLF");
+    assert.equal(f.pool("app").revision, 1);
+    assert.deepEqual(f.history("app"), ["app-a"]);
+    f.deletePoolField("app", "revision");
+    assert.ok(!f.text.includes("revision"));
+  });
+
   it("quotes a new string value only when plain YAML would read it as something else", () => {
     const f = load();
     f.setPoolField("batch", "rotatedOn", "2026-11-22"); // was plain: stays plain (YAML 1.2 reads it as a string)
