@@ -96,7 +96,7 @@ export async function runProgram(stack: string, config: Record<string, any>, sin
   delete require.cache[entry];
   const outputs = require(entry);
 
-  const waitFor = (type: string, count = 1, ms = 10_000) =>
+  const waitFor = (type: string, count = 1, ms = 30_000) =>
     new Promise<Registered[]>((res, rej) => {
       const check = () => {
         const found = resources.filter((r) => r.type === type);
