@@ -12,7 +12,7 @@ import { Command, Option } from "commander";
 import { CliIo, processIo, runCommand } from "./cliSupport";
 import { unifiedDiff } from "./diff";
 import { RotateResult, rotatePool, utcDate } from "./rotatePool";
-import { StackFile, StackFileError, stackFilePath } from "./stackFile";
+import { PROJECT, StackFile, StackFileError, stackFilePath } from "./stackFile";
 
 /** Options of one bump. */
 export interface BumpOptions {
@@ -33,6 +33,8 @@ export interface BumpOptions {
 /** Outcome of a bump: the pool's change, the file diff, and whether the file was written. */
 export interface BumpResult extends RotateResult {
   file: string;
+  /** `promotion.requireVerifiedIn` of the stack, when it is gated (its versions should come from there). */
+  gatedOn?: string;
   diff: string;
   written: boolean;
 }
@@ -49,7 +51,8 @@ export function bump(opts: BumpOptions, now: () => Date = () => new Date()): Bum
   const name = path.basename(file.file);
   const diff = unifiedDiff(file.original, file.text, `a/${name}`, `b/${name}`);
   const written = !opts.dryRun && file.save();
-  return { ...result, file: file.file, diff, written };
+  const promotion = file.config()[`${PROJECT}:promotion`] as { requireVerifiedIn?: string } | undefined;
+  return { ...result, file: file.file, diff, written, gatedOn: promotion?.requireVerifiedIn };
 }
 
 /** The commander program for `npm run bump`. */
@@ -75,6 +78,9 @@ export function bumpCommand(io: CliIo): Command {
       if (o.dryRun) io.out(r.diff.trimEnd());
       io.out(`${r.oldName} -> ${r.newName}`);
       if (r.revision !== undefined) io.err(`note: revision ${r.revision} set: without it the new name would repeat one this stack already used (same-day rollback or re-rotation)`);
+      if (r.gatedOn && r.newVersion !== r.oldVersion) {
+        io.err(`note: ${o.stack} only runs versions verified in ${r.gatedOn} (promotion.requireVerifiedIn); pulumi up will refuse ${r.newVersion} unless ${r.gatedOn} has verified it — the usual path is npm run promote -- --from ${r.gatedOn} --to ${o.stack}`);
+      }
       if (o.dryRun) io.err(`dry run: ${r.file} not written`);
     });
 }

@@ -98,6 +98,15 @@ describe("promotion/bump: npm run bump", () => {
     }
   });
 
+  it("bumping a gated stack directly works but points at promote", async () => {
+    const r = await runCli(main, ["--stack", "prod", "--role", "batch", "--version", "1.31.4-gke.1100", "--date", "2026-11-22"], { cwd: dir });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /note: prod only runs versions verified in staging .*npm run promote -- --from staging --to prod/);
+    assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][1].version, "1.31.4-gke.1100");
+    const staging = await bump("--version", "1.31.4-gke.1100");
+    assert.doesNotMatch(staging.err, /only runs versions verified/);
+  });
+
   it("--dry-run prints the diff and writes nothing", async () => {
     const before = snapshot(dir);
     const r = await bump("--version", "1.31.4-gke.1100", "--date", "2026-11-22", "--dry-run");
