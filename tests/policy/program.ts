@@ -111,8 +111,17 @@ export async function collectProgram(opts: CollectOptions): Promise<ResourceSpec
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.config)) flat[k] = typeof v === "string" ? v : JSON.stringify(v);
 
+    // The prod promotion gate (components/promotion/gate.ts) reads `verifiedVersions` of another
+    // stack through a StackReference: answer that the referenced stack verified exactly the
+    // versions this stack pins (as tests/program/harness.ts does).
+    const pools = Array.isArray(opts.config["nodepool-rotation:pools"]) ? (opts.config["nodepool-rotation:pools"] as any[]) : [];
+    const verifiedVersions = Object.fromEntries(pools.map(p => [p?.role, p?.version]));
+
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
+            if (args.type === "pulumi:pulumi:StackReference") {
+                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: { verifiedVersions } } };
+            }
             const state: Record<string, any> = { ...args.inputs };
             if (args.type === "gcp:container/cluster:Cluster" && !preview) {
                 state.endpoint = "34.85.1.2";
