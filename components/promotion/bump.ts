@@ -64,7 +64,7 @@ export function bumpCommand(io: CliIo): Command {
     .addOption(new Option("--version <gke-version>", "new exact GKE version, e.g. 1.31.4-gke.1100").conflicts("rotate"))
     .option("--rotate", "fresh pool at the same version (new name, drain of the old pool)")
     .option("--date <YYYY-MM-DD>", "rotation day written to rotatedOn (default: today, UTC)")
-    .option("--dir <path>", "directory holding the stack files", io.cwd)
+    .option("--dir <path>", "directory holding the stack files", ".")
     .option("--dry-run", "print the change as a diff; write nothing")
     .action((o: { stack: string; role: string; version?: string; rotate?: boolean; date?: string; dir: string; dryRun?: boolean }) => {
       if (o.version === undefined && !o.rotate) {

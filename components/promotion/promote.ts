@@ -179,7 +179,7 @@ export function promoteCommand(io: CliIo): Command {
     .option("--date <YYYY-MM-DD>", "rotation day for promoted pools (default: today, UTC)")
     .option("--verified-file <path>", "JSON of the source's verified versions (pulumi stack output --json); default: ask the pulumi CLI")
     .option("--force", "promote even if the source has not verified the versions")
-    .option("--dir <path>", "directory holding the stack files", io.cwd)
+    .option("--dir <path>", "directory holding the stack files", ".")
     .option("--dry-run", "print the diff; write nothing")
     .action((o: { from: string; to: string; role?: string[]; date?: string; verifiedFile?: string; force?: boolean; dir: string; dryRun?: boolean }) => {
       const dir = path.resolve(io.cwd, o.dir);
