@@ -82,6 +82,8 @@ export class PoolDrain {
   private poolSet = new Set<string>();
   private readonly cordoned = new Set<string>();
   private readonly pods = new Map<string, any>();        // "<ns>/<name>" -> current pod
+  private readonly poolPods = new Map<string, any>();    // the subset on pool nodes
+  private readonly podsByNs = new Map<string, Map<string, any>>();
   private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
   private pdbIndex = new PdbIndex();
   private readonly state = new Map<string, PodState>();  // uid -> state
@@ -100,6 +102,8 @@ export class PoolDrain {
   private waiter?: () => void;
   private lastProgress = 0;
   private lastProgressLine = "";
+  /** Phases that read pods off the pool (DaemonSets, readiness, soak) wake on every pod event. */
+  private watchingAllPods = false;
   private plan?: Plan;
 
   constructor(private readonly kc: KubeConfig, private readonly opts: DrainOptions) {
@@ -121,9 +125,14 @@ export class PoolDrain {
         if (size < this.poolNodes.length) this.log(`[${this.opts.pool}] batch ${i / size + 1}: ${[...batch].join(", ")}`);
         await this.until(() => this.pump(batch), "evicting");
         const last = i + size >= this.poolNodes.length;
-        if (!last && this.opts.batchSoakMs) await this.soak(this.opts.batchSoakMs, "batch soak");
+        if (!last && this.opts.batchSoakMs) {
+          this.watchingAllPods = true;
+          await this.soak(this.opts.batchSoakMs, "batch soak");
+          this.watchingAllPods = false;
+        }
       }
       await this.until(() => this.remaining(["wait-completed"]).length === 0, "waiting for Job pods to complete");
+      this.watchingAllPods = true;
       if (this.opts.waitForReady) await this.until(() => this.notReadyAgain().length === 0, "waiting for moved workloads to be Ready");
       if (this.opts.soakMs) await this.soak(this.opts.soakMs, "soak");
       this.progress(true);
@@ -178,19 +187,31 @@ export class PoolDrain {
   /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch. */
   private async cordon(): Promise<void> {
     const byName = new Map(this.initialNodes.map((n) => [n.metadata?.name, n]));
-    for (const name of this.poolNodes) {
-      this.checkStop();
-      const n = byName.get(name);
-      if (n?.spec?.unschedulable) continue; // already cordoned (ours: recorded in prepare; someone else's: left alone)
-      await this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
-      this.cordoned.add(name);
-    }
+    // Already cordoned nodes are skipped (ours: recorded in prepare; someone else's: left alone).
+    const todo = this.poolNodes.filter((name) => !byName.get(name)?.spec?.unschedulable);
+    const worker = async () => {
+      for (let name = todo.shift(); name !== undefined; name = todo.shift()) {
+        try {
+          this.checkStop();
+          await this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
+        } catch (e) {
+          todo.length = 0;
+          throw e;
+        }
+        this.cordoned.add(name); // recorded as soon as the patch returns, so a failure uncordons it
+      }
+    };
+    // A few patches in parallel; the first failure stops the others and fails closed.
+    const results = await Promise.allSettled(Array.from({ length: Math.min(8, todo.length) }, worker));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
     this.log(`[${this.opts.pool}] cordoned ${this.poolNodes.length} node(s); ${this.remaining(["evict", "terminating"]).length} pod(s) to move, ${this.remaining(["wait-completed"]).length} to wait for`);
   }
 
   /** Waits until every DaemonSet of the pool is Ready on the replacement nodes it targets. */
   private async waitForDaemonSets(): Promise<void> {
     if (!this.plan?.daemonSetsPending.length) return;
+    this.watchingAllPods = true;
     let checkedAt = 0, pending = this.plan.daemonSetsPending;
     await this.until(() => {
       if (Date.now() - checkedAt >= 200) {
@@ -199,24 +220,43 @@ export class PoolDrain {
       }
       return pending.length === 0;
     }, `waiting for DaemonSet(s) on the replacement`, () => pending.map((d) => `DaemonSet ${d}`));
+    this.watchingAllPods = false;
   }
 
   // ---- caches -----------------------------------------------------------------------------------
 
   private resetPods(items: any[]): void {
     this.pods.clear();
-    for (const p of items) this.pods.set(keyOf(p), p);
+    this.poolPods.clear();
+    this.podsByNs.clear();
+    for (const p of items) this.setPod(keyOf(p), p);
     this.kick();
+  }
+
+  private setPod(k: string, pod: any | undefined): void {
+    const ns = k.slice(0, k.indexOf("/"));
+    const byNs = this.podsByNs.get(ns) ?? this.podsByNs.set(ns, new Map()).get(ns)!;
+    if (pod) {
+      this.pods.set(k, pod);
+      byNs.set(k, pod);
+      if (this.poolSet.has(pod.spec?.nodeName)) this.poolPods.set(k, pod); else this.poolPods.delete(k);
+    } else {
+      this.pods.delete(k);
+      byNs.delete(k);
+      this.poolPods.delete(k);
+    }
   }
 
   private podEvent(type: string, pod: any): void {
     const k = keyOf(pod);
+    const wasOnPool = this.poolPods.has(k);
     if (type === "DELETED") {
-      if (this.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.pods.delete(k);
+      if (this.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.setPod(k, undefined);
     } else {
-      this.pods.set(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
+      this.setPod(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
     }
-    this.kick();
+    // Pool pods drive evictions; other pods matter for readiness, floors and DaemonSets.
+    if (wasOnPool || this.poolPods.has(k) || this.watchingAllPods) this.kick();
   }
 
   private resetPdbs(items: any[]): void {
@@ -242,7 +282,7 @@ export class PoolDrain {
   /** Pods on the pool (or a batch of it) whose verdict is one of `verdicts`. */
   private remaining(verdicts: Verdict[], nodes: Set<string> = this.poolSet): { pod: any; verdict: Verdict }[] {
     const out: { pod: any; verdict: Verdict }[] = [];
-    for (const pod of this.pods.values()) {
+    for (const pod of this.poolPods.values()) {
       if (!nodes.has(pod.spec?.nodeName)) continue;
       const v = decidePod(pod, this.opts).verdict;
       if (v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
@@ -278,6 +318,7 @@ export class PoolDrain {
       if (verdict === "terminating" || s?.inflight || s?.evictedAt) disrupting++;
     }
     const now = Date.now();
+    const neverCache = new Map<string, string | undefined>();
     for (const { pod, verdict } of todo) {
       if (disrupting >= this.concurrency) break;
       if (verdict !== "evict") continue;
@@ -290,7 +331,8 @@ export class PoolDrain {
         throw new Failure("multiple-pdbs", `pod ${keyOf(pod)} is selected by ${pdbs.length} PodDisruptionBudgets (${pdbs.map(keyOf).join(", ")}); the Eviction API refuses such pods: make the PDB selectors disjoint`, pdbs.map(keyOf), [keyOf(pod)]);
       } else if (pdbs.length === 1) {
         pdbKey = keyOf(pdbs[0]);
-        const never = neverAllowsReason(pdbs[0], expectedPods(pdbs[0], this.countMatching(pdbs[0]).pods));
+        if (!neverCache.has(pdbKey)) neverCache.set(pdbKey, neverAllowsReason(pdbs[0], expectedPods(pdbs[0], this.countMatching(pdbs[0]).pods)));
+        const never = neverCache.get(pdbKey);
         if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
         if (this.budget(pdbKey, pdbs[0]) <= 0) { s.parkedOn = pdbKey; continue; }
         this.sentSinceStatus.set(pdbKey, (this.sentSinceStatus.get(pdbKey) ?? 0) + 1);
@@ -350,8 +392,8 @@ export class PoolDrain {
   /** Matching pods and healthy ones of a PDB, from the pod cache. */
   private countMatching(pdb: any): { pods: number; healthy: number } {
     let pods = 0, healthy = 0;
-    for (const p of this.pods.values()) {
-      if (p.metadata?.namespace !== pdb.metadata?.namespace || isTerminal(p) || !matchLabelSelector(pdb.spec?.selector, p.metadata?.labels)) continue;
+    for (const p of this.podsByNs.get(pdb.metadata?.namespace ?? "")?.values() ?? []) {
+      if (isTerminal(p) || !matchLabelSelector(pdb.spec?.selector, p.metadata?.labels)) continue;
       if (!p.metadata?.deletionTimestamp) pods++;
       if (isHealthy(p)) healthy++;
     }
@@ -464,6 +506,12 @@ export class PoolDrain {
     for (const r of this.reflectors) r.stop();
   }
 
+  /** Wait-completed pods seen on the pool that have since completed or gone. */
+  private completedCount(): number {
+    const running = new Set([...this.poolPods.values()].filter((p) => !isTerminal(p)).map((p) => p.metadata?.uid));
+    return [...this.waitCompletedSeen].filter((uid) => !running.has(uid)).length;
+  }
+
   private summary(outcome: DrainSummary["outcome"], reason?: string): DrainSummary {
     const counts = this.plan?.counts;
     return {
@@ -471,7 +519,7 @@ export class PoolDrain {
       nodes: this.poolNodes,
       outcome,
       evicted: this.evicted,
-      waitedCompleted: [...this.waitCompletedSeen].filter((uid) => ![...this.pods.values()].some((p) => p.metadata?.uid === uid && !isTerminal(p))).length,
+      waitedCompleted: this.completedCount(),
       skipped: (counts?.stays ?? 0) + (counts?.ignored ?? 0),
       durationMs: Date.now() - this.started,
       cordoned: [...this.cordoned].sort(),

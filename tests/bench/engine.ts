@@ -1,0 +1,101 @@
+/**
+ * The engine's benchmarks (issue 4), run by `npm run bench` (tests/bench/bench.ts):
+ *
+ * 1. drain: a 20-node pool with 10 Deployments x 10 replicas, each PDB maxUnavailable 1, pod
+ *    readiness delay t. Drain time / the PDB-bound lower limit (max over workloads of
+ *    ceil(replicas / allowed) x t = 10 t; target <= 1.2), and / a sequential kubectl-style drain
+ *    (tests/bench/kubectlStyle.ts; 5 s after each 429, 1 s polling, both scaled like t; target: ours
+ *    >= 3x faster); API requests per evicted pod (from the simulator's report).
+ *    Time scale: t stands for a 10 s real readiness delay, so f = t / 10 s scales kubectl's waits
+ *    and pod termination (terminationGracePeriodSeconds 2: a pod that exits 2 s after SIGTERM).
+ * 2. plan scale: planSnapshot over 5,000 nodes / 150,000 pods / 3,000 PDBs (< 3 s, < 1 GiB).
+ */
+import { drainPool } from "../../components/rotation";
+import { deployment, PoolSim, startPoolSim } from "../rotation/sim";
+import { kubectlStyleDrain } from "./kubectlStyle";
+import { benchPlanScale } from "./planScale";
+
+/** Readiness delay t in ms (BENCH_T_MS overrides). */
+const T_MS = Number(process.env.BENCH_T_MS ?? 400);
+const REAL_T_MS = 10_000;
+
+function benchScenario(t: number): Promise<PoolSim> {
+  const objects: any[] = [];
+  for (let i = 0; i < 10; i++) objects.push(...deployment("bench", `app${i}`, 10, { maxUnavailable: 1 }, { spec: { terminationGracePeriodSeconds: 2 } }));
+  return startPoolSim({ oldNodes: 20, newNodes: 20, objects, timing: { podStartMs: 1, podReadyMs: t, terminationGraceScale: t / REAL_T_MS, nodeBootMs: 10 } });
+}
+
+function floorsKept(ps: PoolSim): { violations: number; deletedWithoutEviction: number } {
+  const r = ps.sim.report();
+  return { violations: Object.values(r.workloads).filter((w) => w.floor !== null && w.msBelowFloor > 0).length, deletedWithoutEviction: r.podsDeletedWithoutEviction };
+}
+
+/** Drain time vs the PDB-bound lower limit and vs a kubectl-style sequential drain; requests per evicted pod. */
+export async function benchDrain(t = T_MS) {
+  const lowerBoundMs = 10 * t; // ceil(10 replicas / 1 allowed) x t
+  const scale = t / REAL_T_MS;
+
+  let ps = await benchScenario(t);
+  let ours;
+  try {
+    const before = ps.sim.report();
+    const s = await drainPool(ps.kc, { pool: "old" });
+    const after = ps.sim.report();
+    const evictions = after.evictions - before.evictions;
+    ours = { durationMs: s.durationMs, evicted: s.evicted, apiRequests: s.apiRequests!, served: after.totalRequests - before.totalRequests, evictions, rejected429: s.rejected429, ...floorsKept(ps) };
+  } finally {
+    await ps.sim.stop();
+  }
+
+  ps = await benchScenario(t);
+  let seq;
+  try {
+    const before = ps.sim.report();
+    const r = await kubectlStyleDrain(ps.kc, "old", scale);
+    const after = ps.sim.report();
+    seq = { ...r, served: after.totalRequests - before.totalRequests, ...floorsKept(ps) };
+  } finally {
+    await ps.sim.stop();
+  }
+
+  const vsLower = ours.durationMs / lowerBoundMs;
+  const speedup = seq.durationMs / ours.durationMs;
+  const perPod = ours.served / ours.evictions;
+  return {
+    setup: { poolNodes: 20, deployments: 10, replicas: 10, pdb: "maxUnavailable 1", tMs: t, scale: `t = ${REAL_T_MS / 1000} s real; kubectl 429 wait ${Math.round(5000 * scale)} ms, poll ${Math.round(1000 * scale)} ms, pod exit ${Math.round(2000 * scale)} ms` },
+    lowerBoundMs,
+    ours,
+    kubectlStyle: seq,
+    ratios: { drainOverLowerBound: +vsLower.toFixed(3), speedupVsSequential: +speedup.toFixed(2), requestsPerEvictedPod: +perPod.toFixed(2), kubectlRequestsPerEvictedPod: +(seq.served / Math.max(1, seq.evicted)).toFixed(2) },
+    targets: [
+      { name: "drain time <= 1.2x PDB-bound lower limit", met: vsLower <= 1.2, value: +vsLower.toFixed(3), target: 1.2 },
+      { name: "drain >= 3x faster than sequential kubectl-style", met: speedup >= 3, value: +speedup.toFixed(2), target: 3 },
+      { name: "< 3 API requests per evicted pod", met: perPod < 3, value: +perPod.toFixed(2), target: 3 },
+      { name: "0 PDB floor violations, 0 pods deleted without eviction", met: ours.violations === 0 && ours.deletedWithoutEviction === 0, value: ours.violations + ours.deletedWithoutEviction, target: 0 },
+    ],
+  };
+}
+
+/** planSnapshot on 5,000 nodes / 150,000 pods / 3,000 PDBs. */
+export async function benchPlan() {
+  const f = benchPlanScale();
+  return {
+    ...f,
+    targets: [
+      { name: "plan 5k nodes/150k pods/3k PDBs < 3 s", met: f.planMs < f.targetMs, value: f.planMs, target: f.targetMs },
+      { name: "plan memory (RSS incl. the snapshot) < 1 GiB", met: f.rssMiB < f.targetMiB, value: f.rssMiB, target: f.targetMiB },
+    ],
+  };
+}
+
+/** What `npm run bench` runs, in order. */
+export const benchmarks = [
+  { name: "rotation drain (20-node pool, 10x10 replicas, PDB maxUnavailable 1)", run: () => benchDrain() },
+  { name: "rotation plan scale (5,000 nodes / 150,000 pods / 3,000 PDBs)", run: () => benchPlan() },
+];
+
+if (require.main === module) {
+  (async () => {
+    for (const b of benchmarks) console.log(b.name, JSON.stringify(await b.run(), null, 2));
+  })().catch((e) => { console.error(e); process.exitCode = 2; });
+}
