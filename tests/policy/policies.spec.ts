@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv from "ajv";
+import { poolName } from "../../components/naming";
 import { POLICY_NAMES, TYPES, configSchemas, policies, policyByName, versionedNameProblems } from "../../policy/policies";
 import { PackResult, ResourceSpec, UNKNOWN, failedPolicies, runPack, runPolicy } from "./harness";
 import { CONTROL_PLANE, deployment, drainerFor, goodCluster, goodPool, goodStack, merge, pdb } from "./fixtures/resources";
@@ -97,6 +98,22 @@ describe("nodepool-versioned-name", () => {
     it("passes role-versionSlug-date-hash names", async () => {
         assert.deepEqual(await v({}), []);
         assert.deepEqual(versionedNameProblems("batch-1-30-8-gke1200-20261121-0b1c2", "1.30.8-gke.1200"), []);
+    });
+    it("agrees with naming.ts: every name poolName() builds passes, for a spread of roles, versions and dates", () => {
+        let n = 0;
+        for (const role of ["app", "b", "batch-workers", "a-very-long-role-name", "x1-y2"]) {
+            for (const version of ["1.31.4-gke.1100", "1.9.0-gke.1", "1.32.12-gke.1234567890", "2.0.0-gke.0"]) {
+                for (const rotatedOn of ["2026-11-20", "2028-02-29", "2030-12-31"]) {
+                    const pool = { role, version, rotatedOn, machineType: "e2-standard-4", diskType: "pd-balanced", diskSizeGb: 100, imageType: "COS_CONTAINERD", serviceAccount: undefined, oauthScopes: [], spot: false };
+                    const name = poolName(pool, "staging");
+                    assert.deepEqual(versionedNameProblems(name, version), [], `${name} for ${version}`);
+                    const other = version === "2.0.0-gke.0" ? "1.31.4-gke.1100" : "2.0.0-gke.0";
+                    assert.equal(versionedNameProblems(name, other).length, 1, `${name} must not pass for ${other}`);
+                    n++;
+                }
+            }
+        }
+        assert.equal(n, 60);
     });
     it("fails a name that does not carry the pool's version (bumped version, stale name)", async () => {
         only(await v({ version: "1.31.5-gke.1200" }), /does not embed "-1-31-5-gke1200-YYYYMMDD"/);
