@@ -12,15 +12,27 @@ export interface KubectlStyleResult { durationMs: number; evicted: number; reque
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function kubectlStyleDrain(kc: k8s.KubeConfig, pool: string, scale: number, poolLabel = "cloud.google.com/gke-nodepool"): Promise<KubectlStyleResult> {
+/**
+ * `precordon`: cordon every pool node first (the careful manual procedure), so evicted pods cannot
+ * land on old nodes that are drained later; without it, like `kubectl drain` node after node.
+ */
+export async function kubectlStyleDrain(kc: k8s.KubeConfig, pool: string, scale: number, precordon = false, poolLabel = "cloud.google.com/gke-nodepool"): Promise<KubectlStyleResult> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const started = Date.now();
   let requests = 0, evicted = 0, rejected429 = 0;
   requests++;
   const nodes = (await core.listNode({ labelSelector: `${poolLabel}=${pool}` })).items.map((n) => n.metadata!.name!).sort();
+  if (precordon) {
+    for (const node of nodes) {
+      requests++;
+      await core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    }
+  }
   for (const node of nodes) {
-    requests++;
-    await core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    if (!precordon) {
+      requests++;
+      await core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    }
     requests++;
     const pods = (await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })).items
       .filter((p) => !(p.metadata?.ownerReferences ?? []).some((o) => o.kind === "DaemonSet") && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
