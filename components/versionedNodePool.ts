@@ -11,6 +11,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { DrainConfig, ENV_LABEL, PoolConfig, ROLE_LABEL } from "./config";
 import { poolName } from "./naming";
+import { PoolDrainer } from "./poolDrainer";
 
 /** GCE resource label keys cannot contain "/": the role is exported to billing/monitoring under this key. */
 export const ROLE_RESOURCE_LABEL = "nodepool-rotation-role";
@@ -47,6 +48,8 @@ export class VersionedNodePool extends pulumi.ComponentResource {
   public readonly version: string;
   /** The pool name as GKE reports it (resolves once the pool exists). */
   public readonly poolName: pulumi.Output<string>;
+  /** Drains this pool (cordon + Eviction API, PDBs honoured) when Pulumi deletes or replaces it. */
+  public readonly drainer: PoolDrainer;
 
   constructor(name: string, args: VersionedNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nodepool-rotation:index:VersionedNodePool", name, {}, opts);
@@ -95,6 +98,17 @@ export class VersionedNodePool extends pulumi.ComponentResource {
     );
 
     this.poolName = this.nodePool.name;
+
+    // The drainer depends on the pool, so Pulumi deletes it — i.e. drains the pool — before the
+    // pool. Its resource name is per role (stable), so a rename REPLACES it: create new drainer,
+    // delete old drainer (drain old pool), delete old pool. Never deletedWith (would skip the drain),
+    // never deleteBeforeReplace (would drain before the new pool exists).
+    this.drainer = new PoolDrainer(
+      `${pool.role}-drainer`,
+      { poolName: this.name, role: pool.role, cluster: args.clusterId, kubeconfig: args.kubeconfig, options: args.drain ?? {} },
+      { parent: this, dependsOn: [this.nodePool] },
+    );
+
     this.registerOutputs({ poolName: this.poolName, role: this.role, version: this.version });
   }
 }
