@@ -1,0 +1,100 @@
+/**
+ * The CLI: --help documents every flag; plan/drain against the simulator (bin.js in a child
+ * process, and main() in-process); exit codes; bad input named before anything changes.
+ */
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildProgram, main } from "../../components/rotation/cli";
+import { deployment, PoolSim, startPoolSim } from "./sim";
+
+const BIN = path.join(__dirname, "../../components/rotation/bin.js");
+
+function capture() {
+  const out = { stdout: "", stderr: "" };
+  return { out, io: { stdout: (s: string) => { out.stdout += s; }, stderr: (s: string) => { out.stderr += s; } } };
+}
+
+function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 30_000 }, (err: any, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe("rotation CLI", function () {
+  this.timeout(60_000);
+  let ps: PoolSim | undefined;
+  let dir: string;
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-cli-")); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => { await ps?.sim.stop(); ps = undefined; });
+
+  it("--help documents every flag of plan and drain", async () => {
+    const program = buildProgram({ stdout: () => undefined, stderr: () => undefined, exit: () => undefined });
+    for (const cmd of program.commands) {
+      const { out, io } = capture();
+      assert.equal(await main([cmd.name(), "--help"], io), 0);
+      for (const opt of cmd.options) {
+        assert.ok(opt.description && opt.description.length > 10, `${cmd.name()} ${opt.long} has a description`);
+        assert.ok(out.stdout.includes(opt.long!), `${cmd.name()} --help lists ${opt.long}`);
+      }
+    }
+    const names = program.commands.find((c) => c.name() === "drain")!.options.map((o) => o.long);
+    for (const f of ["--kubeconfig", "--pool", "--json", "--deadline", "--concurrency", "--batch", "--batch-soak", "--wait-for-ready", "--soak", "--keep-cordoned", "--force", "--delete-emptydir-data", "--pool-label", "--replacement-selector"]) {
+      assert.ok(names.includes(f), `drain has ${f}`);
+    }
+  });
+
+  it("bad input exits 2 naming the flag, before touching any cluster", async () => {
+    let c = capture();
+    assert.equal(await main(["drain", "--kubeconfig", path.join(dir, "missing"), "--pool", "old"], c.io), 2);
+    assert.match(c.out.stderr, /--kubeconfig .*missing: cannot read it/);
+    c = capture();
+    assert.equal(await main(["drain", "--kubeconfig", "x", "--pool", "old", "--deadline", "soon"], c.io), 2);
+    assert.match(c.out.stderr, /--deadline.*expected a duration like 500ms, 90s, 15m or 1h/);
+    c = capture();
+    assert.equal(await main(["drain", "--kubeconfig", "x"], c.io), 2);
+    assert.match(c.out.stderr, /required option '--pool <name>'/);
+  });
+
+  it("plan (bin.js, --json) exits 3 on blockers; drain --force --json moves everything and exits 0", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: [
+      ...deployment("shop", "web", 4, { maxUnavailable: 1 }),
+      { apiVersion: "v1", kind: "Pod", metadata: { namespace: "shop", name: "bare" }, spec: { containers: [{ name: "c", image: "x" }], nodeName: "old-0" } },
+    ] });
+    const kcPath = path.join(dir, "kubeconfig");
+    ps.sim.writeKubeconfig(kcPath);
+    const plan = await runBin(["plan", "--kubeconfig", kcPath, "--pool", "old", "--json"]);
+    assert.equal(plan.code, 3, plan.stderr);
+    const json = JSON.parse(plan.stdout);
+    assert.equal(json.pods.find((p: any) => p.name === "bare").verdict, "blocks");
+    assert.equal(json.pods.filter((p: any) => p.verdict === "evict").length, 4);
+    assert.match(json.blockers.join("\n"), /shop\/bare.*no controller/);
+
+    const text = capture();
+    assert.equal(await main(["plan", "--kubeconfig", kcPath, "--pool", "old", "--force"], text.io), 0);
+    assert.match(text.out.stdout, /evict\s+shop\/bare/);
+    assert.match(text.out.stdout, /result: ready to drain/);
+
+    const c = capture();
+    assert.equal(await main(["drain", "--kubeconfig", kcPath, "--pool", "old", "--force", "--json", "--concurrency", "3"], c.io), 0, c.out.stderr);
+    const summary = JSON.parse(c.out.stdout);
+    assert.equal(summary.outcome, "drained");
+    assert.equal(summary.evicted, 5);
+    assert.match(c.out.stderr, /\[old\] drained: 5 evicted/);
+    assert.equal((await ps.view.podsOn(ps.oldNodes)).length, 0);
+    assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
+  });
+
+  it("drain refuses with exit 1 naming the blocking PDB, leaving nothing cordoned", async () => {
+    ps = await startPoolSim({ oldNodes: 1, newNodes: 1, objects: [...deployment("shop", "db", 2, { minAvailable: 2 })] });
+    const kcPath = path.join(dir, "kubeconfig2");
+    ps.sim.writeKubeconfig(kcPath);
+    const c = capture();
+    assert.equal(await main(["drain", "--kubeconfig", kcPath, "--pool", "old"], c.io), 1);
+    assert.match(c.out.stderr, /blocking PodDisruptionBudgets: shop\/db-pdb/);
+    assert.ok((await ps.view.nodes("old")).every((n) => !n.spec?.unschedulable));
+  });
+});
