@@ -2,13 +2,20 @@
  * THE ONE SEAM between the rehearsal and the product's drain: how the rehearsal runs "Pulumi
  * deletes the old PoolDrainer" — the step that drains the old pool before the pool itself goes.
  *
- * It must run the real code the way `pulumi up` does: the PoolDrainer's serialized provider
- * `delete(id, olds)` (components/poolDrainer.ts, issue 5), loaded from its `__provider` text the
- * way the dynamic-provider host loads it. Nothing in the rehearsal drains any other way.
+ * It runs the real code the way `pulumi up` does, reusing the drainer's own test harness (no
+ * second implementation here):
+ *   1. a `PoolDrainer` for the old pool is registered under Pulumi mocks (tests/drainer/capture.ts),
+ *      which yields its inputs including the serialized provider text `__provider`;
+ *   2. that text is loaded in a FRESH Node process from another working directory, exactly as the
+ *      dynamic-provider host loads it (tests/drainer/host.ts: `requireFromString(text).handler()`);
+ *   3. the host's check/create run as on the `pulumi up` that created the old pool, then its
+ *      `delete(id, olds)` with the stored outputs — which drains the old pool through the engine.
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import { PoolDrainer, DrainerOptions } from "../../components/poolDrainer";
+import { installMocks, plainInputs } from "../drainer/capture";
+import { startFreshHost } from "../drainer/host";
 
-/** What the old drainer's outputs would hold (the inputs `delete(id, olds)` receives). */
+/** What the old drainer's inputs held when it was created. */
 export interface DrainRequest {
   /** Kubeconfig YAML text (in the rehearsal: the simulator's; in production: exec-auth, no token). */
   kubeconfig: string;
@@ -18,23 +25,74 @@ export interface DrainRequest {
   role: string;
   /** `project/location/name` of the cluster. */
   cluster: string;
-  /** Progress lines (stderr). */
+  /** Drain options as in stack config `nodepool-rotation:drain`. */
+  options?: DrainerOptions;
+  /** Progress lines (the provider's stderr, forwarded as it comes). */
   log: (line: string) => void;
-  kc: KubeConfig;
 }
 
 /** What the rehearsal reports about the drain. */
 export interface DrainResult {
   /** Which code path ran (so the report says what was exercised). */
   via: string;
-  /** The engine's DrainSummary when the path returns one. */
-  summary?: unknown;
+  /** How long the host's delete() took, ms. */
+  deleteMs: number;
 }
 
-/** Drains the old pool with the real product code. Throws what the product throws. */
-export async function drainOldPool(req: DrainRequest): Promise<DrainResult> {
-  // Engine path, used until the drainer's serialized-provider helper lands (see CONTRACTS.md).
-  const engine: any = await import("../../components/rotation");
-  const summary = await engine.drainPool(req.kc, { pool: req.pool, log: req.log });
-  return { via: "components/rotation drainPool (engine, direct)", summary };
+let seq = 0;
+
+/** The old pool's drainer as the previous `pulumi up` left it: created, outputs in state. */
+export interface OldDrainer {
+  /** Pulumi deleting it: the host runs the stored serialized `delete(id, olds)`, which drains the pool. */
+  drain(): Promise<DrainResult>;
+  /** Ends the host process and removes its directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Registers the old pool's PoolDrainer (under Pulumi mocks) and creates it in a fresh host, as the
+ * `pulumi up` that created the old pool did. Done before the rehearsal's clock starts: serializing
+ * the provider is CPU work of an earlier deployment, not of the rotation.
+ */
+export async function createOldDrainer(req: DrainRequest): Promise<OldDrainer> {
+  const mocks = installMocks();
+  const name = `rehearsal-drainer-${++seq}`;
+  new PoolDrainer(name, { poolName: req.pool, role: req.role, cluster: req.cluster, kubeconfig: req.kubeconfig, options: req.options ?? {} });
+  const inputs = plainInputs((await mocks.registered(name)).inputs);
+  const host = await startFreshHost();
+  let shown = 0;
+  const forward = () => {
+    const text = host.stderr();
+    const end = text.lastIndexOf("\n") + 1;
+    if (end > shown) {
+      for (const line of text.slice(shown, end).split("\n").filter(Boolean)) req.log(line);
+      shown = end;
+    }
+  };
+  try {
+    const checked = await host.call("check", {}, inputs);
+    if (!checked.ok) throw new Error(`PoolDrainer check failed: ${checked.message}`);
+    if (checked.result.failures?.length) throw new Error(`PoolDrainer check failed: ${JSON.stringify(checked.result.failures)}`);
+    const created = await host.call("create", checked.result.inputs);
+    if (!created.ok) throw new Error(`PoolDrainer create failed: ${created.message}`);
+    forward();
+    const { id, outs } = created.result;
+    return {
+      async drain() {
+        const ticker = setInterval(forward, 100);
+        try {
+          const deleted = await host.call("delete", id, outs);
+          if (!deleted.ok) throw new Error(`PoolDrainer delete failed: ${deleted.message}`);
+          return { via: "PoolDrainer serialized delete() in a fresh dynamic-provider host", deleteMs: deleted.ms };
+        } finally {
+          clearInterval(ticker);
+          forward();
+        }
+      },
+      close: () => host.stop(),
+    };
+  } catch (e) {
+    await host.stop();
+    throw e;
+  }
 }

@@ -16,10 +16,10 @@ const WIDTH = 1100;
 const LABEL_W = 270;
 const PLOT_X0 = LABEL_W + 10;
 const PLOT_X1 = WIDTH - 30;
-const TOP = 70;
+const TOP = 84;
 const ROW_H = 54;
 const ROW_GAP = 10;
-const POOL_ROW_H = 110;
+const POOL_ROW_H = 40;
 const POOL_COLORS = ["#6b7280", "#2563eb", "#9333ea", "#0d9488", "#ca8a04"];
 
 /** Escapes text for XML content and attribute values. */
@@ -48,7 +48,7 @@ export function decodePoints(s: string): Point[] {
 export interface PictureOptions {
   /** Headline, e.g. "nodepool-rotation rehearsal — with drain". */
   title: string;
-  /** One line under the title (pool names, total time, evictions...). */
+  /** Lines under the title (pool names, total time, evictions...), separated by newlines. */
   subtitle?: string;
   /** Per-workload figures to print next to each row (time at zero / below floor). */
   figures?: Record<string, WorkloadFigures>;
@@ -61,9 +61,9 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
   const keys = Object.keys(tl.workloads).sort();
   const poolNames = Object.keys(tl.pools);
   const rowsBottom = TOP + keys.length * (ROW_H + ROW_GAP);
-  const poolTop = rowsBottom + 10;
-  const axisY = poolTop + POOL_ROW_H + 10;
-  const height = axisY + 60;
+  const poolTop = rowsBottom;
+  const axisY = poolTop + poolNames.length * (POOL_ROW_H + ROW_GAP);
+  const height = axisY + 50 + tl.markers.length * 15;
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
   out.push(
@@ -73,7 +73,7 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
   out.push(`<title>${xmlEscape(opts.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="20" y="26" font-size="18" font-weight="bold">${xmlEscape(opts.title)}</text>`);
-  if (opts.subtitle) out.push(`<text x="20" y="46" fill="#374151">${xmlEscape(opts.subtitle)}</text>`);
+  (opts.subtitle ?? "").split("\n").forEach((line, i) => out.push(`<text x="20" y="${46 + i * 15}" fill="#374151">${xmlEscape(line)}</text>`));
 
   keys.forEach((key, i) => {
     const s = tl.workloads[key];
@@ -90,7 +90,8 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
     s.points.forEach((p, j) => {
       const to = j + 1 < s.points.length ? s.points[j + 1].t : tl.endMs;
       if (to <= p.t) return;
-      const color = p.v === 0 ? "#fecaca" : s.info.floor !== null && p.v < s.info.floor ? "#fde68a" : null;
+      // Batch rows (Jobs) are not shaded: a finished Job has no ready pod by design.
+      const color = s.info.batch ? null : p.v === 0 ? "#fecaca" : s.info.floor !== null && p.v < s.info.floor ? "#fde68a" : null;
       if (color) {
         out.push(
           `<rect class="${p.v === 0 ? "at-zero" : "below-floor"}" x="${x(p.t).toFixed(1)}" y="${top}" ` +
@@ -108,7 +109,14 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
     out.push(`<text x="10" y="${top + 18}" font-weight="bold">${xmlEscape(key)}</text>`);
     const floorText = s.info.floor === null ? "no PDB" : `floor ${s.info.floor}`;
     out.push(`<text x="10" y="${top + 34}" fill="#374151">replicas ${s.info.replicas}, ${floorText}</text>`);
-    if (fig) {
+    if (fig && fig.batch) {
+      const ran = fig.podsSeen ?? 0;
+      const restarted = ran > fig.replicas;
+      out.push(
+        `<text x="10" y="${top + 49}" fill="${restarted ? "#b91c1c" : "#374151"}">${ran} pod(s) ran${restarted ? " (killed, rerun)" : ""}; ` +
+          `${fig.completed ? "completed" : "not completed"}</text>`,
+      );
+    } else if (fig) {
       const bad = fig.msAtZero > 0 || fig.msBelowFloor > 0;
       out.push(
         `<text x="10" y="${top + 49}" fill="${bad ? "#b91c1c" : "#15803d"}">min ${fig.minReady}, ` +
@@ -118,25 +126,28 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
     out.push(`</g>`);
   });
 
-  // Nodes per pool.
+  // Nodes per pool: one row per pool, same scale.
   const maxNodes = Math.max(1, ...poolNames.flatMap((p) => tl.pools[p].map((pt) => pt.v)));
-  const py = (v: number) => poolTop + POOL_ROW_H - (v / maxNodes) * (POOL_ROW_H - 20);
-  out.push(`<rect x="${PLOT_X0}" y="${poolTop}" width="${PLOT_X1 - PLOT_X0}" height="${POOL_ROW_H}" fill="#f9fafb" stroke="#e5e7eb"/>`);
-  out.push(`<text x="10" y="${poolTop + 18}" font-weight="bold">nodes per pool</text>`);
   poolNames.forEach((name, i) => {
+    const top = poolTop + i * (POOL_ROW_H + ROW_GAP);
+    const py = (v: number) => top + POOL_ROW_H - (v / maxNodes) * (POOL_ROW_H - 6);
     const color = POOL_COLORS[i % POOL_COLORS.length];
+    const last = tl.pools[name][tl.pools[name].length - 1];
     out.push(`<g class="pool" data-pool="${xmlEscape(name)}" data-points="${encodePoints(tl.pools[name])}">`);
+    out.push(`<rect x="${PLOT_X0}" y="${top}" width="${PLOT_X1 - PLOT_X0}" height="${POOL_ROW_H}" fill="#f9fafb" stroke="#e5e7eb"/>`);
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${stepPolyline(tl.pools[name], tl.endMs, x, py)}"/>`);
-    out.push(`<text x="10" y="${poolTop + 36 + i * 16}" fill="${color}">${xmlEscape(name)}</text>`);
+    out.push(`<text x="10" y="${top + 16}" font-weight="bold" fill="${color}">${xmlEscape(name)}</text>`);
+    out.push(`<text x="10" y="${top + 32}" fill="#374151">pool: Ready nodes, now ${last ? last.v : 0}</text>`);
     out.push(`</g>`);
   });
 
-  // Phase markers across every row.
+  // Phase markers across every row, numbered; the legend under the axis says what each is.
   tl.markers.forEach((m, i) => {
     const mx = x(m.t).toFixed(1);
     out.push(`<g class="marker" data-t="${Math.round(m.t)}" data-label="${xmlEscape(m.label)}">`);
-    out.push(`<line x1="${mx}" x2="${mx}" y1="${TOP - 8}" y2="${poolTop + POOL_ROW_H}" stroke="#111827" stroke-dasharray="2 3" stroke-width="0.8"/>`);
-    out.push(`<text x="${mx}" y="${axisY + 36 + (i % 2) * 14}" text-anchor="middle" fill="#111827">${xmlEscape(m.label)}</text>`);
+    out.push(`<line x1="${mx}" x2="${mx}" y1="${TOP - 6}" y2="${axisY}" stroke="#111827" stroke-dasharray="2 3" stroke-width="0.8"/>`);
+    out.push(`<text x="${mx}" y="${TOP - 9 - (i % 2) * 11}" text-anchor="middle" font-size="10" font-weight="bold">${i + 1}</text>`);
+    out.push(`<text x="${PLOT_X0}" y="${axisY + 40 + i * 15}">${i + 1}. ${(m.t / 1000).toFixed(2)} s  ${xmlEscape(m.label)}</text>`);
     out.push(`</g>`);
   });
 

@@ -75,6 +75,7 @@ export class Prober {
   private readonly informers: (k8s.Informer<any> & k8s.ObjectCache<any>)[] = [];
   private stopped = false;
   private listed = false;
+  private readonly seen: Record<string, Set<string>> = {};
   private restarts = 0;
   private listeners: (() => void)[] = [];
   private pods!: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
@@ -166,6 +167,17 @@ export class Prober {
     );
   }
 
+  /** Names of the nodes of a pool, as currently known. */
+  nodeNames(pool: string): string[] {
+    return (this.nodes?.list() ?? []).filter((n) => n.metadata?.labels?.[POOL_LABEL] === pool).map((n) => n.metadata!.name!);
+  }
+
+  /** Pods of any kind still bound to one of these nodes and not finished (terminating ones included). */
+  podsBoundTo(nodeNames: string[]): k8s.V1Pod[] {
+    const set = new Set(nodeNames);
+    return this.podList().filter((p) => set.has(p.spec?.nodeName ?? "") && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+  }
+
   /** Number of watch restarts after errors (0 in a healthy run). */
   get watchRestarts(): number {
     return this.restarts;
@@ -191,9 +203,17 @@ export class Prober {
     const t = this.now();
     const pods = this.pods?.list() ?? [];
     for (const target of this.targets) {
+      const series = this.series.workloads[target.info.key];
+      const seen = (this.seen[target.info.key] ??= new Set());
       let n = 0;
-      for (const p of pods) if (target.owns(p) && isReadyEndpoint(p)) n++;
-      record(this.series.workloads[target.info.key].points, t, n);
+      for (const p of pods) {
+        if (!target.owns(p)) continue;
+        seen.add(p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`);
+        if (p.status?.phase === "Succeeded") series.completed = true;
+        if (isReadyEndpoint(p)) n++;
+      }
+      series.podsSeen = seen.size;
+      record(series.points, t, n);
     }
     const perPool: Record<string, number> = {};
     for (const node of this.nodes?.list() ?? []) {

@@ -17,7 +17,7 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { poolName } from "../../components/naming";
 import { startSimulator, Simulator } from "../simulator";
-import { drainOldPool, DrainResult } from "./drainSeam";
+import { createOldDrainer, DrainResult, OldDrainer } from "./drainSeam";
 import { writeSvg } from "./picture";
 import { Prober } from "./prober";
 import { loadScenario, RehearsalScenario } from "./scenario";
@@ -106,12 +106,24 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
 
   let sim: Simulator | undefined;
   let prober: Prober | undefined;
+  let oldDrainer: OldDrainer | undefined;
   try {
     sim = await startSimulator({ scenario: scenario.text });
     const kc = sim.kubeConfig();
     await until("the scenario to settle", () => settled(kc), wait);
     const targets = await discoverTargets(kc);
     log(`rehearsal: settled; following ${targets.length} workloads`);
+    const p = scenario.oldPool;
+    if (!opts.noDrain) {
+      // The old pool's drainer exists since the `pulumi up` that created the old pool.
+      oldDrainer = await createOldDrainer({
+        kubeconfig: sim.kubeconfig,
+        pool: p.name,
+        role: scenario.role,
+        cluster: `rehearsal/local/${scenario.env ?? "sim"}`,
+        log: (l) => log(`  drain: ${l}`),
+      });
+    }
 
     const t0 = performance.now();
     const startedAt = new Date().toISOString();
@@ -125,7 +137,6 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
 
     // 2-3. Pulumi creates the replacement NodePool first (create-before-delete).
     mark(`create pool ${newName}`);
-    const p = scenario.oldPool;
     await sim.addPool({ name: newName, nodes: p.nodes, labels: { ...p.labels }, cpu: p.cpu, memory: p.memory, pods: p.pods });
     await prober.waitFor(`pool ${newName} to have ${p.nodes} Ready nodes`, () => prober!.poolNodes(newName) >= p.nodes, wait);
     mark(`pool ${newName} Ready`);
@@ -134,22 +145,21 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     let drain: DrainResult | null = null;
     if (!opts.noDrain) {
       mark(`drain ${p.name}`);
-      drain = await drainOldPool({
-        kubeconfig: sim.kubeconfig,
-        kc,
-        pool: p.name,
-        role: scenario.role,
-        cluster: `rehearsal/local/${scenario.env ?? "sim"}`,
-        log: (l) => log(`  drain: ${l}`),
-      });
+      drain = await oldDrainer!.drain();
       mark("drain done");
     }
 
     // 5. Pulumi deletes the old NodePool; GKE kills whatever still runs there.
     const leftOnOldPool = prober.podsOnPool(p.name).map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    const oldNodes = prober.nodeNames(p.name);
     mark(`delete pool ${p.name}`);
     await sim.deletePool(p.name);
-    await prober.waitFor(`pool ${p.name} to have no nodes`, () => prober!.poolNodes(p.name) === 0, wait);
+    // Gone = no node of the pool left and no pod bound to one of its nodes (as seen through the watch).
+    await prober.waitFor(
+      `pool ${p.name} and its pods to be gone`,
+      () => prober!.poolNodes(p.name) === 0 && prober!.nodeNames(p.name).length === 0 && prober!.podsBoundTo(oldNodes).length === 0,
+      wait,
+    );
     const rotationMs = prober.now();
     mark(`pool ${p.name} gone`);
 
@@ -177,15 +187,19 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     result.picture = writeSvg(path.join(outDir, `rehearsal-${mode}.svg`), timeline, {
       title: `nodepool-rotation rehearsal — ${mode === "drain" ? "with the drain" : "without the drain (GKE's behaviour)"}`,
       subtitle:
-        `${p.name} → ${newName}; ${(totalMs / 1000).toFixed(1)} s; ${result.evictions} evictions; ` +
-        `${result.podsLeftOnOldPool.length} workload pods left on the old pool at its delete; ` +
-        (result.verdict.zeroDowntime ? "zero downtime" : `OUTAGE: ${[...result.verdict.outages, ...result.verdict.belowFloor].join(", ")}`),
+        `${p.name} -> ${newName}: ${(totalMs / 1000).toFixed(1)} s, ${result.evictions} evictions, ` +
+        `${result.podsLeftOnOldPool.length} workload pods still on the old pool when it was deleted\n` +
+        (result.verdict.zeroDowntime
+          ? "ZERO DOWNTIME: every multi-replica workload 0 ms at zero ready, 0 ms below its PDB floor"
+          : `OUTAGE: ${result.verdict.outages.length} multi-replica workload(s) reached zero ready, ${result.verdict.belowFloor.length} went below their PDB floor`) +
+        (result.verdict.singleReplicaGaps.length ? `; single-replica gap: ${result.verdict.singleReplicaGaps.map((g) => `${g.key} ${g.msAtZero} ms`).join(", ")}` : ""),
       figures: result.workloads,
     });
     log(`rehearsal: picture written to ${result.picture}`);
     return result;
   } finally {
     await prober?.stop().catch(() => {});
+    await oldDrainer?.close().catch(() => {});
     await sim?.stop().catch(() => {});
   }
 }
@@ -211,7 +225,7 @@ export function summarise(
     const sw = report?.workloads?.[key];
     workloads[key] = {
       ...fig,
-      simulator: sw ? { minReady: sw.minReady, msAtZero: Math.round(sw.msAtZero), msBelowFloor: Math.round(sw.msBelowFloor), floor: sw.floor } : undefined,
+      simulator: sw ? { minReady: sw.minReady, msAtZero: Math.ceil(sw.msAtZero), msBelowFloor: Math.ceil(sw.msBelowFloor), floor: sw.floor } : undefined,
     };
     if (series.info.pdb) {
       const sp = report?.pdbs?.[series.info.pdb];

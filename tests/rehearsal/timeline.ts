@@ -35,6 +35,10 @@ export interface WorkloadInfo {
 export interface WorkloadSeries {
   info: WorkloadInfo;
   points: Point[];
+  /** Distinct pods of the workload seen during the record (a Job with 2 ran its work twice). */
+  podsSeen?: number;
+  /** A pod of the workload finished successfully (Jobs). */
+  completed?: boolean;
 }
 
 /** A labelled moment of the rotation (new pool created, drain started, old pool deleted, ...). */
@@ -101,6 +105,10 @@ export interface WorkloadFigures {
   /** More than one desired replica: these must never reach zero or go below their floor. */
   multiReplica: boolean;
   batch: boolean;
+  /** Distinct pods seen during the rehearsal. */
+  podsSeen?: number;
+  /** Jobs: a pod completed successfully. */
+  completed?: boolean;
   /** Why a non-zero figure is expected, when it is (e.g. the single-replica worker). */
   note?: string;
 }
@@ -114,9 +122,15 @@ export function workloadFigures(series: WorkloadSeries, endMs: number): Workload
   const msAtZero = msWhere(points, endMs, (v) => v === 0);
   const msBelowFloor = floor === null ? 0 : msWhere(points, endMs, (v) => v < floor);
   let note: string | undefined;
-  if (batch) note = "batch: ready count is not availability; runs to completion";
+  if (batch) {
+    const ran = series.podsSeen ?? 0;
+    note =
+      `batch: ${ran} pod(s) ran` +
+      (ran > info.replicas ? " (a pod was killed mid-run and restarted: its work ran twice)" : "") +
+      (series.completed ? "; completed" : "; not completed yet");
+  }
   else if (!multiReplica && msAtZero > 0)
-    note = "single replica: a gap is unavoidable when its only pod moves (evicted, then started on the new pool)";
+    note = "single replica: its only pod cannot move without a gap (stopped on the old pool, then started on the new one)";
   return {
     key: info.key,
     kind: info.kind,
@@ -129,6 +143,8 @@ export function workloadFigures(series: WorkloadSeries, endMs: number): Workload
     msBelowFloor: Math.ceil(msBelowFloor),
     multiReplica,
     batch,
+    podsSeen: series.podsSeen,
+    completed: series.completed,
     note,
   };
 }
