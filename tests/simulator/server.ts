@@ -70,13 +70,9 @@ export class ApiServer {
   }
 
   setFaults(f: Partial<Faults>): void {
-    const seedChanged = f.seed !== undefined && f.seed !== this.faults.seed;
     this.faults = { ...this.faults, ...f };
-    if (seedChanged || this.rand === undefined) this.rand = mulberry32(this.faults.seed);
-  }
-
-  resetRandom(): void {
-    this.rand = mulberry32(this.faults.seed);
+    // giving a seed restarts the fault sequence, so a run is reproducible from that point
+    if (f.seed !== undefined) this.rand = mulberry32(this.faults.seed);
   }
 
   listen(port: number): Promise<number> {
