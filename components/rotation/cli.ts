@@ -132,7 +132,10 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
 }
 
 /** Runs the CLI with argv (without node and script); resolves with the exit code. */
-export async function main(argv: string[], out = { stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s) }): Promise<number> {
+/** Where the CLI writes. */
+export interface CliOutput { stdout: (s: string) => void; stderr: (s: string) => void }
+
+export async function main(argv: string[], out: CliOutput = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) }): Promise<number> {
   let code = 0;
   const program = buildProgram({ ...out, exit: (c) => { code = c; } });
   try {

@@ -17,9 +17,8 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { abortError, backoffMs, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
 import { decidePod } from "./filters";
-import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor } from "./pdb";
+import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
 import { planSnapshot, validatePlanOptions, workloadOf } from "./plan";
-import { matchLabelSelector } from "./selectors";
 import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, Plan, Verdict } from "./types";
 
 /** Defaults of DrainOptions. */
@@ -393,7 +392,7 @@ export class PoolDrain {
   private countMatching(pdb: any): { pods: number; healthy: number } {
     let pods = 0, healthy = 0;
     for (const p of this.podsByNs.get(pdb.metadata?.namespace ?? "")?.values() ?? []) {
-      if (isTerminal(p) || !matchLabelSelector(pdb.spec?.selector, p.metadata?.labels)) continue;
+      if (isTerminal(p) || !pdbSelects(pdb, p.metadata?.labels)) continue;
       if (!p.metadata?.deletionTimestamp) pods++;
       if (isHealthy(p)) healthy++;
     }

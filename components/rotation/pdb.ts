@@ -59,6 +59,17 @@ export function expectedPods(pdb: any, matching: number): number {
   return typeof e === "number" && e > 0 ? e : matching;
 }
 
+/**
+ * Does this PDB gate evictions of a pod with these labels? Like the Eviction API
+ * (pkg/registry/core/pod/storage/eviction.go getPodDisruptionBudgets), a nil or empty selector
+ * matches nothing ("should match nothing, not everything").
+ */
+export function pdbSelects(pdb: any, labels: Record<string, string> | undefined): boolean {
+  const sel = pdb?.spec?.selector;
+  if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && !(sel.matchExpressions ?? []).length)) return false;
+  return matchLabelSelector(sel, labels);
+}
+
 interface NsIndex { byLabel: Map<string, any[]>; scan: any[] }
 
 /**
@@ -105,9 +116,9 @@ export class PdbIndex {
     const out: any[] = [];
     for (const [k, v] of Object.entries(labels)) {
       const list = idx.byLabel.get(`${k}=${v}`);
-      if (list) for (const p of list) if (matchLabelSelector(p.spec?.selector, labels)) out.push(p);
+      if (list) for (const p of list) if (pdbSelects(p, labels)) out.push(p);
     }
-    for (const p of idx.scan) if (matchLabelSelector(p.spec?.selector, labels)) out.push(p);
+    for (const p of idx.scan) if (pdbSelects(p, labels)) out.push(p);
     return out;
   }
 }

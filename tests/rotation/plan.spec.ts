@@ -164,15 +164,18 @@ describe("rotation plan (in-memory snapshot)", () => {
     assert.deepEqual(custom.replacementNodes, ["new-2"]);
   });
 
-  it("PdbIndex finds the same PDBs as a full scan", () => {
+  it("PdbIndex finds the same PDBs as a full scan (empty selectors gate nothing, like the Eviction API)", () => {
     const c = bigCluster({ nodes: 50, pods: 2000, pdbs: 150, namespaces: 7 });
     c.pdbs.push({ metadata: { namespace: "ns-1", name: "all" }, spec: { selector: {} } });
     c.pdbs.push({ metadata: { namespace: "ns-2", name: "expr" }, spec: { selector: { matchExpressions: [{ key: "app", operator: "In", values: ["app-2", "app-9"] }] } } });
     const idx = new PdbIndex(c.pdbs);
+    let matchedExpr = 0;
     const { matchLabelSelector } = require("../../components/rotation/selectors");
     for (const p of c.pods) {
-      const want = c.pdbs.filter((b) => b.metadata.namespace === p.metadata.namespace && matchLabelSelector(b.spec.selector, p.metadata.labels)).map((b) => b.metadata.name).sort();
+      const want = c.pdbs.filter((b) => b.metadata.name !== "all" && b.metadata.namespace === p.metadata.namespace && matchLabelSelector(b.spec.selector, p.metadata.labels)).map((b) => b.metadata.name).sort();
       assert.deepEqual(idx.match(p).map((b: any) => b.metadata.name).sort(), want);
+      if (p.metadata.namespace === "ns-2" && ["app-2", "app-9"].includes(p.metadata.labels.app)) matchedExpr++;
     }
+    assert.ok(matchedExpr > 0, "the matchExpressions PDB is exercised");
   });
 });
