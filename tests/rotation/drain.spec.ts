@@ -227,6 +227,30 @@ describe("rotation drain (simulator, HTTP)", function () {
     await assertUncordoned(ps);
   });
 
+  it("waits for DaemonSets to be Ready on the replacement nodes before the first eviction", async () => {
+    const ds = { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { namespace: "kube-system", name: "agent" }, spec: { selector: { matchLabels: { app: "agent" } }, template: { metadata: { labels: { app: "agent" } }, spec: podSpec() } } };
+    ps = await startPoolSim({ oldNodes: 2, newNodes: 2, objects: [ds, ...deployment("shop", "web", 4, { maxUnavailable: 1 })], timing: { podReadyMs: 300 } });
+    const readyAt = new Map<string, number>();
+    let firstEviction = 0;
+    const newNodes = new Set(ps.newNodes);
+    const w = new k8s.Watch(ps.kc);
+    const ctrl = await w.watch("/api/v1/pods", {}, (_t, pod) => {
+      const ready = pod?.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
+      if (pod?.metadata?.labels?.app === "agent" && newNodes.has(pod.spec?.nodeName) && ready && !readyAt.has(pod.spec.nodeName)) readyAt.set(pod.spec.nodeName, Date.now());
+      if (pod?.metadata?.labels?.app === "web" && pod.metadata.deletionTimestamp && !firstEviction) firstEviction = Date.now();
+    }, () => undefined);
+    try {
+      const plan = await planPool(ps.kc, { pool: "old" });
+      assert.deepEqual(plan.daemonSetsPending, ["kube-system/agent"], "the DaemonSet is not Ready on the new nodes yet");
+      const s = await drainPool(ps.kc, { pool: "old" });
+      assert.equal(s.evicted, 4);
+      assert.equal(readyAt.size, 2, "agent Ready on both new nodes");
+      assert.ok(firstEviction >= Math.max(...readyAt.values()), "first eviction only after the DaemonSet was Ready on every replacement node");
+    } finally {
+      ctrl.abort();
+    }
+  });
+
   it("validates options before touching the cluster", async () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromString("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n");

@@ -4,6 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { decidePod, planSnapshot, PdbIndex } from "../../components/rotation";
+import { matchLabelSelector } from "../../components/rotation/selectors";
 import { bigCluster, node, pdb, pod } from "./fixtures";
 
 const base = () => ({
@@ -170,7 +171,6 @@ describe("rotation plan (in-memory snapshot)", () => {
     c.pdbs.push({ metadata: { namespace: "ns-2", name: "expr" }, spec: { selector: { matchExpressions: [{ key: "app", operator: "In", values: ["app-2", "app-9"] }] } } });
     const idx = new PdbIndex(c.pdbs);
     let matchedExpr = 0;
-    const { matchLabelSelector } = require("../../components/rotation/selectors");
     for (const p of c.pods) {
       const want = c.pdbs.filter((b) => b.metadata.name !== "all" && b.metadata.namespace === p.metadata.namespace && matchLabelSelector(b.spec.selector, p.metadata.labels)).map((b) => b.metadata.name).sort();
       assert.deepEqual(idx.match(p).map((b: any) => b.metadata.name).sort(), want);
