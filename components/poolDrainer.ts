@@ -29,9 +29,13 @@
  *
  * How the engine gets into the serialized text: NOT by letting the closure serializer capture the
  * engine's functions by value. The serializer rewrites every captured function into a `with(...)`
- * environment of its own, snapshotting module-level variables per function (a module-level `let`
- * mutated by one function is not seen by another), cannot capture native/bound helpers (e.g.
- * `promisify(setTimeout)`), and walks whole module export objects. Instead, `engineBundle()` embeds
+ * environment of its own and walks whole module export objects; checked with 3.270: module-level
+ * state is copied per function (after `inc(); inc()` a sibling `get()` still returns 0), native
+ * helpers such as `promisify(setTimeout)` cannot be captured, and capturing this engine's
+ * `drainPool` fails outright ("PoolDrain … function 'until' … Unexpected missing variable in closure
+ * environment"). Classes are re-emitted as functions with `super` rewritten, async functions
+ * and getters are supported — but one unsupported construct anywhere in the engine breaks
+ * `pulumi up`. Instead, `engineBundle()` embeds
  * the engine's own module sources (components/rotation/**, found by following its relative requires,
  * transpiled with TypeScript's `transpileModule`) as plain strings, and the provider evaluates them
  * with a 20-line CommonJS loader at delete time: classes, getters, async functions, `instanceof` and
