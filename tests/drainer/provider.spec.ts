@@ -248,6 +248,9 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
       const f = await failuresOf({ options: { deadlineMinutes: 0, batch: "150%", colour: "red" } });
       assert.deepEqual(f.map((x) => x.property).sort(), ["options.batch", "options.colour", "options.deadlineMinutes"]);
     });
+    it("preview: values not known yet (kubeconfig of a cluster being created) are not failures", async () => {
+      assert.deepEqual(await failuresOf({ kubeconfig: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }), []);
+    });
     it("rejects a pool name GKE would refuse", async () => {
       const f = await failuresOf({ poolName: "App_V1" });
       assert.deepEqual(f.map((x) => x.property), ["poolName"]);
