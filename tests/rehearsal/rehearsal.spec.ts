@@ -126,4 +126,50 @@ describe("rehearsal: the default scenario end to end", function () {
       assert.equal(r.drain, null);
     });
   });
+
+  describe("with a scenario of your own (--scenario FILE)", () => {
+    it("takes its single pool as the old pool whatever its name, bumps the nodes' version, keeps the PDB floor", async () => {
+      const node = (i: number) => `apiVersion: v1
+kind: Node
+metadata:
+  name: blue-${i}
+  labels: { cloud.google.com/gke-nodepool: blue, nodepool-rotation/role: web, env: prod }
+status:
+  allocatable: { cpu: "2", memory: 8Gi, pods: "30" }
+  nodeInfo: { kubeletVersion: v1.30.2-gke.1500 }
+`;
+      const file = path.join(out, "custom.yaml");
+      fs.writeFileSync(
+        file,
+        [
+          `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: simulator, namespace: kube-system }\ndata: { podStartMs: "10", podReadyMs: "150", terminationGraceScale: "0.01", nodeBootMs: "50" }\n`,
+          `apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n`,
+          node(0),
+          node(1),
+          `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: front, namespace: web }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: front } }
+  template:
+    metadata: { labels: { app: front } }
+    spec:
+      containers: [{ name: front, image: front:1, resources: { requests: { cpu: 100m, memory: 64Mi } } }]
+`,
+          `apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: { name: front, namespace: web }\nspec: { minAvailable: 2, selector: { matchLabels: { app: front } } }\n`,
+        ].join("---\n"),
+      );
+      const r = await runRehearsal({ scenarioFile: file, outDir: out });
+      assert.equal(r.oldPool.name, "blue");
+      assert.equal(r.oldPool.version, "1.30.2-gke.1500");
+      assert.match(r.newPool.name, /^web-1-30-3-gke1500-\d{8}-[0-9a-f]{5}$/);
+      const front = r.workloads["web/Deployment/front"];
+      assert.equal(front.floor, 2);
+      assert.equal(front.msAtZero, 0);
+      assert.equal(front.msBelowFloor, 0);
+      assert.equal(r.evictions, 3);
+      assert.equal(r.verdict.zeroDowntime, true);
+    });
+  });
 });

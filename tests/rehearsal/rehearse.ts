@@ -11,6 +11,7 @@
  * exits 0: the outage is the expected demonstration.
  */
 import { Command } from "commander";
+import * as path from "node:path";
 import { formatSummary } from "./report";
 import { runRehearsal } from "./run";
 import { DEFAULT_SCENARIO_FILE } from "./scenario";
@@ -36,7 +37,14 @@ export async function main(argv: string[]): Promise<number> {
   const consoleLog = console.log;
   if (o.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
-    const result = await runRehearsal({ scenarioFile: o.scenario, noDrain: !o.drain, outDir: o.out, log });
+    // `npm run` changes to the package directory; relative paths mean the caller's directory.
+    const base = process.env.INIT_CWD ?? process.cwd();
+    const result = await runRehearsal({
+      scenarioFile: path.resolve(base, o.scenario),
+      noDrain: !o.drain,
+      outDir: o.out === undefined ? undefined : path.resolve(base, o.out),
+      log,
+    });
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else process.stdout.write(formatSummary(result) + "\n");
     return result.mode === "drain" && !result.verdict.zeroDowntime ? 1 : 0;
