@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--only NAME]`
+ * `npm run bench [-- --json] [--only TEXT]`
  *
  * Gathers the engine's benchmarks (tests/bench/engine.ts, written with the engine: drain time vs
  * the PDB-bound lower limit, vs a sequential kubectl-style drain, API requests per evicted pod,
@@ -134,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     .name("bench")
     .description("Run the engine's benchmarks in one run and report them together.")
     .option("--json", "print the run as one JSON document on stdout (progress on stderr)", false)
-    .option("--only <names>", "comma-separated benchmark names to run (default: all)")
+    .option("--only <text>", "run only the benchmarks whose name contains this text (case-insensitive)")
     .exitOverride();
   try {
     program.parse(argv, { from: "user" });
@@ -147,10 +147,10 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await import("./engine");
     let benches = collectBenchmarks(mod as Record<string, unknown>);
     if (o.only) {
-      const want = o.only.split(",").map((s) => s.trim());
-      const unknown = want.filter((w) => !benches.some((b) => b.name === w));
-      if (unknown.length) throw new Error(`--only: unknown benchmark(s) ${unknown.join(", ")}; known: ${benches.map((b) => b.name).join(", ")}`);
-      benches = benches.filter((b) => want.includes(b.name));
+      const want = o.only.toLowerCase();
+      const picked = benches.filter((b) => b.name.toLowerCase().includes(want));
+      if (!picked.length) throw new Error(`--only "${o.only}" matches no benchmark; known: ${benches.map((b) => b.name).join("; ")}`);
+      benches = picked;
     }
     if (benches.length === 0) throw new Error("tests/bench/engine.ts exports no benchmarks (expected `benchmarks` or functions named bench…)");
     const run = await runBenchmarks(benches, log);
