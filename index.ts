@@ -106,9 +106,11 @@ export const kubeconfig = clusterKubeconfig;
 
 /**
  * Stack output: `{ [role]: version }` — the version each role's pool has been rotated to (an entry
- * resolves once that pool exists; read by other stacks' promotion gate and by `npm run promote`).
+ * resolves once that pool and its PoolDrainer exist; read by other stacks' promotion gate and by `npm run promote`).
  */
-export const verifiedVersions = verifiedVersionsOutput(nodePools.map((p) => ({ role: p.role, version: p.version, proof: [p.poolName] })));
+export const verifiedVersions = verifiedVersionsOutput(
+  nodePools.map((p) => ({ role: p.role, version: p.version, proof: [p.poolName, p.drainer.id] })),
+);
 
 /** Stack output (gated stacks only): the reference stack's verified versions the gate checked against. */
 export const promotionGateVerified = promotionGate?.verified;
