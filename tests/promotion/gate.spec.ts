@@ -22,7 +22,7 @@ const settle = <T>(o: pulumi.Output<T>): Promise<T> => (o as any).promise();
  * Mocks in which a StackReference read returns `outputs` as the referenced stack's outputs, the
  * way the engine does (state.outputs). Records every registered resource.
  */
-async function mockWithStaging(outputs: Record<string, unknown> | undefined) {
+async function mockWithStaging(outputs: Record<string, unknown> | undefined, preview = false) {
   const registered: { type: string; name: string; inputs: any }[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -35,7 +35,7 @@ async function mockWithStaging(outputs: Record<string, unknown> | undefined) {
     },
     "nodepool-rotation",
     "prod",
-    false,
+    preview,
     "organization",
   );
   return registered;
@@ -94,6 +94,15 @@ describe("promotion/gate: prod refuses versions staging has not verified", () =>
       await assert.rejects(settle(pool.urn), /pool "app" is set to version 1\.31\.4-gke\.1100/);
       assert.ok(registered.some((r) => r.type === STACK_REF));
       assert.ok(!registered.some((r) => r.type === NODEPOOL), "no NodePool reached the engine");
+    });
+
+    it("fail in a preview too (a PR's prod preview already refuses)", async () => {
+      const registered = await mockWithStaging({ verifiedVersions: { app: OLD, batch: OLD } }, true);
+      const gate = requireVerifiedIn(prodPools, "staging");
+      const pool = new gcp.container.NodePool("app", { cluster: "game-prod", name: "app-x", version: NEW }, { dependsOn: gateDependency(gate) });
+      await assert.rejects(settle(gate.verified), /pool "app" is set to version 1\.31\.4-gke\.1100, which stack "staging" has not verified/);
+      await assert.rejects(settle(pool.urn));
+      assert.ok(!registered.some((r) => r.type === NODEPOOL));
     });
 
     it("fail: a staging stack without the verifiedVersions output (never deployed with this program)", async () => {
