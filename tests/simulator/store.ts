@@ -34,11 +34,28 @@ export function conflict(plural: string, name: string, group = ""): StoreError {
     { name, kind: plural, ...(group ? { group } : {}) });
 }
 
-/** Fields that are not part of the object's "spec" for generation purposes. */
+const specCache = new WeakMap<Obj, string>();
+/** Everything but metadata and status, serialized (generation bumps when it changes); cached per stored object. */
 function specOf(o: Obj): string {
-  const { metadata, status, ...rest } = o;
-  void metadata; void status;
-  return JSON.stringify(rest);
+  let s = specCache.get(o);
+  if (s === undefined) {
+    const { metadata, status, ...rest } = o;
+    void metadata; void status;
+    s = JSON.stringify(rest);
+    specCache.set(o, s);
+  }
+  return s;
+}
+
+/** Whether an update changes what the indexes look at (node binding, owners). */
+function indexChanged(a: Obj, b: Obj): boolean {
+  if (a.spec?.nodeName !== b.spec?.nodeName) return true;
+  const ra = a.metadata.ownerReferences;
+  const rb = b.metadata.ownerReferences;
+  if (!ra && !rb) return false;
+  if (!ra || !rb || ra.length !== rb.length) return true;
+  for (let i = 0; i < ra.length; i++) if (ra[i].uid !== rb[i].uid) return true;
+  return false;
 }
 
 export class Store {
@@ -225,9 +242,10 @@ export class Store {
     if (specOf(o) !== specOf(old)) o.metadata.generation = (old.metadata.generation ?? 1) + 1;
     this.rv++;
     o.metadata.resourceVersion = String(this.rv);
-    this.index(plural, old, false);
+    const reindex = indexChanged(old, o);
+    if (reindex) this.index(plural, old, false);
     m.set(key, o);
-    this.index(plural, o, true);
+    if (reindex) this.index(plural, o, true);
     this.emit({ type: "MODIFIED", plural, rv: this.rv, object: o, old });
     return o;
   }

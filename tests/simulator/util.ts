@@ -6,9 +6,21 @@
 /** A Kubernetes object as plain JSON. */
 export type Obj = Record<string, any>;
 
-/** Deep copy of a JSON value. */
+/** Deep copy of a JSON value (drops undefined properties, as a JSON round trip would). */
 export function clone<T>(o: T): T {
-  return o === undefined ? o : JSON.parse(JSON.stringify(o));
+  if (o === null || typeof o !== "object") return o;
+  if (Array.isArray(o)) {
+    const a: any[] = new Array(o.length);
+    for (let i = 0; i < o.length; i++) a[i] = o[i] === undefined ? null : clone(o[i]);
+    return a as T;
+  }
+  if (o instanceof Date) return o.toISOString() as T;
+  const out: any = {};
+  for (const k in o) {
+    const v = (o as any)[k];
+    if (v !== undefined && typeof v !== "function") out[k] = clone(v);
+  }
+  return out;
 }
 
 /** "<namespace>/<name>" or "<name>" for cluster-scoped objects. */
