@@ -86,7 +86,16 @@ export class PoolDrain {
   private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
   private pdbIndex = new PdbIndex();
   private readonly state = new Map<string, PodState>();  // uid -> state
-  private readonly sentSinceStatus = new Map<string, number>(); // PDB -> evictions sent since its last status
+  /**
+   * PDB -> pod name -> when our eviction was accepted (0 = still in flight): evictions the PDB's
+   * status we hold may not reflect yet. The API server records each eviction in
+   * status.disruptedPods in the same update that decrements disruptionsAllowed, so an entry is
+   * settled once it shows there (or, on servers that do not report disruptedPods, once a newer
+   * status arrived after the answer).
+   */
+  private readonly unsettled = new Map<string, Map<string, number>>();
+  private readonly pdbSeenAt = new Map<string, number>();
+  private serverReportsDisruptedPods = false;
   private readonly probeAt = new Map<string, number>();  // PDB -> when a 429'd budget may be probed again
   private readonly moved = new Set<string>();            // workloads with an evicted pod
   private readonly movedPdbs = new Set<string>();
@@ -262,7 +271,7 @@ export class PoolDrain {
     this.pdbs.clear();
     for (const p of items) this.pdbs.set(keyOf(p), p);
     this.pdbIndex = new PdbIndex(this.pdbs.values());
-    this.sentSinceStatus.clear();
+    for (const p of items) this.pdbSeen(keyOf(p), p);
     this.kick();
   }
 
@@ -271,9 +280,27 @@ export class PoolDrain {
     this.pdbIndex.remove(k);
     if (type === "DELETED") this.pdbs.delete(k);
     else { this.pdbs.set(k, pdb); this.pdbIndex.add(pdb); }
-    this.sentSinceStatus.delete(k); // fresh status: the server's count is authoritative again
+    this.pdbSeen(k, pdb);
     this.probeAt.delete(k);
     this.kick();
+  }
+
+  private pdbSeen(k: string, pdb: any): void {
+    this.pdbSeenAt.set(k, Date.now());
+    if (Object.keys(pdb?.status?.disruptedPods ?? {}).length) this.serverReportsDisruptedPods = true;
+    this.settle(k, pdb);
+  }
+
+  /** Drops our evictions that the PDB's status now reflects. */
+  private settle(k: string, pdb: any): void {
+    const u = this.unsettled.get(k);
+    if (!u) return;
+    const disrupted = pdb?.status?.disruptedPods ?? {};
+    const seenAt = this.pdbSeenAt.get(k) ?? 0;
+    for (const [name, t] of u) {
+      if (disrupted[name] !== undefined) u.delete(name);
+      else if (t > 0 && (Date.now() - t > 10_000 || (!this.serverReportsDisruptedPods && seenAt > t))) u.delete(name);
+    }
   }
 
   // ---- the eviction pump ------------------------------------------------------------------------
@@ -290,7 +317,7 @@ export class PoolDrain {
     return out;
   }
 
-  /** Disruptions the PDB allows us to start now, from its watched status minus what we sent since. */
+  /** Disruptions the PDB allows us to start now: its watched status minus our evictions it does not reflect yet. */
   private budget(k: string, pdb: any): number {
     const st = pdb.status ?? {};
     // No status yet: probe one at a time, the server decides. Stale status (observedGeneration behind
@@ -298,7 +325,8 @@ export class PoolDrain {
     // watch event, so wait for that.
     const stale = st.observedGeneration !== undefined && pdb.metadata?.generation !== undefined && st.observedGeneration < pdb.metadata.generation;
     const allowed = typeof st.disruptionsAllowed !== "number" ? 1 : stale ? 0 : st.disruptionsAllowed;
-    const left = allowed - (this.sentSinceStatus.get(k) ?? 0);
+    this.settle(k, pdb);
+    const left = allowed - (this.unsettled.get(k)?.size ?? 0);
     if (left > 0) return left;
     const probe = this.probeAt.get(k);
     return probe !== undefined && Date.now() >= probe ? 1 : 0; // Retry-After elapsed with no news: try once more
@@ -330,11 +358,15 @@ export class PoolDrain {
         throw new Failure("multiple-pdbs", `pod ${keyOf(pod)} is selected by ${pdbs.length} PodDisruptionBudgets (${pdbs.map(keyOf).join(", ")}); the Eviction API refuses such pods: make the PDB selectors disjoint`, pdbs.map(keyOf), [keyOf(pod)]);
       } else if (pdbs.length === 1) {
         pdbKey = keyOf(pdbs[0]);
-        if (!neverCache.has(pdbKey)) neverCache.set(pdbKey, neverAllowsReason(pdbs[0], expectedPods(pdbs[0], this.countMatching(pdbs[0]).pods)));
+        if (!neverCache.has(pdbKey)) {
+          const reported = pdbs[0].status?.expectedPods;
+          const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdbs[0]).pods;
+          neverCache.set(pdbKey, neverAllowsReason(pdbs[0], expected));
+        }
         const never = neverCache.get(pdbKey);
         if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
         if (this.budget(pdbKey, pdbs[0]) <= 0) { s.parkedOn = pdbKey; continue; }
-        this.sentSinceStatus.set(pdbKey, (this.sentSinceStatus.get(pdbKey) ?? 0) + 1);
+        (this.unsettled.get(pdbKey) ?? this.unsettled.set(pdbKey, new Map()).get(pdbKey)!).set(pod.metadata.name, 0);
         this.probeAt.delete(pdbKey);
       }
       s.parkedOn = undefined;
@@ -350,14 +382,17 @@ export class PoolDrain {
     s.inflight = true;
     this.inflight++;
     const name = keyOf(pod);
+    const unsettled = pdbKey ? this.unsettled.get(pdbKey) : undefined;
     this.client.evict(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid).then(() => {
       s.evictedAt = Date.now();
+      if (unsettled?.has(pod.metadata.name)) unsettled.set(pod.metadata.name, s.evictedAt);
       this.evicted++;
       const w = workloadOf(pod);
       if (w) this.moved.add(w);
       if (pdbKey) this.movedPdbs.add(pdbKey);
     }, (err) => {
       const code = statusOf(err);
+      unsettled?.delete(pod.metadata.name); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
       const msg: string = statusBody(err)?.message ?? String(err?.message ?? err);
       if (code === 404 || code === 409) {
         s.evictedAt = Date.now(); // gone already, or replaced (UID precondition failed): nothing left to evict
@@ -370,7 +405,6 @@ export class PoolDrain {
       } else if (code === 500 && msg.includes(MULTI_PDB_TEXT)) {
         this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${msg} Make the PDB selectors disjoint.`, this.pdbIndex.match(pod).map(keyOf), [name]);
       } else if (code === undefined || code >= 500) {
-        if (pdbKey) this.sentSinceStatus.set(pdbKey, Math.max(0, (this.sentSinceStatus.get(pdbKey) ?? 1) - 1));
         s.notBefore = Date.now() + backoffMs(s.attempts++, 100, 5000);
       } else {
         this.failure ??= new Failure("api-error", `eviction of ${name} failed with HTTP ${code}: ${msg}`, pdbKey ? [pdbKey] : [], [name]);
@@ -494,7 +528,7 @@ export class PoolDrain {
     }
     const line = `[${this.opts.pool}] evicted ${this.evicted}, remaining ${left.length}` +
       (this.inflight ? `, in flight ${this.inflight}` : "") +
-      (parked.size ? `, waiting on PDB ${[...parked].map(([k, n]) => `${k} (${n})`).join(", ")}` : "");
+      (parked.size ? `, waiting on PDB ${[...parked].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} (${n})`).join(", ")}${parked.size > 5 ? ` and ${parked.size - 5} more` : ""}` : "");
     if (line !== this.lastProgressLine || force) this.log(line);
     this.lastProgressLine = line;
   }
