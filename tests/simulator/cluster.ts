@@ -236,7 +236,12 @@ export class Cluster {
   deletePod(key: string, graceSeconds: number | undefined, cause: DeleteCause): Obj | undefined {
     const pod = this.store.peek("pods", key);
     if (!pod) return undefined;
-    if ((cause === "api" || cause === "pool" || cause === "gc") && !pod.metadata.deletionTimestamp) this.recorder.podsDeletedWithoutEviction++;
+    if ((cause === "api" || cause === "pool" || cause === "gc") && !pod.metadata.deletionTimestamp) {
+      this.recorder.podsDeletedWithoutEviction++;
+      // DaemonSet and mirror pods go with their node (kubectl drain leaves them); finished pods serve nothing
+      const leftByDrain = controllerRef(pod)?.kind === "DaemonSet" || !!pod.metadata.annotations?.[ANN.mirror] || isTerminal(pod);
+      if (!leftByDrain) this.recorder.workloadPodsDeletedWithoutEviction++;
+    }
     let grace = graceSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     if (!pod.spec?.nodeName || isTerminal(pod)) grace = 0; // pod strategy CheckGracefulDelete
     if (grace <= 0) return this.store.remove("pods", key);

@@ -163,4 +163,13 @@ describe("real kubectl against the simulator", function () {
     await waitFor("web back to 2 ready on new nodes", async () => (await core.listNamespacedPod({ namespace: "shop", labelSelector: "app=web" })).items
       .filter((p) => isReady(p) && p.spec!.nodeName!.startsWith("new-")).length === 2);
   });
+
+  it("deleting the drained pool kills only what drain leaves (DaemonSet and mirror pods)", async () => {
+    await sim.deletePool("old");
+    const rep = sim.report();
+    assert.equal(rep.podsDeletedWithoutEviction, 2, "agent + kube-proxy mirror pod");
+    assert.equal(rep.workloadPodsDeletedWithoutEviction, 0);
+    assert.match((await kubectl("get", "nodes")).stdout, /new-1/);
+    assert.doesNotMatch((await kubectl("get", "nodes")).stdout, /old-1/);
+  });
 });

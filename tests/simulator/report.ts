@@ -17,6 +17,8 @@ export interface SimulatorReport {
   workloads: Record<string, { replicas: number; floor: number | null; minReady: number; msBelowFloor: number; msAtZero: number; pdb?: string }>;
   pdbs: Record<string, { maxConcurrentDisruptions: number; evictionsAllowed: number; evictionsRejected: number }>;
   podsDeletedWithoutEviction: number;
+  /** the same, leaving out DaemonSet pods, mirror pods and finished (Succeeded/Failed) pods, which go with their node */
+  workloadPodsDeletedWithoutEviction: number;
   evictions: number;
   requests: Record<string, number>;
   totalRequests: number;
@@ -47,6 +49,7 @@ export class Recorder {
   private readyPods = new Map<string, string>(); // pod key -> workload key it is counted in
   private pdbStats = new Map<string, PdbState>();
   podsDeletedWithoutEviction = 0;
+  workloadPodsDeletedWithoutEviction = 0;
   evictions = 0;
   requests: Record<string, number> = {};
   totalRequests = 0;
@@ -185,6 +188,7 @@ export class Recorder {
     return {
       workloads, pdbs,
       podsDeletedWithoutEviction: this.podsDeletedWithoutEviction,
+      workloadPodsDeletedWithoutEviction: this.workloadPodsDeletedWithoutEviction,
       evictions: this.evictions,
       requests: { ...this.requests },
       totalRequests: this.totalRequests,
