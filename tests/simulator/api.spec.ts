@@ -186,6 +186,44 @@ describe("simulator API", function () {
     }
   });
 
+  it("watch with field and label selectors: a pod entering the selection is ADDED, one leaving it is DELETED", async () => {
+    const events: string[] = [];
+    let ctl: AbortController | undefined;
+    const seen = (want: string) => waitFor(want, () => events.includes(want), 5000);
+    await new Watch(sim.kubeConfig()).watch("/api/v1/pods", { fieldSelector: "spec.nodeName=n1,metadata.namespace=default", labelSelector: "wf=1" },
+      (type, obj) => events.push(`${type} ${obj.metadata.name}`), () => undefined).then((c) => (ctl = c));
+    try {
+      await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "wf", labels: { wf: "1" } }, spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } } });
+      await seen("ADDED wf");
+      await waitFor("wf running", async () => (await core.readNamespacedPod({ name: "wf", namespace: "default" })).status!.phase === "Running");
+      assert.ok(events.includes("MODIFIED wf"));
+      await core.patchNamespacedPod({ name: "wf", namespace: "default", body: { metadata: { labels: { wf: "0" } } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+      await seen("DELETED wf");
+      assert.ok(await core.readNamespacedPod({ name: "wf", namespace: "default" }), "still exists: it left the selection");
+      await core.deleteNamespacedPod({ name: "wf", namespace: "default", gracePeriodSeconds: 0 });
+    } finally {
+      ctl?.abort();
+    }
+  });
+
+  it("dryRun=All changes nothing; deletecollection honours selectors; Orphan keeps dependents", async () => {
+    const dry = await http(sim.url, "POST", "/api/v1/namespaces/default/configmaps?dryRun=All", { metadata: { name: "dry" } });
+    assert.equal(dry.status, 201);
+    assert.equal((await http(sim.url, "GET", "/api/v1/namespaces/default/configmaps/dry")).status, 404);
+    for (const n of ["dc-1", "dc-2", "keep"]) await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: n, labels: n === "keep" ? {} : { dc: "y" } } } });
+    await core.deleteCollectionNamespacedConfigMap({ namespace: "default", labelSelector: "dc=y" });
+    const left = (await core.listNamespacedConfigMap({ namespace: "default" })).items.map((c) => c.metadata!.name);
+    assert.ok(left.includes("keep") && !left.includes("dc-1") && !left.includes("dc-2"));
+    await apps.createNamespacedReplicaSet({ namespace: "default", body: {
+      metadata: { name: "orph" }, spec: { replicas: 1, selector: { matchLabels: { o: "1" } }, template: { metadata: { labels: { o: "1" } }, spec: { containers: [{ name: "c", image: "x" }] } } },
+    } });
+    await waitFor("orph pod", async () => (await core.listNamespacedPod({ namespace: "default", labelSelector: "o=1" })).items.length === 1);
+    await apps.deleteNamespacedReplicaSet({ name: "orph", namespace: "default", propagationPolicy: "Orphan" });
+    const orphans = (await core.listNamespacedPod({ namespace: "default", labelSelector: "o=1" })).items;
+    assert.equal(orphans.length, 1);
+    assert.equal(orphans[0].metadata!.ownerReferences, undefined);
+  });
+
   it("updates status only through the status subresource", async () => {
     await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "st" }, spec: { containers: [{ name: "c", image: "x" }], schedulerName: "none" } } });
     const p = await core.readNamespacedPod({ name: "st", namespace: "default" });
