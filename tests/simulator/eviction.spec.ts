@@ -3,7 +3,7 @@
  * @kubernetes/client-node's CoreV1Api.createNamespacedPodEviction over HTTP.
  */
 import * as assert from "node:assert/strict";
-import { CoreV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions, V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions, V1Pod, Watch } from "@kubernetes/client-node";
 import { ANN, startSimulator, Simulator } from "./index";
 import { deploymentYaml, FAST, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
 
@@ -51,19 +51,25 @@ describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", funct
   });
   afterEach(() => sim.stop());
 
-  it("evicts when the budget allows: 201 Success, DisruptionTarget condition, graceful delete, budget consumed", async () => {
+  it("evicts when the budget allows: 201, DisruptionTarget condition, graceful delete, budget consumed", async () => {
     const [p] = await readyPods("web");
-    await evict(p.metadata!.name!); // client-node throws on any non-2xx
-    assert.equal((await pdb("web")).status!.disruptionsAllowed, 0, "budget consumed");
-    const after = await core.readNamespacedPod({ name: p.metadata!.name!, namespace: NS }).catch(() => undefined);
-    if (after) {
-      assert.ok(after.metadata!.deletionTimestamp, "pod is terminating");
-      const dt = after.status!.conditions!.find((c) => c.type === "DisruptionTarget");
-      assert.deepEqual({ status: dt?.status, reason: dt?.reason }, { status: "True", reason: "EvictionByEvictionAPI" });
+    const name = p.metadata!.name!;
+    const seen: { type: string; disruptionTarget?: string; deleting: boolean }[] = [];
+    const ctl = await new Watch(sim.kubeConfig()).watch(`/api/v1/namespaces/${NS}/pods`, { fieldSelector: `metadata.name=${name}`, resourceVersion: p.metadata!.resourceVersion },
+      (type, o) => seen.push({ type, disruptionTarget: o.status?.conditions?.find((c: any) => c.type === "DisruptionTarget")?.reason, deleting: !!o.metadata.deletionTimestamp }), () => undefined);
+    try {
+      await evict(name); // client-node throws on any non-2xx
+      assert.equal((await pdb("web")).status!.disruptionsAllowed, 0, "budget consumed");
+      assert.equal(sim.report().evictions, 1);
+      assert.equal(sim.report().podsDeletedWithoutEviction, 0);
+      await waitFor("pod gone", () => seen.some((e) => e.type === "DELETED"));
+      // the condition is written before the graceful delete, then the kubelet removes the pod
+      assert.deepEqual(seen.map((e) => `${e.type}:${e.disruptionTarget ?? "-"}:${e.deleting}`), [
+        "MODIFIED:EvictionByEvictionAPI:false", "MODIFIED:EvictionByEvictionAPI:true", "DELETED:EvictionByEvictionAPI:true",
+      ]);
+    } finally {
+      ctl.abort();
     }
-    assert.equal(sim.report().evictions, 1);
-    assert.equal(sim.report().podsDeletedWithoutEviction, 0);
-    await waitFor("pod gone", async () => !(await pods("web")).some((x) => x.metadata!.uid === p.metadata!.uid));
   });
 
   it("a successful eviction consumes budget immediately: of two back-to-back evictions with disruptionsAllowed=1, one is refused", async () => {
