@@ -462,7 +462,9 @@ function drainFailureMessage(pool: string, cluster: string, e: any): string {
   if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
   const stillCordoned: string[] = isDrainError ? e.summary.cordoned ?? [] : [];
   let state: string;
-  if (!isDrainError) state = "and this drainer changed nothing in the cluster (the drain did not start).";
+  if (e?.hardStop) {
+    state = `but the drain did not stop at its deadline: nodes may still be cordoned; check \`kubectl get nodes -l cloud.google.com/gke-nodepool=${pool}\` and uncordon them.`;
+  } else if (!isDrainError) state = "and this drainer changed nothing in the cluster (the drain did not start).";
   else if (stillCordoned.length === 0) {
     state = e.uncordoned.length
       ? `and its nodes were uncordoned (${e.uncordoned.length}: ${e.uncordoned.join(", ")}), so it keeps serving.`
@@ -492,22 +494,30 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   const log = (line: string) =>
     process.stderr.write(`[PoolDrainer ${pool}] ${line.startsWith(enginePrefix) ? line.slice(enginePrefix.length) : line}\n`);
 
-  // The engine stops at deadlineMs and fails closed; the abort is a backstop a little later.
+  // The engine stops at deadlineMs and fails closed (uncordons). Backstops, never expected to fire:
+  // abort its signal 15 s later; give up waiting 60 s later, so delete() always returns.
   const controller = new AbortController();
   const backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
+  let hardTimer: ReturnType<typeof setTimeout> | undefined;
+  const hardStop = new Promise<never>((_, reject) => {
+    hardTimer = setTimeout(
+      () => reject(Object.assign(new Error(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`), { hardStop: true })),
+      deadlineMs + 60_000,
+    );
+  });
   try {
     log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     const k8s = require("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     kc.loadFromString(props.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    const nodes = await core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` });
+    const nodes = await Promise.race([core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }), hardStop]);
     if (nodes.items.length === 0) {
       log(`no nodes labelled cloud.google.com/gke-nodepool=${pool} are left: nothing to drain`);
       return;
     }
     const engine = loadEngine(bundle, require);
-    const summary = await engine.drainPool(kc, {
+    const drain = engine.drainPool(kc, {
       pool,
       replacementSelector: `nodepool-rotation/role=${props.role}`,
       deadlineMs,
@@ -521,6 +531,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       log,
       signal: controller.signal,
     });
+    const summary = await Promise.race([drain, hardStop]);
     log(
       `drained: ${Array.isArray(summary?.nodes) ? summary.nodes.length : 0} node(s), ${summary?.evicted ?? 0} pod(s) evicted in ${Math.round((Date.now() - started) / 1000)} s; Pulumi may now delete the pool`,
     );
@@ -529,5 +540,6 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     throw new Error(drainFailureMessage(pool, props.cluster, e));
   } finally {
     clearTimeout(backstop);
+    clearTimeout(hardTimer);
   }
 }

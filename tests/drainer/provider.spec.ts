@@ -119,7 +119,7 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
   it("codeVersion does not depend on the working directory of `pulumi up` (no spurious updates from CI)", async () => {
     const { execFile } = await import("node:child_process");
     const script = `require(${JSON.stringify(path.join(REPO, "components", "poolDrainer.ts"))}).drainerProvider().codeVersion.then((v) => process.stdout.write(v))`;
-    const env = { ...process.env, TS_NODE_PROJECT: path.join(REPO, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "true" };
+    const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_PROJECT: path.join(REPO, "tsconfig.json"), TS_NODE_TRANSPILE_ONLY: "true" };
     delete env.NODE_PATH;
     const other = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ["-r", require.resolve("ts-node/register"), "-e", script], { cwd: os.tmpdir(), env }, (err, stdout, stderr) =>
