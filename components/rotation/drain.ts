@@ -113,6 +113,12 @@ export class PoolDrain {
   /** Phases that read pods off the pool (DaemonSets, readiness, soak) wake on every pod event. */
   private watchingAllPods = false;
   private plan?: Plan;
+  private readonly phases: Record<string, number> = {};
+
+  /** Records when a phase ended (ms since start) for the summary. */
+  private mark(phase: string): void {
+    this.phases[phase] = Date.now() - this.started;
+  }
 
   constructor(private readonly kc: KubeConfig, private readonly opts: DrainOptions) {
     this.client = new KubeClient(kc, opts.signal);
@@ -125,8 +131,11 @@ export class PoolDrain {
   async run(): Promise<DrainSummary> {
     try {
       await this.prepare();
+      this.mark("prepared");
       await this.cordon();
+      this.mark("cordoned");
       await this.waitForDaemonSets();
+      this.mark("daemonSetsReady");
       const size = this.opts.batch ? parseBatch(this.opts.batch, this.poolNodes.length) : this.poolNodes.length;
       for (let i = 0; i < this.poolNodes.length; i += size) {
         const batch = new Set(this.poolNodes.slice(i, i + size));
@@ -139,10 +148,18 @@ export class PoolDrain {
           this.watchingAllPods = false;
         }
       }
+      this.mark("evicted");
       await this.until(() => this.remaining(["wait-completed"]).length === 0, "waiting for Job pods to complete");
+      this.mark("completed");
       this.watchingAllPods = true;
-      if (this.opts.waitForReady) await this.until(() => this.notReadyAgain().length === 0, "waiting for moved workloads to be Ready");
-      if (this.opts.soakMs) await this.soak(this.opts.soakMs, "soak");
+      if (this.opts.waitForReady) {
+        await this.until(() => this.notReadyAgain().length === 0, "waiting for moved workloads to be Ready");
+        this.mark("ready");
+      }
+      if (this.opts.soakMs) {
+        await this.soak(this.opts.soakMs, "soak");
+        this.mark("soaked");
+      }
       this.progress(true);
       this.stopWatches();
       const summary = this.summary("drained");
@@ -559,6 +576,7 @@ export class PoolDrain {
       apiRequests: this.client.total,
       requestsByKind: { ...this.client.requests },
       rejected429: this.rejected429,
+      phasesMs: { ...this.phases },
       ...(reason ? { reason } : {}),
     };
   }

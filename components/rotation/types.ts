@@ -135,6 +135,12 @@ export interface DrainSummary {
   requestsByKind?: Record<string, number>;
   /** Eviction attempts answered 429. */
   rejected429?: number;
+  /**
+   * When each phase ended, in ms since the start: prepared (lists + plan), cordoned,
+   * daemonSetsReady, evicted (every moved pod deleted), completed (wait-completed pods done),
+   * ready (with waitForReady), soaked (with soakMs).
+   */
+  phasesMs?: Record<string, number>;
   reason?: string;
 }
 

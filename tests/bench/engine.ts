@@ -41,10 +41,13 @@ export async function benchDrain(t = T_MS) {
   let ours;
   try {
     const before = ps.sim.report();
-    const s = await drainPool(ps.kc, { pool: "old" });
+    // waitForReady: the drain ends when every moved workload is whole again, as the lower limit
+    // (which includes the last replacement's readiness) assumes. kubectl drain ends when the
+    // evicted pods are deleted, so the speed-up compares with the drain's "evicted" phase.
+    const s = await drainPool(ps.kc, { pool: "old", waitForReady: true });
     const after = ps.sim.report();
     const evictions = after.evictions - before.evictions;
-    ours = { durationMs: s.durationMs, evicted: s.evicted, apiRequests: s.apiRequests!, served: after.totalRequests - before.totalRequests, evictions, rejected429: s.rejected429, ...floorsKept(ps) };
+    ours = { durationMs: s.durationMs, podsGoneMs: s.phasesMs!.evicted, phasesMs: s.phasesMs, evicted: s.evicted, apiRequests: s.apiRequests!, served: after.totalRequests - before.totalRequests, evictions, rejected429: s.rejected429, ...floorsKept(ps) };
   } finally {
     await ps.sim.stop();
   }
@@ -72,7 +75,8 @@ export async function benchDrain(t = T_MS) {
   }
 
   const vsLower = ours.durationMs / lowerBoundMs;
-  const speedup = seq.durationMs / ours.durationMs;
+  // Same end condition as kubectl drain (every evicted pod deleted): the drain's "evicted" phase.
+  const speedup = seq.durationMs / ours.podsGoneMs;
   const perPod = ours.served / ours.evictions;
   return {
     setup: { poolNodes: 20, deployments: 10, replicas: 10, pdb: "maxUnavailable 1", tMs: t, scale: `t = ${REAL_T_MS / 1000} s real; kubectl 429 wait ${Math.round(5000 * scale)} ms, poll ${Math.round(1000 * scale)} ms, pod exit ${Math.round(2000 * scale)} ms` },
@@ -80,7 +84,7 @@ export async function benchDrain(t = T_MS) {
     ours,
     kubectlStyle: seq,
     kubectlStylePrecordoned: pre,
-    ratios: { drainOverLowerBound: +vsLower.toFixed(3), speedupVsSequential: +speedup.toFixed(2), requestsPerEvictedPod: +perPod.toFixed(2), kubectlRequestsPerEvictedPod: +(seq.served / Math.max(1, seq.evicted)).toFixed(2), speedupVsPrecordonedSequential: +(pre.durationMs / ours.durationMs).toFixed(2) },
+    ratios: { drainOverLowerBound: +vsLower.toFixed(3), speedupVsSequential: +speedup.toFixed(2), requestsPerEvictedPod: +perPod.toFixed(2), kubectlRequestsPerEvictedPod: +(seq.served / Math.max(1, seq.evicted)).toFixed(2), speedupVsPrecordonedSequential: +(pre.durationMs / ours.podsGoneMs).toFixed(2), speedupIncludingReadinessWait: +(seq.durationMs / ours.durationMs).toFixed(2) },
     targets: [
       { name: "drain time <= 1.2x PDB-bound lower limit", met: vsLower <= 1.2, value: +vsLower.toFixed(3), target: 1.2 },
       { name: "drain >= 3x faster than sequential kubectl-style", met: speedup >= 3, value: +speedup.toFixed(2), target: 3 },
