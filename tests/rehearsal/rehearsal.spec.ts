@@ -63,6 +63,7 @@ describe("rehearsal: the default scenario end to end", function () {
       const moved = Object.values(r.workloads).filter((w) => !w.batch && w.kind !== "DaemonSet").reduce((n, w) => n + w.replicas, 0);
       assert.ok(r.evictions >= moved, `evictions ${r.evictions} < ${moved} workload pods on the old pool`);
       assert.deepEqual(r.podsLeftOnOldPool, []);
+      assert.equal(r.workloadPodsDeletedWithoutEviction, 0, "the simulator saw no workload pod killed");
       assert.ok(r.drain, "the drain ran");
       // The PDBs were exercised, never exceeded: at most `allowed` disruptions at once.
       const nginx = r.pdbs["shop/nginx"];
@@ -123,6 +124,7 @@ describe("rehearsal: the default scenario end to end", function () {
       assert.deepEqual(r.verdict.outages.sort(), down.map((w) => w.key).sort());
       assert.equal(r.evictions, 0);
       assert.ok(r.podsLeftOnOldPool.length > 0);
+      assert.equal(r.workloadPodsDeletedWithoutEviction, r.podsLeftOnOldPool.length, "the simulator counted the same killed pods");
       assert.equal(r.drain, null);
     });
   });

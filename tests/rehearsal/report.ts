@@ -23,7 +23,7 @@ export function formatSummary(r: RehearsalResult): string {
   out.push("");
   out.push("Summary");
   out.push(`  total time (new pool created -> all ready again): ${s(r.totalMs)}; old pool gone after ${s(r.rotationMs)}`);
-  out.push(`  evictions: ${r.evictions}; pods deleted without eviction: ${r.podsDeletedWithoutEviction} (DaemonSet pods go with their nodes)`);
+  out.push(`  evictions: ${r.evictions}; workload pods killed without eviction: ${r.workloadPodsDeletedWithoutEviction} (all pods: ${r.podsDeletedWithoutEviction}, DaemonSet and finished pods go with their nodes)`);
   out.push(`  workload pods still on the old pool when it was deleted: ${r.podsLeftOnOldPool.length}${r.podsLeftOnOldPool.length ? ` (${r.podsLeftOnOldPool.slice(0, 8).join(", ")}${r.podsLeftOnOldPool.length > 8 ? ", ..." : ""})` : ""}`);
   if (r.drain) out.push(`  drain ran via: ${r.drain.via}`);
   out.push("");

@@ -74,6 +74,8 @@ export interface RehearsalResult {
   podsDeletedWithoutEviction: number;
   /** Workload pods still on the old pool when it was deleted (DaemonSet/mirror pods excluded): none after a drain. */
   podsLeftOnOldPool: string[];
+  /** The simulator's count of workload pods deleted without eviction (DaemonSet, mirror and finished pods excluded). */
+  workloadPodsDeletedWithoutEviction: number;
   pdbs: Record<string, PdbFigures>;
   workloads: Record<string, WorkloadFigures & { simulator?: SimulatorFigures }>;
   /** The claim, checked on both the prober's and the simulator's figures. */
@@ -256,6 +258,7 @@ export function summarise(
     evictions: report?.evictions ?? 0,
     podsDeletedWithoutEviction: report?.podsDeletedWithoutEviction ?? 0,
     podsLeftOnOldPool: extra.leftOnOldPool,
+    workloadPodsDeletedWithoutEviction: report?.workloadPodsDeletedWithoutEviction ?? NaN,
     pdbs,
     workloads,
     verdict: { zeroDowntime: outages.length === 0 && belowFloor.length === 0, outages, belowFloor, singleReplicaGaps },
