@@ -84,6 +84,7 @@ export class Cluster {
   private usage = new Map<string, NodeUsage>();
   private podUsage = new Map<string, { node: string; cpu: number; memory: number }>();
   private unschedulable = new Set<string>();
+  private antiAffinityPods = new Set<string>();
   private nodeOrder: string[] = [];
   private nodeCursor = 0;
   // kubelet
@@ -172,6 +173,8 @@ export class Cluster {
           if (q) this.enqueue(q, `${ns}/${ref.name}`);
         }
         this.accountPod(key, pod);
+        if (pod?.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length) this.antiAffinityPods.add(key);
+        else this.antiAffinityPods.delete(key);
         if (pod && !pod.spec?.nodeName && !pod.metadata.deletionTimestamp) this.enqueue("schedule", key);
         if (!pod) this.unschedulable.delete(key);
         this.enqueue("kubelet", key);
@@ -449,11 +452,56 @@ export class Cluster {
       const t = (node.spec?.taints ?? []).find((x: Obj) => x.effect !== "PreferNoSchedule" && !tolerates(pod.spec?.tolerations, x));
       return `node(s) had untolerated taint {${t.key}: ${t.value ?? ""}}`;
     }
+    const anti = this.antiAffinityConflict(pod, node);
+    if (anti) return anti;
     const alloc = node.status?.allocatable ?? {};
     const u = this.usage.get(node.metadata.name) ?? { cpu: 0, memory: 0, pods: 0 };
     if (u.pods + 1 > parseQuantity(alloc.pods ?? "110")) return "Too many pods";
     if (req.cpu > 0 && u.cpu + req.cpu > parseQuantity(alloc.cpu ?? "0") + 1e-9) return "Insufficient cpu";
     if (req.memory > 0 && u.memory + req.memory > parseQuantity(alloc.memory ?? "0")) return "Insufficient memory";
+    return undefined;
+  }
+
+  /** Bound, unfinished pods on nodes whose label `key` equals `value` (a topology domain). */
+  private podsInDomain(key: string, value: string): Obj[] {
+    const out: Obj[] = [];
+    for (const n of this.nodeOrder) {
+      const node = this.store.peek("nodes", n);
+      if (node?.metadata.labels?.[key] !== value) continue;
+      for (const p of this.store.podsOnNode(n)) if (!isTerminal(p)) out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * Required pod anti-affinity (InterPodAffinity filter), both ways: the incoming pod's terms against
+   * pods already in the node's topology domain, and existing pods' terms against the incoming pod.
+   * namespaceSelector is not supported (terms apply to `namespaces` or the pod's own namespace).
+   */
+  private antiAffinityConflict(pod: Obj, node: Obj): string | undefined {
+    const labels = node.metadata.labels ?? {};
+    const ns = pod.metadata.namespace;
+    for (const t of pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+      const value = labels[t.topologyKey];
+      if (value === undefined) continue;
+      const namespaces: string[] = t.namespaces?.length ? t.namespaces : [ns];
+      for (const other of this.podsInDomain(t.topologyKey, value)) {
+        if (namespaces.includes(other.metadata.namespace) && matchesLabelSelector(t.labelSelector, other.metadata.labels)) {
+          return "node(s) didn't match pod anti-affinity rules";
+        }
+      }
+    }
+    for (const k of this.antiAffinityPods) {
+      const other = this.store.peek("pods", k);
+      if (!other?.spec?.nodeName || isTerminal(other)) continue;
+      const otherNode = this.store.peek("nodes", other.spec.nodeName);
+      for (const t of other.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+        const value = labels[t.topologyKey];
+        if (value === undefined || otherNode?.metadata.labels?.[t.topologyKey] !== value) continue;
+        const namespaces: string[] = t.namespaces?.length ? t.namespaces : [other.metadata.namespace];
+        if (namespaces.includes(ns) && matchesLabelSelector(t.labelSelector, pod.metadata.labels)) return "node(s) didn't satisfy existing pods anti-affinity rules";
+      }
+    }
     return undefined;
   }
 

@@ -139,6 +139,24 @@ describe("simulator controllers", function () {
     assert.equal(await nodeOf("big3"), n2);
   });
 
+  it("scheduler: required pod anti-affinity keeps replicas on distinct nodes; a new node takes the pending one", async () => {
+    const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app: "spread" } } }] } };
+    await apps.createNamespacedDeployment({ namespace: NS, body: JSON.parse(deploymentYaml("spread", NS, 3, { cpu: "10m", podSpec: { affinity: anti } })) });
+    const pending = await waitFor("one pending", async () => {
+      const ps = await podsOf("app=spread");
+      const p = ps.find((x) => x.status!.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False"));
+      return ps.filter(isReady).length === 2 ? p : undefined;
+    });
+    const msg = pending.status!.conditions!.find((c) => c.type === "PodScheduled")!.message!;
+    assert.match(msg, /2 node\(s\) didn't match pod anti-affinity rules/);
+    assert.deepEqual(new Set((await podsOf("app=spread")).map((p) => p.spec!.nodeName).filter(Boolean)).size, 2);
+    await sim.addPool({ name: "more", nodes: 1, bootMs: 5 });
+    await waitFor("3 ready on 3 nodes", async () => {
+      const ps = (await podsOf("app=spread")).filter(isReady);
+      return ps.length === 3 && new Set(ps.map((p) => p.spec!.nodeName)).size === 3;
+    });
+  });
+
   it("kubelet: a pool's nodes report Ready after bootMs; deleted pods terminate after the scaled grace period", async () => {
     const t0 = Date.now();
     await sim.addPool({ name: "slow", nodes: 1, bootMs: 150 });
