@@ -1,0 +1,73 @@
+/**
+ * The engine's API layer against the simulator: Retry-After honoured, 5xx retried, requests
+ * counted, and a watch that starts from a compacted resourceVersion (410 Gone) re-lists.
+ */
+import * as assert from "node:assert/strict";
+import * as k8s from "@kubernetes/client-node";
+import { backoffMs, KubeClient, Reflector, retryAfterMs } from "../../components/rotation/client";
+import { startSimulator, Simulator } from "../simulator";
+import { nodeManifest, scenario, waitFor } from "./sim";
+
+describe("rotation API client (simulator, HTTP)", function () {
+  this.timeout(30_000);
+  let sim: Simulator | undefined;
+  afterEach(async () => { await sim?.stop(); sim = undefined; });
+
+  it("parses Retry-After (seconds, HTTP date, Status details) and keeps backoff within bounds", () => {
+    assert.equal(retryAfterMs({ headers: { "retry-after": "2" } }), 2000);
+    const d = retryAfterMs({ headers: { "retry-after": new Date(Date.now() + 3000).toUTCString() } })!;
+    assert.ok(d > 1000 && d <= 3000, String(d));
+    assert.equal(retryAfterMs({ body: { details: { retryAfterSeconds: 10 } } }), 10_000);
+    assert.equal(retryAfterMs({ body: "{\"details\":{\"retryAfterSeconds\":1}}" }), 1000);
+    assert.equal(retryAfterMs({}), undefined);
+    for (let a = 0; a < 30; a++) {
+      const lo = backoffMs(a, 100, 5000, () => 0), hi = backoffMs(a, 100, 5000, () => 1);
+      assert.equal(lo, 100);
+      assert.equal(hi, Math.min(5000, 100 * 2 ** a));
+    }
+  });
+
+  it("honours Retry-After on 429 and retries 5xx, counting every attempt", async () => {
+    sim = await startSimulator({ scenario: scenario([nodeManifest("n-1", "p")]) });
+    const client = new KubeClient(sim.kubeConfig());
+    sim.setFaults({ seed: 3, retryAfterRate: 1 });
+    const t0 = Date.now();
+    const clear = setTimeout(() => sim!.setFaults({ retryAfterRate: 0 }), 200);
+    const nodes = await client.listNodes(Date.now() + 20_000);
+    clearTimeout(clear);
+    assert.equal(nodes.items.length, 1);
+    assert.ok(Date.now() - t0 >= 950, `waited ${Date.now() - t0} ms: Retry-After: 1 honoured`);
+    assert.ok(client.requests["list nodes"] >= 2, JSON.stringify(client.requests));
+
+    sim.setFaults({ seed: 4, errorRate: 0.5 });
+    for (let i = 0; i < 10; i++) await client.listNodes(Date.now() + 20_000);
+    sim.setFaults({ errorRate: 0 });
+    assert.ok(client.requests["list nodes"] > 12, `5xx retried: ${client.requests["list nodes"]} requests for 11 lists`);
+    assert.equal(client.total, client.requests["list nodes"]);
+  });
+
+  it("a watch from a compacted resourceVersion gets 410 and re-lists, then follows new events", async () => {
+    sim = await startSimulator({ scenario: scenario([nodeManifest("n-1", "p")]) });
+    (sim.cluster.store as any).logCapacity = 40; // compact the event log quickly
+    const kc = sim.kubeConfig();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    for (let i = 0; i < 60; i++) await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: `cm-${i}` } } });
+    const client = new KubeClient(kc);
+    const seen = new Map<string, any>();
+    let resets = 0;
+    const r = new Reflector(client, "configmaps", "/api/v1/configmaps", (d) => client.listAll("list configmaps", (c) => client.core.listConfigMapForAllNamespaces({ limit: 500, _continue: c }), d), {
+      reset: (items) => { resets++; seen.clear(); for (const i of items) seen.set(i.metadata.name, i); },
+      event: (type, o) => { if (type === "DELETED") seen.delete(o.metadata.name); else seen.set(o.metadata.name, o); },
+    }, Date.now() + 20_000);
+    try {
+      await r.start({ items: [], resourceVersion: "1" }); // far older than the log keeps
+      await waitFor(() => r.lists >= 1 && seen.size >= 60, "re-list after 410");
+      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "after" } } });
+      await waitFor(() => seen.has("after"), "event after the re-list");
+      assert.ok(resets >= 2, "initial reset + re-list");
+      assert.ok((client.requests["watch configmaps"] ?? 0) >= 2, JSON.stringify(client.requests));
+    } finally {
+      r.stop();
+    }
+  });
+});
