@@ -151,6 +151,24 @@ describe("rotation drain (simulator, HTTP)", function () {
     assert.equal(ps.sim.report().evictions, before, "nothing evicted");
   });
 
+  it("refuses while the replacement is not Ready, and pods pinned to the old pool's name, changing nothing", async () => {
+    ps = await startPoolSim({ oldNodes: 2, newNodes: 0, objects: [
+      ...deployment("shop", "web", 2, { maxUnavailable: 1 }),
+      ...deployment("shop", "pinned", 2, { maxUnavailable: 1 }, { spec: { nodeSelector: { "cloud.google.com/gke-nodepool": "old" } } }),
+    ] });
+    await ps.sim.addPool({ name: "booting", nodes: 2, labels: { "nodepool-rotation/role": "app" }, bootMs: 60_000 });
+    const e = await rejects(drainPool(ps.kc, { pool: "old" }));
+    assert.equal(e.reason, "blocked");
+    assert.match(e.message, /no Ready, schedulable replacement nodes match "nodepool-rotation\/role=app" \(2 match in total\)/);
+    await assertUncordoned(ps);
+    await ps.sim.addPool({ name: "ready", nodes: 2, labels: { "nodepool-rotation/role": "app" }, bootMs: 1 });
+    await waitFor(async () => (await planPool(ps!.kc, { pool: "old" })).replacementNodes.length === 2, "ready pool");
+    const e2 = await rejects(drainPool(ps.kc, { pool: "old" }));
+    assert.match(e2.message, /2 pod\(s\) cannot be scheduled on the replacement: pinned to the old pool by nodeSelector cloud.google.com\/gke-nodepool=old/);
+    await assertUncordoned(ps);
+    assert.equal(ps.sim.report().evictions, 0);
+  });
+
   it("a PDB that blocks for good mid-drain fails fast (long before the deadline), naming it, nodes uncordoned", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: [...deployment("shop", "web", 6, { maxUnavailable: 1 })], timing: { podReadyMs: 250 } });
     const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
