@@ -72,6 +72,10 @@ describe("simulator API", function () {
     });
     assert.equal(invalid.status, 422);
     assert.equal(invalid.body.reason, "Invalid");
+    for (const [method, path] of [["PUT", "/api/v1/namespaces/default/configmaps"], ["GET", "/api/v1/namespaces/default/pods/x/eviction"], ["DELETE", "/api/v1/nodes/n1/status"]]) {
+      const r = await http(sim.url, method, path, method === "PUT" ? {} : undefined);
+      assert.deepEqual([r.status, r.body.reason], [405, "MethodNotAllowed"], `${method} ${path}`);
+    }
   });
 
   it("bumps generation on spec changes only", async () => {

@@ -194,6 +194,15 @@ export class ApiServer {
 
     const q = url.searchParams;
     const dryRun = q.getAll("dryRun").includes("All");
+    const named = !!route.name;
+    let allowed: boolean;
+    if (route.sub === "eviction") allowed = named && verb === "create";
+    else if (route.sub) allowed = named && ["get", "update", "patch"].includes(verb);
+    else if (named) allowed = ["get", "update", "patch", "delete", "watch"].includes(verb);
+    else allowed = ["list", "watch", "create", "deletecollection"].includes(verb);
+    if (!allowed) {
+      throw new StoreError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", { kind: route.info.plural });
+    }
     switch (verb) {
       case "watch": return this.watch(req, res, route, q);
       case "list": return this.list(req, res, route, q);
