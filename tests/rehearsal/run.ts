@@ -15,7 +15,8 @@ import * as k8s from "@kubernetes/client-node";
 import { performance } from "node:perf_hooks";
 import * as path from "node:path";
 import * as os from "node:os";
-import { poolName } from "../../components/naming";
+import { POOL_DEFAULTS } from "../../components/config";
+import { NamedPool, poolName } from "../../components/naming";
 import { startSimulator, Simulator } from "../simulator";
 import { createOldDrainer, DrainResult, OldDrainer } from "./drainSeam";
 import { writeSvg } from "./picture";
@@ -206,9 +207,24 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
   }
 }
 
+/**
+ * The pool config the rehearsal bumps, as the program would see it after `validateStackConfig`:
+ * the scenario's values over the program's own defaults (so the name matches the real program's).
+ */
+export function poolConfigOf(s: RehearsalScenario, which: "from" | "to"): NamedPool {
+  const given = Object.fromEntries(Object.entries(s.pool).filter(([, v]) => v !== undefined));
+  return {
+    ...POOL_DEFAULTS,
+    ...given,
+    role: s.role,
+    version: which === "from" ? s.fromVersion : s.toVersion,
+    rotatedOn: which === "from" ? s.fromRotatedOn : s.toRotatedOn,
+  } as unknown as NamedPool;
+}
+
 /** The new pool's name: the naming function applied to the bumped pool config. */
 export function newPoolName(s: RehearsalScenario): string {
-  return poolName({ role: s.role, version: s.toVersion, rotatedOn: s.toRotatedOn, ...s.pool } as any, s.env);
+  return poolName(poolConfigOf(s, "to"), s.env);
 }
 
 /** Builds the result from the timeline and the simulator's report (pure). */

@@ -87,7 +87,9 @@ export function parseScenario(text: string, source: string, today: Date = new Da
   const data: Record<string, string> = cm?.data ?? {};
   const first = poolNodes[0];
   const labels: Record<string, string> = { ...(first.metadata?.labels ?? {}) };
+  // Per-node and per-pool identity labels are not copied to the replacement.
   delete labels[POOL_LABEL];
+  delete labels["kubernetes.io/hostname"];
   for (const n of poolNodes.slice(1)) {
     for (const [k, v] of Object.entries(labels)) if (n.metadata?.labels?.[k] !== v) delete labels[k];
   }
