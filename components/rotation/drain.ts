@@ -190,6 +190,8 @@ export class PoolDrain {
       }
     }
     if (this.cordoned.size) this.log(`[${this.opts.pool}] resuming: ${this.cordoned.size} node(s) already cordoned by this tool`);
+    const others = nodes.items.filter((n) => this.poolSet.has(n.metadata?.name) && n.spec?.unschedulable && !this.cordoned.has(n.metadata.name)).map((n) => n.metadata.name);
+    if (others.length) this.log(`[${this.opts.pool}] ${others.join(", ")} already cordoned by someone else: drained, but never uncordoned by this tool`);
     for (const w of plan.warnings) this.log(`[${this.opts.pool}] warning: ${w}`);
     if (plan.blockers.length) {
       throw new Failure("blocked", `drain of pool ${this.opts.pool} refused: ${plan.blockers.join("; ")}`,
