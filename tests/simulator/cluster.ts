@@ -178,7 +178,7 @@ export class Cluster {
         if (pod && !pod.spec?.nodeName && !pod.metadata.deletionTimestamp) this.enqueue("schedule", key);
         if (!pod) this.unschedulable.delete(key);
         this.enqueue("kubelet", key);
-        this.updatePdbMembership(key, pod, e.old);
+        this.updatePdbMembership(key, pod);
         this.recorder.onPod(key, pod);
         if (e.type === "DELETED") this.collectDependents(o);
         break;
@@ -832,7 +832,7 @@ export class Cluster {
     return !!pdb.spec?.selector && matchesLabelSelector(pdb.spec.selector, pod.metadata.labels, true);
   }
 
-  private updatePdbMembership(key: string, pod: Obj | undefined, old: Obj | undefined): void {
+  private updatePdbMembership(key: string, pod: Obj | undefined): void {
     const before = this.podPdbs.get(key) ?? new Set<string>();
     const after = new Set<string>();
     if (pod) for (const pdb of this.store.list("poddisruptionbudgets", pod.metadata.namespace)) if (this.pdbSelects(pdb, pod)) after.add(objKey(pdb));
@@ -843,7 +843,6 @@ export class Cluster {
     }
     if (after.size) this.podPdbs.set(key, after); else this.podPdbs.delete(key);
     for (const k of new Set([...before, ...after])) this.enqueue("pdbs", k);
-    void old;
   }
 
   private rebuildPdbMembership(pdbKey: string, pdb: Obj | undefined): void {

@@ -11,7 +11,7 @@
  *  - otherwise disruptionsAllowed is decremented and the pod recorded in status.disruptedPods at once
  *    (a successful eviction consumes budget immediately), the DisruptionTarget condition is added
  *    (reason EvictionByEvictionAPI) and the pod is deleted gracefully.
- * Unlike the real one, PDB matching here ignores PDBs with an empty or nil selector, exactly as
+ * PDB matching ignores PDBs with an empty or nil selector, exactly as
  * getPodDisruptionBudgets does ("should match nothing, not everything").
  */
 import { Cluster } from "./cluster";

@@ -29,7 +29,7 @@ export interface SimulatorOptions {
   /** overrides the ConfigMap's timing */
   timing?: Partial<Timing>;
   faults?: Partial<Faults>;
-  /** events kept for watch resumption (default 200000); older resourceVersions get 410 Gone */
+  /** events kept for watch resumption (default 50000); older resourceVersions get 410 Gone */
   watchCacheSize?: number;
   /** request log (method, URL, Accept, Content-Type), e.g. console.error */
   log?: (line: string) => void;

@@ -5,7 +5,7 @@
  */
 import * as http from "node:http";
 import { Socket } from "node:net";
-import { ANN, Cluster, defaultPod, KUBE_VERSION, PoolSpec } from "./cluster";
+import { Cluster, defaultPod, KUBE_VERSION, PoolSpec } from "./cluster";
 import { evict } from "./eviction";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch";
 import { apiGroupList, apiResourceList, findResource, GROUPS, ResourceInfo } from "./resources";
@@ -661,7 +661,6 @@ export function defaultObject(plural: string, o: Obj): Obj {
       break;
   }
   if (o.metadata.annotations && Object.keys(o.metadata.annotations).length === 0) delete o.metadata.annotations;
-  void ANN;
   return o;
 }
 

@@ -70,7 +70,7 @@ export class Store {
   oldestRv = 1;
   private listeners: ((e: StoreEvent) => void)[] = [];
 
-  constructor(public resources: ResourceInfo[], private logCapacity = 200_000) {
+  constructor(public resources: ResourceInfo[], private logCapacity = 50_000) {
     for (const r of resources) this.objects.set(r.plural, new Map());
   }
 
@@ -284,7 +284,7 @@ export class Store {
     return o;
   }
 
-  /** Applies deletionTimestamp bookkeeping helper used in update(): exposes index for debugging. */
+  /** Object counts per resource (debugging). */
   sizes(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [p, m] of this.objects) out[p] = m.size;
