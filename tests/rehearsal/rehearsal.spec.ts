@@ -8,6 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { POOL_DEFAULTS } from "../../components/config";
+import { poolName } from "../../components/naming";
 import { decodePoints } from "./picture";
 import { RehearsalResult, runRehearsal } from "./run";
 
@@ -81,6 +83,8 @@ describe("rehearsal: the default scenario end to end", function () {
 
     it("the new pool is named by components/naming.ts from the bumped version, and the old pool is gone", () => {
       assert.match(r.newPool.name, /^app-1-31-5-gke1023-20261120-[0-9a-f]{5}$/);
+      const bumped = { ...POOL_DEFAULTS, role: "app", version: "1.31.5-gke.1023", rotatedOn: "2026-11-20", machineType: "e2-standard-4" };
+      assert.equal(r.newPool.name, poolName(bumped as any, "staging"), "the program's name for the bumped stack config");
       const pools = r.timeline.pools;
       assert.equal(pools[r.newPool.name].at(-1)!.v, 6);
       assert.equal(pools[r.oldPool.name].at(-1)!.v, 0);
