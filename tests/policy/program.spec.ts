@@ -58,18 +58,12 @@ for (const stack of ["staging", "prod"]) {
                 }
             });
 
-            it("passes the whole pack, with nothing skipped for unknown values", async function () {
+            it("passes the whole pack, with nothing skipped for unknown values", async () => {
                 const r = await runPack(specs);
                 assert.deepEqual(r.previewSkips, []);
-                if (ofType(specs, TYPES.poolDrainer).length === 0) {
-                    // PoolDrainer exists (components/poolDrainer.ts) but the program does not declare
-                    // one per pool yet (issue 5 wiring in VersionedNodePool): everything else must pass,
-                    // and nodepool-has-drainer must flag exactly the pools.
-                    assert.deepEqual(failedPolicies(r), ["nodepool-has-drainer"]);
-                    assert.equal(r.violations.length, ofType(specs, TYPES.nodePool).length);
-                    this.skip();
-                }
                 assert.deepEqual(r.violations, []);
+                // the pack really saw the rotation machinery: one PoolDrainer per pool
+                assert.equal(ofType(specs, TYPES.poolDrainer).length, ofType(specs, TYPES.nodePool).length);
             });
 
             if (preview) {
@@ -93,13 +87,11 @@ describe("policy pack on the real program: one fault at a time fails exactly its
         appPoolName = ofType(clean, TYPES.nodePool).find(p => p.name === "app")!.props.name;
     });
 
-    /** Collects staging with the fault and returns the policies that failed, the drainer gap aside. */
+    /** Collects staging with the fault and returns the policies that failed. */
     async function failing(opts: { fault?: Fault; workloads?: WorkloadFaults }): Promise<string[]> {
-        const specs = await collect("staging", opts);
-        const r = await runPack(specs);
+        const r = await runPack(await collect("staging", opts));
         assert.deepEqual(r.previewSkips, []);
-        const failed = failedPolicies(r);
-        return ofType(specs, TYPES.poolDrainer).length === 0 ? failed.filter(p => p !== "nodepool-has-drainer") : failed;
+        return failedPolicies(r);
     }
 
     it("deleteBeforeReplace on a pool → nodepool-no-delete-before-replace", async () => {
@@ -112,10 +104,8 @@ describe("policy pack on the real program: one fault at a time fails exactly its
         assert.deepEqual(await failing({ fault }), ["nodepool-pinned-version-no-autoupgrade"]);
     });
 
-    it("a pool without drainer → nodepool-has-drainer", async function () {
-        if (ofType(clean, TYPES.poolDrainer).length === 0) {
-            this.skip(); // the program declares no PoolDrainer yet (see the report); fixtures cover the policy
-        }
+    it("a pool without drainer → nodepool-has-drainer", async () => {
+        assert.ok(ofType(clean, TYPES.poolDrainer).some(d => d.props.poolName === appPoolName), "the clean program drains the app pool");
         const dropAppDrainer: Fault = reg => (reg.type === TYPES.poolDrainer && reg.props.poolName === appPoolName ? undefined : reg);
         assert.deepEqual(await failing({ fault: dropAppDrainer }), ["nodepool-has-drainer"]);
     });
