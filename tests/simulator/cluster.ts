@@ -505,12 +505,48 @@ export class Cluster {
     return undefined;
   }
 
+  /**
+   * PodTopologySpread with whenUnsatisfiable DoNotSchedule: matching pods (same namespace, not
+   * terminating) per topology domain over the nodes the pod may land on (nodeAffinityPolicy Honor,
+   * nodeTaintsPolicy Ignore, the defaults). minDomains and matchLabelKeys are not supported.
+   */
+  private spreadCounts(pod: Obj): { key: string; maxSkew: number; counts: Map<string, number>; min: number }[] {
+    const out: { key: string; maxSkew: number; counts: Map<string, number>; min: number }[] = [];
+    for (const c of pod.spec?.topologySpreadConstraints ?? []) {
+      if (c.whenUnsatisfiable !== "DoNotSchedule") continue;
+      const counts = new Map<string, number>();
+      for (const n of this.nodeOrder) {
+        const node = this.store.peek("nodes", n);
+        const value = node?.metadata.labels?.[c.topologyKey];
+        if (value === undefined || !nodeMatchesPod(pod.spec ?? {}, node!)) continue;
+        let k = counts.get(value) ?? 0;
+        for (const p of this.store.podsOnNode(n)) {
+          if (p.metadata.deletionTimestamp || isTerminal(p) || p.metadata.namespace !== pod.metadata.namespace) continue;
+          if (matchesLabelSelector(c.labelSelector, p.metadata.labels)) k++;
+        }
+        counts.set(value, k);
+      }
+      out.push({ key: c.topologyKey, maxSkew: c.maxSkew ?? 1, counts, min: counts.size ? Math.min(...counts.values()) : 0 });
+    }
+    return out;
+  }
+
+  private spreadViolation(spread: ReturnType<Cluster["spreadCounts"]>, node: Obj): string | undefined {
+    for (const c of spread) {
+      const value = node.metadata.labels?.[c.key];
+      if (value === undefined) return "node(s) didn't match pod topology spread constraints (missing required label)";
+      if ((c.counts.get(value) ?? 0) + 1 - c.min > c.maxSkew) return "node(s) didn't match pod topology spread constraints";
+    }
+    return undefined;
+  }
+
   private schedule(keys: Set<string>): void {
     for (const key of keys) {
       const pod = this.store.peek("pods", key);
       if (!pod || pod.spec?.nodeName || pod.metadata.deletionTimestamp) continue;
       if (pod.spec?.schedulerName && pod.spec.schedulerName !== "default-scheduler") continue;
       const req = podRequests(pod);
+      const spread = this.spreadCounts(pod);
       let chosen: string | undefined;
       const reasons = new Map<string, number>();
       const pinned = pinnedNodeName(pod.spec ?? {});
@@ -520,7 +556,7 @@ export class Cluster {
         const idx = pinned ? 0 : (this.nodeCursor + i) % n;
         const node = this.store.peek("nodes", candidates[idx]);
         if (!node) { reasons.set("node(s) not found", (reasons.get("node(s) not found") ?? 0) + 1); continue; }
-        const why = this.unfit(pod, req, node);
+        const why = this.unfit(pod, req, node) ?? this.spreadViolation(spread, node);
         if (!why) {
           chosen = node.metadata.name;
           if (!pinned) this.nodeCursor = (idx + 1) % n;

@@ -157,6 +157,24 @@ describe("simulator controllers", function () {
     });
   });
 
+  it("scheduler: topologySpreadConstraints DoNotSchedule keeps the skew within maxSkew across zones", async () => {
+    await sim.addPool({ name: "za", nodes: 2, labels: { zone: "a", spread: "yes" }, bootMs: 5 });
+    await sim.addPool({ name: "zb", nodes: 1, labels: { zone: "b", spread: "yes" }, bootMs: 5, pods: 2 });
+    await waitFor("zones ready", async () => (await core.listNode({ labelSelector: "spread=yes" })).items.filter(isReady).length === 3);
+    const tsc = [{ maxSkew: 1, topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "tsc" } } }];
+    await apps.createNamespacedDeployment({ namespace: NS, body: JSON.parse(deploymentYaml("tsc", NS, 6, { cpu: "10m", podSpec: { nodeSelector: { spread: "yes" }, topologySpreadConstraints: tsc } })) });
+    // zone b holds 2 pods at most, so zone a may take 3 (skew 1) and the sixth pod must wait
+    const pending = await waitFor("5 ready, 1 pending", async () => {
+      const ps = await podsOf("app=tsc");
+      return ps.filter(isReady).length === 5 ? ps.find((p) => !p.spec!.nodeName && p.status!.conditions?.some((c) => c.type === "PodScheduled")) : undefined;
+    });
+    const zoneOf = async (n: string) => (await core.readNode({ name: n })).metadata!.labels!.zone;
+    const zones = await Promise.all((await podsOf("app=tsc")).filter((p) => p.spec!.nodeName).map((p) => zoneOf(p.spec!.nodeName!)));
+    assert.deepEqual([zones.filter((z) => z === "a").length, zones.filter((z) => z === "b").length], [3, 2]);
+    const msg = pending.status!.conditions!.find((c) => c.type === "PodScheduled")!.message!;
+    assert.match(msg, /didn't match pod topology spread constraints/);
+  });
+
   it("kubelet: a pool's nodes report Ready after bootMs; deleted pods terminate after the scaled grace period", async () => {
     const t0 = Date.now();
     await sim.addPool({ name: "slow", nodes: 1, bootMs: 150 });
