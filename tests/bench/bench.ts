@@ -133,13 +133,14 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("bench")
     .description("Run the engine's benchmarks in one run and report them together.")
-    .option("--json", "print the run as one JSON document on stdout (progress on stderr)", false)
+    .option("--json", "print the run as one JSON document on stdout (progress on stderr)")
     .option("--only <text>", "run only the benchmarks whose name contains this text (case-insensitive)")
     .exitOverride();
   try {
     program.parse(argv, { from: "user" });
   } catch (e: any) {
-    return e.exitCode ?? 2;
+    // --help exits 0; a usage error (unknown flag, missing value) is an error: 2.
+    return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
   }
   const o = program.opts<{ json: boolean; only?: string }>();
   const log = (line: string) => process.stderr.write(line + "\n");

@@ -37,6 +37,8 @@ export interface DrainResult {
   via: string;
   /** How long the host's delete() took, ms. */
   deleteMs: number;
+  /** What the provider wrote to stderr during delete() (what `pulumi up` shows the operator). */
+  output: string[];
 }
 
 let seq = 0;
@@ -61,11 +63,15 @@ export async function createOldDrainer(req: DrainRequest): Promise<OldDrainer> {
   const inputs = plainInputs((await mocks.registered(name)).inputs);
   const host = await startFreshHost();
   let shown = 0;
+  const lines: string[] = [];
   const forward = () => {
     const text = host.stderr();
     const end = text.lastIndexOf("\n") + 1;
     if (end > shown) {
-      for (const line of text.slice(shown, end).split("\n").filter(Boolean)) req.log(line);
+      for (const line of text.slice(shown, end).split("\n").filter(Boolean)) {
+        lines.push(line);
+        req.log(line);
+      }
       shown = end;
     }
   };
@@ -79,14 +85,18 @@ export async function createOldDrainer(req: DrainRequest): Promise<OldDrainer> {
     const { id, outs } = created.result;
     return {
       async drain() {
+        forward();
+        const before = lines.length;
         const ticker = setInterval(forward, 100);
+        const output = () => lines.slice(before);
         try {
           const deleted = await host.call("delete", id, outs);
           if (!deleted.ok) throw new Error(`PoolDrainer delete failed: ${deleted.message}`);
-          return { via: "PoolDrainer serialized delete() in a fresh dynamic-provider host", deleteMs: deleted.ms };
-        } finally {
           clearInterval(ticker);
           forward();
+          return { via: "PoolDrainer serialized delete() in a fresh dynamic-provider host", deleteMs: deleted.ms, output: output() };
+        } finally {
+          clearInterval(ticker);
         }
       },
       close: () => host.stop(),

@@ -67,6 +67,8 @@ describe("rehearsal: the default scenario end to end", function () {
       assert.deepEqual(r.podsLeftOnOldPool, []);
       assert.equal(r.workloadPodsDeletedWithoutEviction, 0, "the simulator saw no workload pod killed");
       assert.ok(r.drain, "the drain ran");
+      assert.match(r.drain!.via, /serialized delete\(\)/);
+      assert.ok(r.drain!.output.some((l) => /\[PoolDrainer app-1-31-4-gke1100-20261101-[0-9a-f]{5}\] .*drained/.test(l)), r.drain!.output.join("\n"));
       // The PDBs were exercised, never exceeded: at most `allowed` disruptions at once.
       const nginx = r.pdbs["shop/nginx"];
       assert.equal(nginx.allowed, 1);
@@ -130,6 +132,15 @@ describe("rehearsal: the default scenario end to end", function () {
       assert.ok(r.podsLeftOnOldPool.length > 0);
       assert.equal(r.workloadPodsDeletedWithoutEviction, r.podsLeftOnOldPool.length, "the simulator counted the same killed pods");
       assert.equal(r.drain, null);
+    });
+  });
+
+  describe("bad input", () => {
+    it("a scenario that cannot be read: exit 2, the message names the file, nothing started", async () => {
+      const res = await rehearseCli(["--scenario", path.join(out, "missing.yaml"), "--json"]);
+      assert.equal(res.code, 2);
+      assert.equal(res.stdout, "");
+      assert.match(res.stderr, /cannot read scenario .*missing\.yaml/);
     });
   });
 

@@ -21,17 +21,18 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("rehearse")
     .description("Rehearse a node pool version bump on the simulator and measure availability throughout.")
-    .option("--scenario <file>", "scenario YAML (its single pool is the old pool)", DEFAULT_SCENARIO_FILE)
+    .option("--scenario <file>", "scenario YAML; its single pool is the old pool (default: tests/rehearsal/default-scenario.yaml)")
     .option("--no-drain", "skip the drain: delete the old pool directly, as GKE does (shows the outage)")
-    .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)", false)
+    .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)")
     .option("--out <dir>", "directory for the SVG timeline (default: <tmp>/nodepool-rotation-rehearsal)")
     .exitOverride();
   try {
     program.parse(argv, { from: "user" });
   } catch (e: any) {
-    return e.exitCode ?? 2;
+    // --help exits 0; a usage error (unknown flag, missing value) is an error: 2.
+    return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
   }
-  const o = program.opts<{ scenario: string; drain: boolean; json: boolean; out?: string }>();
+  const o = program.opts<{ scenario?: string; drain: boolean; json: boolean; out?: string }>();
   const log = (line: string) => process.stderr.write(line + "\n");
   // With --json, stdout carries exactly one document: anything a library prints goes to stderr.
   const consoleLog = console.log;
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     // `npm run` changes to the package directory; relative paths mean the caller's directory.
     const base = process.env.INIT_CWD ?? process.cwd();
     const result = await runRehearsal({
-      scenarioFile: path.resolve(base, o.scenario),
+      scenarioFile: o.scenario === undefined ? DEFAULT_SCENARIO_FILE : path.resolve(base, o.scenario),
       noDrain: !o.drain,
       outDir: o.out === undefined ? undefined : path.resolve(base, o.out),
       log,

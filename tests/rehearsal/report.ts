@@ -25,7 +25,7 @@ export function formatSummary(r: RehearsalResult): string {
   out.push(`  total time (new pool created -> all ready again): ${s(r.totalMs)}; old pool gone after ${s(r.rotationMs)}`);
   out.push(`  evictions: ${r.evictions}; workload pods killed without eviction: ${r.workloadPodsDeletedWithoutEviction} (all pods: ${r.podsDeletedWithoutEviction}, DaemonSet and finished pods go with their nodes)`);
   out.push(`  workload pods still on the old pool when it was deleted: ${r.podsLeftOnOldPool.length}${r.podsLeftOnOldPool.length ? ` (${r.podsLeftOnOldPool.slice(0, 8).join(", ")}${r.podsLeftOnOldPool.length > 8 ? ", ..." : ""})` : ""}`);
-  if (r.drain) out.push(`  drain ran via: ${r.drain.via}`);
+  if (r.drain) out.push(`  drain ran via: ${r.drain.via} (${s(r.drain.deleteMs)})`);
   out.push("");
   out.push("  most concurrent disruptions per PDB");
   const pdbRows = [["  PDB", "allowed", "max (simulator)", "max (prober)", "evictions allowed", "rejected (429)"]];
