@@ -11,6 +11,7 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { POOL_DEFAULTS } from "../../components/config";
 import { poolName } from "../../components/naming";
 import { decodePoints } from "./picture";
+import { formatSummary } from "./report";
 import { RehearsalResult, runRehearsal } from "./run";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -81,6 +82,9 @@ describe("rehearsal: the default scenario end to end", function () {
       assert.ok(worker.msAtZero > 0, "one pod cannot move without a gap");
       assert.match(worker.note ?? "", /single replica/);
       assert.deepEqual(r.verdict.singleReplicaGaps.map((g) => g.key), ["shop/Deployment/worker"]);
+      const text = formatSummary(r);
+      assert.match(text, /Verdict: ZERO DOWNTIME/);
+      assert.match(text, new RegExp(`unavoidable single-replica gap: shop/Deployment/worker at zero ready for ${worker.msAtZero} ms`));
     });
 
     it("the new pool is named by components/naming.ts from the bumped version, and the old pool is gone", () => {

@@ -9,7 +9,10 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+  const last = rows[0].length - 1;
+  // First column left-aligned (names), numbers right-aligned, a trailing "note" column left as is.
+  const isNote = rows[0][last].trim() === "note";
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : isNote && i === last ? c : c.padStart(widths[i]))).join("  ").trimEnd());
 }
 
 /** The summary as text lines for a terminal. */
@@ -43,8 +46,8 @@ export function formatSummary(r: RehearsalResult): string {
       String(w.replicas),
       w.floor === null ? "-" : String(w.floor),
       `${w.minReady}${sim ? ` [${sim.minReady}]` : ""}`,
-      `${w.msAtZero}${sim ? ` [${sim.msAtZero}]` : ""}`,
-      `${w.msBelowFloor}${sim ? ` [${sim.msBelowFloor}]` : ""}`,
+      w.batch ? "-" : `${w.msAtZero}${sim ? ` [${sim.msAtZero}]` : ""}`,
+      w.batch ? "-" : `${w.msBelowFloor}${sim ? ` [${sim.msBelowFloor}]` : ""}`,
       w.note ?? "",
     ]);
   }
