@@ -171,6 +171,7 @@ export class Reflector {
     private readonly list: (deadline: number) => Promise<{ items: any[]; resourceVersion: string }>,
     private readonly sink: WatchSink,
     private readonly deadline: number,
+    private readonly params: Record<string, string> = {}, // e.g. { labelSelector }
   ) {}
 
   /** Starts from an existing list result (avoids listing twice), or lists first. */
@@ -198,7 +199,7 @@ export class Reflector {
       const err = await new Promise<any>((resolve) => {
         this.watches++;
         this.client.count(`watch ${this.resource}`);
-        w.watch(this.path, { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: 300 }, (type, obj) => {
+        w.watch(this.path, { ...this.params, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: 300 }, (type, obj) => {
           const v = obj?.metadata?.resourceVersion;
           if (type === "ERROR") {
             // Status object in the stream: 410 Expired/Gone means our resourceVersion is too old.

@@ -19,7 +19,7 @@ import { abortError, backoffMs, KubeClient, Reflector, retryAfterMs, statusBody,
 import { decidePod } from "./filters";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
 import { planSnapshot, validatePlanOptions, workloadOf } from "./plan";
-import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, Plan, Verdict } from "./types";
+import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 
 /** Defaults of DrainOptions. */
 export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
@@ -113,6 +113,8 @@ export class PoolDrain {
   /** Phases that read pods off the pool (DaemonSets, readiness, soak) wake on every pod event. */
   private watchingAllPods = false;
   private plan?: Plan;
+  private readonly lateNodes = new Set<string>();
+  private readonly lateCordons: Promise<void>[] = [];
   private readonly phases: Record<string, number> = {};
 
   /** Records when a phase ended (ms since start) for the summary. */
@@ -140,7 +142,7 @@ export class PoolDrain {
       for (let i = 0; i < this.poolNodes.length; i += size) {
         const batch = new Set(this.poolNodes.slice(i, i + size));
         if (size < this.poolNodes.length) this.log(`[${this.opts.pool}] batch ${i / size + 1}: ${[...batch].join(", ")}`);
-        await this.until(() => this.pump(batch), "evicting");
+        await this.until(() => this.pump(new Set([...batch, ...this.lateNodes])), "evicting");
         const last = i + size >= this.poolNodes.length;
         if (!last && this.opts.batchSoakMs) {
           this.watchingAllPods = true;
@@ -148,6 +150,8 @@ export class PoolDrain {
           this.watchingAllPods = false;
         }
       }
+      await Promise.all(this.lateCordons);
+      await this.until(() => this.pump(this.poolSet), "evicting"); // nodes that joined during the last batch
       this.mark("evicted");
       await this.until(() => this.remaining(["wait-completed"]).length === 0, "waiting for Job pods to complete");
       this.mark("completed");
@@ -202,9 +206,16 @@ export class PoolDrain {
     const pdbSink = { reset: (items: any[]) => this.resetPdbs(items), event: (t: string, o: any) => this.pdbEvent(t, o) };
     const pr = new Reflector(this.client, "pods", "/api/v1/pods", (d) => this.client.listPods(d), podSink, this.deadline);
     const br = new Reflector(this.client, "poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", (d) => this.client.listPdbs(d), pdbSink, this.deadline);
-    this.reflectors.push(pr, br);
+    // Nodes joining the pool mid-drain (e.g. the cluster autoscaler scaling the old pool up for
+    // pods the drain made pending) are cordoned and drained too, or the pool's deletion would
+    // kill their pods without honouring any PDB.
+    const poolSelector = `${this.opts.poolLabel ?? GKE_POOL_LABEL}=${this.opts.pool}`;
+    const nr = new Reflector(this.client, "nodes", "/api/v1/nodes", (d) => this.client.listNodes(d, poolSelector),
+      { reset: (items: any[]) => items.forEach((n) => this.nodeSeen(n)), event: (t: string, n: any) => { if (t !== "DELETED") this.nodeSeen(n); } }, this.deadline, { labelSelector: poolSelector });
+    this.reflectors.push(pr, br, nr);
     await br.start(pdbs);
     await pr.start(pods);
+    await nr.start({ items: [], resourceVersion: nodes.resourceVersion });
     for (const p of this.pods.values()) {
       const w = workloadOf(p);
       if (w && isHealthy(p)) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
@@ -251,6 +262,23 @@ export class PoolDrain {
   }
 
   // ---- caches -----------------------------------------------------------------------------------
+
+  /** A pool node seen on the node watch: one that joined after the start is cordoned and drained. */
+  private nodeSeen(node: any): void {
+    const name = node?.metadata?.name;
+    if (!name || this.poolSet.has(name)) return;
+    this.poolSet.add(name);
+    this.poolNodes.push(name);
+    this.lateNodes.add(name);
+    for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.poolPods.set(k, p);
+    this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
+    if (!node.spec?.unschedulable) {
+      this.lateCordons.push(this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline)
+        .then(() => { this.cordoned.add(name); }, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${String(e?.message ?? e).split("\n")[0]}`); })
+        .finally(() => this.kick()));
+    }
+    this.kick();
+  }
 
   private resetPods(items: any[]): void {
     this.pods.clear();
@@ -592,6 +620,7 @@ export class PoolDrain {
     // Let in-flight evictions settle (bounded), so the summary counts them.
     const settle = Date.now() + 5000;
     while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+    await Promise.allSettled(this.lateCordons);
     const uncordoned: string[] = [];
     if (!this.opts.keepCordoned && this.cordoned.size) {
       const cleanup = new KubeClient(this.kc); // not tied to the (maybe aborted) signal

@@ -274,6 +274,20 @@ describe("rotation drain (simulator, HTTP)", function () {
     }
   });
 
+  it("cordons and drains a node that joins the pool mid-drain (e.g. the autoscaler scaling the old pool up)", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: workloads(2, 6, { maxUnavailable: 1 }), timing: { podReadyMs: 150 } });
+    const logs: string[] = [];
+    const drain = drainPool(ps.kc, { pool: "old", log: (l) => logs.push(l) });
+    await waitFor(() => ps!.sim.report().evictions >= 2, "drain under way");
+    await ps.view.core.createNode({ body: { metadata: { name: "old-late", labels: { "cloud.google.com/gke-nodepool": "old", "nodepool-rotation/role": "app" } }, status: { allocatable: { cpu: "8", memory: "32Gi", pods: "110" }, capacity: { cpu: "8", memory: "32Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] } } as any });
+    const s = await drain;
+    assert.ok(s.nodes.includes("old-late") && s.cordoned.includes("old-late"), JSON.stringify(s));
+    assert.ok(logs.some((l) => l.includes("node old-late joined the pool during the drain")), logs.join("\n"));
+    ps.oldNodes.push("old-late");
+    await assertDrained(ps);
+    assertFloorsKept(ps);
+  });
+
   it("validates options before touching the cluster", async () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromString("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n");
