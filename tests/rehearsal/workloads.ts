@@ -37,6 +37,8 @@ interface Controller {
   templateLabels: Record<string, string>;
   desired: number;
   ready: number;
+  /** The controller has processed the current spec (status.observedGeneration >= metadata.generation). */
+  observed: boolean;
   batch?: boolean;
 }
 
@@ -50,17 +52,19 @@ async function readControllers(kc: k8s.KubeConfig): Promise<Controller[]> {
     batch.listJobForAllNamespaces(),
   ]);
   const out: Controller[] = [];
+  const observed = (o: { metadata?: k8s.V1ObjectMeta; status?: { observedGeneration?: number } }) =>
+    o.status?.observedGeneration !== undefined && o.status.observedGeneration >= (o.metadata?.generation ?? 0);
   for (const d of deps.items) {
-    out.push({ kind: "Deployment", obj: d, selector: d.spec?.selector, templateLabels: d.spec?.template?.metadata?.labels ?? {}, desired: d.spec?.replicas ?? 1, ready: d.status?.readyReplicas ?? 0 });
+    out.push({ kind: "Deployment", obj: d, selector: d.spec?.selector, templateLabels: d.spec?.template?.metadata?.labels ?? {}, desired: d.spec?.replicas ?? 1, ready: d.status?.readyReplicas ?? 0, observed: observed(d) });
   }
   for (const s of stss.items) {
-    out.push({ kind: "StatefulSet", obj: s, selector: s.spec?.selector, templateLabels: s.spec?.template?.metadata?.labels ?? {}, desired: s.spec?.replicas ?? 1, ready: s.status?.readyReplicas ?? 0 });
+    out.push({ kind: "StatefulSet", obj: s, selector: s.spec?.selector, templateLabels: s.spec?.template?.metadata?.labels ?? {}, desired: s.spec?.replicas ?? 1, ready: s.status?.readyReplicas ?? 0, observed: observed(s) });
   }
   for (const d of dss.items) {
-    out.push({ kind: "DaemonSet", obj: d, selector: d.spec?.selector, templateLabels: d.spec?.template?.metadata?.labels ?? {}, desired: d.status?.desiredNumberScheduled ?? 0, ready: d.status?.numberReady ?? 0 });
+    out.push({ kind: "DaemonSet", obj: d, selector: d.spec?.selector, templateLabels: d.spec?.template?.metadata?.labels ?? {}, desired: d.status?.desiredNumberScheduled ?? 0, ready: d.status?.numberReady ?? 0, observed: observed(d) });
   }
   for (const j of jobs.items) {
-    out.push({ kind: "Job", obj: j, selector: j.spec?.selector, templateLabels: j.spec?.template?.metadata?.labels ?? {}, desired: j.spec?.parallelism ?? 1, ready: j.status?.ready ?? j.status?.active ?? 0, batch: true });
+    out.push({ kind: "Job", obj: j, selector: j.spec?.selector, templateLabels: j.spec?.template?.metadata?.labels ?? {}, desired: j.spec?.parallelism ?? 1, ready: j.status?.ready ?? j.status?.active ?? 0, observed: true, batch: true });
   }
   return out;
 }
@@ -71,7 +75,8 @@ export async function settled(kc: k8s.KubeConfig): Promise<{ ok: boolean; pendin
   for (const c of await readControllers(kc)) {
     if (c.batch) continue;
     const key = `${c.obj.metadata?.namespace}/${c.kind}/${c.obj.metadata?.name}`;
-    if (c.desired === 0 && c.kind === "DaemonSet") pending.push(`${key} (no pods scheduled yet)`);
+    // Counts mean something only once the controller has processed the spec (a DaemonSet may rightly want 0 pods).
+    if (!c.observed) pending.push(`${key} (not processed by its controller yet)`);
     else if (c.ready < c.desired) pending.push(`${key} (${c.ready}/${c.desired} ready)`);
   }
   return { ok: pending.length === 0, pending };
@@ -83,6 +88,7 @@ export async function discoverTargets(kc: k8s.KubeConfig): Promise<ProbeTarget[]
   const pdbs = (await policy.listPodDisruptionBudgetForAllNamespaces()).items;
   const targets: ProbeTarget[] = [];
   for (const c of await readControllers(kc)) {
+    if (c.desired === 0) continue; // nothing to keep available (scaled to zero, or a DaemonSet matching no node)
     const ns = c.obj.metadata?.namespace ?? "default";
     const name = c.obj.metadata?.name ?? "";
     const pdb = pdbs.find((p) => p.metadata?.namespace === ns && selectorMatches(p.spec?.selector, c.templateLabels));
