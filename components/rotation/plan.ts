@@ -8,7 +8,7 @@
 import { controllerOf, decidePod } from "./filters";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor } from "./pdb";
 import { cpuMillis, parseQuantity } from "./quantity";
-import { matchNodeAffinity, matchRequirements, parseSelector, untoleratedTaints } from "./selectors";
+import { matchLabelSelector, matchNodeAffinity, matchRequirements, parseSelector, untoleratedTaints } from "./selectors";
 import { ClusterSnapshot, GKE_POOL_LABEL, PdbPlan, Plan, PlanOptions, PodPlan, PoolTarget, ROLE_LABEL, Verdict } from "./types";
 
 /** Max pod names listed in one blocker or warning line. */
@@ -79,6 +79,22 @@ function pinnedToPool(pod: any, poolLabel: string, pool: string, poolNodeNames: 
   return undefined;
 }
 
+const HOSTNAME = "kubernetes.io/hostname";
+
+/** Required pod anti-affinity terms with topologyKey kubernetes.io/hostname (the one-per-node kind). */
+function hostnameAntiAffinity(pod: any): any[] {
+  return (pod?.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).filter((t: any) => t.topologyKey === HOSTNAME);
+}
+
+/** Would one of these anti-affinity terms reject a node already running `pods`? (namespaceSelector: not evaluated, own namespace assumed.) */
+function antiAffinityConflict(pod: any, terms: any[], pods: any[]): boolean {
+  for (const t of terms) {
+    const nss: string[] = t.namespaces?.length ? t.namespaces : [pod.metadata?.namespace];
+    for (const q of pods) if (q !== pod && nss.includes(q.metadata?.namespace) && matchLabelSelector(t.labelSelector, q.metadata?.labels)) return true;
+  }
+  return false;
+}
+
 /** Can this pod (constraints only, no resources) run on this node? */
 function schedulableOn(pod: any, node: any): boolean {
   const sel = pod?.spec?.nodeSelector;
@@ -132,6 +148,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
   const freeCpu = ready.map((n) => cpuMillis(n.status?.allocatable?.cpu ?? "0"));
   const freeMem = ready.map((n) => parseQuantity(n.status?.allocatable?.memory ?? "0"));
   const freeSlots = ready.map((n) => parseQuantity(n.status?.allocatable?.pods ?? "110"));
+  const onNode: any[][] = ready.map(() => []); // pods on each Ready replacement node (existing, then planned)
   const dsReadyOn = new Map<string, Set<string>>(); // DaemonSet key -> nodes with a Ready pod of it
   const poolPods: any[] = [];
   for (const pod of snap.pods ?? []) {
@@ -139,7 +156,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     if (nodeName && poolNames.has(nodeName)) poolPods.push(pod);
     if (isTerminal(pod)) continue;
     const i = nodeName !== undefined ? readyIdx.get(nodeName) : undefined;
-    if (i !== undefined) { const r = podRequests(pod); freeCpu[i] -= r.cpu; freeMem[i] -= r.mem; freeSlots[i] -= 1; }
+    if (i !== undefined) { const r = podRequests(pod); freeCpu[i] -= r.cpu; freeMem[i] -= r.mem; freeSlots[i] -= 1; onNode[i].push(pod); }
     const c = controllerOf(pod);
     if (c?.kind === "DaemonSet" && nodeName && isHealthy(pod)) {
       const k = `${pod.metadata.namespace}/${c.name}`;
@@ -208,7 +225,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
   if (ready.length > 0 && toPlace.length > 0) {
     const groups = new Map<string, any[]>();
     for (const pod of toPlace) {
-      const sig = JSON.stringify([pod.spec?.nodeSelector ?? null, pod.spec?.affinity?.nodeAffinity ?? null, pod.spec?.tolerations ?? null]);
+      const sig = JSON.stringify([pod.spec?.nodeSelector ?? null, pod.spec?.affinity?.nodeAffinity ?? null, pod.spec?.tolerations ?? null, hostnameAntiAffinity(pod).length ? [pod.metadata?.namespace, pod.metadata?.labels, hostnameAntiAffinity(pod)] : null]);
       (groups.get(sig) ?? groups.set(sig, []).get(sig)!).push(pod);
     }
     const plans: { pods: any[]; eligible: number[] }[] = [];
@@ -226,29 +243,39 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     }
     plans.sort((a, b) => a.eligible.length - b.eligible.length);
     const unplaced: any[] = [];
+    const antiBlocked: any[] = [];
     for (const g of plans) {
       const reqs = g.pods.map((p) => ({ pod: p, ...podRequests(p) })).sort((a, b) => b.cpu - a.cpu || b.mem - a.mem);
       const minCpu = reqs[reqs.length - 1].cpu, minMem = Math.min(...reqs.map((r) => r.mem));
+      const anti = hostnameAntiAffinity(g.pods[0]);
       let start = 0;
       for (const r of reqs) {
-        let placed = false;
+        let placed = false, repelled = false;
         for (let j = start; j < g.eligible.length; j++) {
           const i = g.eligible[j];
           if (freeCpu[i] >= r.cpu && freeMem[i] >= r.mem && freeSlots[i] >= 1) {
-            freeCpu[i] -= r.cpu; freeMem[i] -= r.mem; freeSlots[i] -= 1; placed = true; break;
+            if (anti.length && antiAffinityConflict(r.pod, anti, onNode[i])) { repelled = true; continue; }
+            freeCpu[i] -= r.cpu; freeMem[i] -= r.mem; freeSlots[i] -= 1; onNode[i].push(r.pod); placed = true; break;
           }
           if (j === start && (freeCpu[i] < minCpu || freeMem[i] < minMem || freeSlots[i] < 1)) start++;
         }
-        if (!placed) unplaced.push(r);
+        if (!placed) (repelled ? antiBlocked : unplaced).push(r);
       }
+    }
+    if (antiBlocked.length) {
+      fitOk = false;
+      blockers.push(`${antiBlocked.length} pod(s) cannot be placed: their required pod anti-affinity (one per node, topologyKey kubernetes.io/hostname) needs more Ready replacement nodes than the ${ready.length} there are: ${listNames(antiBlocked.map((r) => keyOf(r.pod)))}; scale the new pool up first`);
     }
     if (unplaced.length) {
       fitOk = false;
       const cpu = unplaced.reduce((s, r) => s + r.cpu, 0), mem = unplaced.reduce((s, r) => s + r.mem, 0);
       blockers.push(`${unplaced.length} pod(s) do not fit on the ${ready.length} Ready replacement node(s) (short by up to ${cpu}m CPU, ${Math.ceil(mem / 2 ** 20)}Mi memory): ${listNames(unplaced.map((r) => keyOf(r.pod)))}; scale the new pool up first`);
     }
-    if (toPlace.some((p) => p.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution || p.spec?.topologySpreadConstraints?.some((t: any) => t.whenUnsatisfiable === "DoNotSchedule"))) {
-      warnings.push("some pods have required pod anti-affinity or topology spread constraints: the fit check does not evaluate them");
+    const unchecked = (p: any) => (p.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some((t: any) => t.topologyKey !== HOSTNAME)
+      || p.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length
+      || p.spec?.topologySpreadConstraints?.some((t: any) => t.whenUnsatisfiable === "DoNotSchedule");
+    if (toPlace.some(unchecked)) {
+      warnings.push("some pods have required pod affinity, anti-affinity on a topology other than kubernetes.io/hostname, or topology spread constraints: the fit check does not evaluate those");
     }
   }
 

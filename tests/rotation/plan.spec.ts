@@ -103,6 +103,20 @@ describe("rotation plan (in-memory snapshot)", () => {
     assert.deepEqual(ok.blockers, []);
   });
 
+  it("places one-per-node (hostname anti-affinity) pods on distinct replacement nodes, counting pods already there", () => {
+    const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app: "zk" } } }] } };
+    const s = base(); // two replacement nodes
+    for (let i = 0; i < 3; i++) s.pods.push(pod("data", `zk-${i}`, i < 2 ? "old-1" : "old-2", { owner: { kind: "StatefulSet", name: "zk" }, labels: { app: "zk" }, affinity: anti }));
+    const plan = planSnapshot(s, { pool: "old" });
+    assert.ok(plan.blockers.some((b) => /1 pod\(s\) cannot be placed: their required pod anti-affinity .* needs more Ready replacement nodes than the 2/.test(b)), plan.blockers.join("\n"));
+    s.nodes.push(node("new-3", "new"));
+    assert.deepEqual(planSnapshot(s, { pool: "old" }).blockers, [], "three nodes for three replicas");
+    s.pods.push(pod("data", "zk-other", "new-3", { owner: { kind: "StatefulSet", name: "zk2" }, labels: { app: "zk" } }));
+    assert.equal(planSnapshot(s, { pool: "old" }).fits, false, "a matching pod already on new-3 repels");
+    s.pods[s.pods.length - 1].metadata.namespace = "elsewhere";
+    assert.equal(planSnapshot(s, { pool: "old" }).fits, true, "anti-affinity is per namespace");
+  });
+
   it("counts capacity used by pods already on the replacement, and only Ready schedulable nodes", () => {
     const s = base();
     s.nodes[2] = node("new-1", "new", { cpu: "1", ready: false });
