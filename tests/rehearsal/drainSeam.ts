@@ -35,6 +35,10 @@ export interface DrainRequest {
 export interface DrainResult {
   /** Which code path ran (so the report says what was exercised). */
   via: string;
+  /** False when delete() threw: Pulumi then keeps the old pool (and retries on the next `pulumi up`). */
+  ok: boolean;
+  /** The provider's error message when delete() failed. */
+  error?: string;
   /** How long the host's delete() took, ms. */
   deleteMs: number;
   /** What the provider wrote to stderr during delete() (what `pulumi up` shows the operator). */
@@ -45,7 +49,7 @@ let seq = 0;
 
 /** The old pool's drainer as the previous `pulumi up` left it: created, outputs in state. */
 export interface OldDrainer {
-  /** Pulumi deleting it: the host runs the stored serialized `delete(id, olds)`, which drains the pool. */
+  /** Pulumi deleting it: the host runs the stored serialized `delete(id, olds)`, which drains the pool. A failed delete is returned (ok: false), not thrown. */
   drain(): Promise<DrainResult>;
   /** Ends the host process and removes its directory. */
   close(): Promise<void>;
@@ -91,10 +95,12 @@ export async function createOldDrainer(req: DrainRequest): Promise<OldDrainer> {
         const output = () => lines.slice(before);
         try {
           const deleted = await host.call("delete", id, outs);
-          if (!deleted.ok) throw new Error(`PoolDrainer delete failed: ${deleted.message}`);
           clearInterval(ticker);
           forward();
-          return { via: "PoolDrainer serialized delete() in a fresh dynamic-provider host", deleteMs: deleted.ms, output: output() };
+          const via = "PoolDrainer serialized delete() in a fresh dynamic-provider host";
+          return deleted.ok
+            ? { via, ok: true, deleteMs: deleted.ms, output: output() }
+            : { via, ok: false, error: deleted.message, deleteMs: deleted.ms, output: output() };
         } finally {
           clearInterval(ticker);
         }

@@ -167,6 +167,13 @@ export class Prober {
     );
   }
 
+  /** Nodes of a pool currently marked unschedulable (cordoned). */
+  cordonedNodes(pool: string): string[] {
+    return (this.nodes?.list() ?? [])
+      .filter((n) => n.metadata?.labels?.[POOL_LABEL] === pool && n.spec?.unschedulable)
+      .map((n) => n.metadata!.name!);
+  }
+
   /** Names of the nodes of a pool, as currently known. */
   nodeNames(pool: string): string[] {
     return (this.nodes?.list() ?? []).filter((n) => n.metadata?.labels?.[POOL_LABEL] === pool).map((n) => n.metadata!.name!);

@@ -149,7 +149,8 @@ describe("rehearsal: the default scenario end to end", function () {
   });
 
   describe("with a scenario of your own (--scenario FILE)", () => {
-    it("takes its single pool as the old pool whatever its name, bumps the nodes' version, keeps the PDB floor", async () => {
+    /** A pool "blue" of 2 nodes (role web) and the given workload documents. */
+    function customScenario(name: string, ...docs: string[]): string {
       const node = (i: number) => `apiVersion: v1
 kind: Node
 metadata:
@@ -159,7 +160,7 @@ status:
   allocatable: { cpu: "2", memory: 8Gi, pods: "30" }
   nodeInfo: { kubeletVersion: v1.30.2-gke.1500 }
 `;
-      const file = path.join(out, "custom.yaml");
+      const file = path.join(out, name);
       fs.writeFileSync(
         file,
         [
@@ -167,21 +168,28 @@ status:
           `apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n`,
           node(0),
           node(1),
-          `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: front, namespace: web }
-spec:
-  replicas: 3
-  selector: { matchLabels: { app: front } }
-  template:
-    metadata: { labels: { app: front } }
-    spec:
-      containers: [{ name: front, image: front:1, resources: { requests: { cpu: 100m, memory: 64Mi } } }]
-`,
-          `apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: { name: front, namespace: web }\nspec: { minAvailable: 2, selector: { matchLabels: { app: front } } }\n`,
+          ...docs,
         ].join("---\n"),
       );
-      const r = await runRehearsal({ scenarioFile: file, outDir: out });
+      return file;
+    }
+    const deployment = (name: string, replicas: number, pdb: string) => [
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: web }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers: [{ name: main, image: ${name}:1, resources: { requests: { cpu: 100m, memory: 64Mi } } }]
+`,
+      `apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: { name: ${name}, namespace: web }\nspec: { ${pdb}, selector: { matchLabels: { app: ${name} } } }\n`,
+    ];
+
+    it("takes its single pool as the old pool whatever its name, bumps the nodes' version, keeps the PDB floor", async () => {
+      const r = await runRehearsal({ scenarioFile: customScenario("custom.yaml", ...deployment("front", 3, "minAvailable: 2")), outDir: out });
       assert.equal(r.oldPool.name, "blue");
       assert.equal(r.oldPool.version, "1.30.2-gke.1500");
       assert.match(r.newPool.name, /^web-1-30-3-gke1500-\d{8}-[0-9a-f]{5}$/);
@@ -191,6 +199,23 @@ spec:
       assert.equal(front.msBelowFloor, 0);
       assert.equal(r.evictions, 3);
       assert.equal(r.verdict.zeroDowntime, true);
+      assert.equal(r.completed, true);
+    });
+
+    it("a PDB that never allows an eviction: the drain fails, the old pool is kept and uncordoned, nothing went down", async () => {
+      const file = customScenario("blocked.yaml", ...deployment("front", 3, "minAvailable: 2"), ...deployment("ledger", 2, "minAvailable: 2"));
+      const r = await runRehearsal({ scenarioFile: file, outDir: out });
+      assert.equal(r.completed, false);
+      assert.match(r.failure ?? "", /web\/ledger/, "the failure names the blocking PDB");
+      assert.equal(r.drain?.ok, false);
+      assert.equal(r.timeline.pools.blue.at(-1)!.v, 2, "the old pool was not deleted");
+      assert.deepEqual(r.oldPoolCordoned, [], "no old-pool node left cordoned");
+      assert.equal(r.workloadPodsDeletedWithoutEviction, 0);
+      for (const w of Object.values(r.workloads)) {
+        assert.equal(w.msAtZero, 0, w.key);
+        assert.equal(w.msBelowFloor, 0, w.key);
+      }
+      assert.match(formatSummary(r), /Rotation NOT completed: the drain failed/);
     });
   });
 });

@@ -7,7 +7,8 @@
  * stdout carries exactly one JSON document.
  *
  * Exit code: 0 when the run completed and, with the drain, showed zero downtime; 1 when the drain
- * run showed an outage (the claim failed); 2 on an error. A --no-drain run that shows the outage
+ * run showed an outage (the claim failed) or the drain failed (the old pool is then kept, as Pulumi
+ * keeps it); 2 on an error. A --no-drain run that shows the outage
  * exits 0: the outage is the expected demonstration.
  */
 import { Command } from "commander";
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else process.stdout.write(formatSummary(result) + "\n");
-    return result.mode === "drain" && !result.verdict.zeroDowntime ? 1 : 0;
+    return result.mode === "drain" && (!result.verdict.zeroDowntime || !result.completed) ? 1 : 0;
   } catch (e: any) {
     process.stderr.write(`rehearse: ${e?.message ?? e}\n`);
     return 2;

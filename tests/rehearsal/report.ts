@@ -53,6 +53,12 @@ export function formatSummary(r: RehearsalResult): string {
   }
   out.push(...table(wRows).map((l) => "  " + l));
   out.push("");
+  if (!r.completed) {
+    out.push("Rotation NOT completed: the drain failed, so (as Pulumi does) the old pool was kept; the next `pulumi up` retries.");
+    out.push(`  old-pool nodes left cordoned: ${r.oldPoolCordoned.length}`);
+    for (const line of (r.failure ?? "").split("\n")) out.push(`  | ${line}`);
+    out.push("");
+  }
   const v = r.verdict;
   if (v.zeroDowntime) out.push("Verdict: ZERO DOWNTIME — every multi-replica workload: 0 ms at zero ready, 0 ms below its PDB floor.");
   else {

@@ -65,7 +65,13 @@ export interface RehearsalResult {
   mode: "drain" | "no-drain";
   oldPool: { name: string; version: string; nodes: number };
   newPool: { name: string; version: string; nodes: number };
-  /** From creating the new pool to the old pool being gone, ms. */
+  /** False when the drain failed: as Pulumi does, the old pool was kept (the next `pulumi up` retries). */
+  completed: boolean;
+  /** The drainer's error message when the drain failed. */
+  failure?: string;
+  /** Old-pool nodes still cordoned at the end: none, also after a failed drain (it must uncordon). */
+  oldPoolCordoned: string[];
+  /** From creating the new pool to the old pool being gone (or the drain failing), ms. */
   rotationMs: number;
   /** From creating the new pool until every serving workload is fully ready again, ms. */
   totalMs: number;
@@ -149,22 +155,26 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     if (!opts.noDrain) {
       mark(`drain ${p.name}`);
       drain = await oldDrainer!.drain();
-      mark("drain done");
+      mark(drain.ok ? "drain done" : "drain FAILED: Pulumi keeps the old pool");
+      if (!drain.ok) log(`rehearsal: the drain failed, so (as Pulumi does) the old pool is not deleted:\n${drain.error}`);
     }
 
-    // 5. Pulumi deletes the old NodePool; GKE kills whatever still runs there.
+    // 5. Pulumi deletes the old NodePool (only after a successful drain); GKE kills whatever still runs there.
     const leftOnOldPool = prober.podsOnPool(p.name).map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
-    const oldNodes = prober.nodeNames(p.name);
-    mark(`delete pool ${p.name}`);
-    await sim.deletePool(p.name);
-    // Gone = no node of the pool left and no pod bound to one of its nodes (as seen through the watch).
-    await prober.waitFor(
-      `pool ${p.name} and its pods to be gone`,
-      () => prober!.poolNodes(p.name) === 0 && prober!.nodeNames(p.name).length === 0 && prober!.podsBoundTo(oldNodes).length === 0,
-      wait,
-    );
+    if (!drain || drain.ok) {
+      const oldNodes = prober.nodeNames(p.name);
+      mark(`delete pool ${p.name}`);
+      await sim.deletePool(p.name);
+      // Gone = no node of the pool left and no pod bound to one of its nodes (as seen through the watch).
+      await prober.waitFor(
+        `pool ${p.name} and its pods to be gone`,
+        () => prober!.poolNodes(p.name) === 0 && prober!.nodeNames(p.name).length === 0 && prober!.podsBoundTo(oldNodes).length === 0,
+        wait,
+      );
+      mark(`pool ${p.name} gone`);
+    }
     const rotationMs = prober.now();
-    mark(`pool ${p.name} gone`);
+    const oldPoolCordoned = prober.cordonedNodes(p.name);
 
     // 6. Recovery: every serving workload fully ready again.
     const serving = targets.filter((t) => !t.info.batch);
@@ -185,13 +195,15 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
       pools: prober.series.pools,
       markers,
     };
-    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain, leftOnOldPool });
+    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain, leftOnOldPool, oldPoolCordoned });
     const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
     result.picture = writeSvg(path.join(outDir, `rehearsal-${mode}.svg`), timeline, {
       title: `nodepool-rotation rehearsal — ${mode === "drain" ? "with the drain" : "without the drain (GKE's behaviour)"}`,
       subtitle:
         `${p.name} -> ${newName}: ${(totalMs / 1000).toFixed(1)} s, ${result.evictions} evictions, ` +
-        `${result.podsLeftOnOldPool.length} workload pods still on the old pool when it was deleted\n` +
+        (result.completed
+          ? `${result.podsLeftOnOldPool.length} workload pods still on the old pool when it was deleted\n`
+          : `DRAIN FAILED: the old pool was kept (as Pulumi keeps it), ${result.oldPoolCordoned.length} of its nodes left cordoned\n`) +
         (result.verdict.zeroDowntime
           ? "ZERO DOWNTIME: every multi-replica workload 0 ms at zero ready, 0 ms below its PDB floor"
           : `OUTAGE: ${result.verdict.outages.length} multi-replica workload(s) reached zero ready, ${result.verdict.belowFloor.length} went below their PDB floor`) +
@@ -234,7 +246,7 @@ export function summarise(
   newName: string,
   timeline: Timeline,
   report: any,
-  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null; leftOnOldPool: string[] },
+  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null; leftOnOldPool: string[]; oldPoolCordoned: string[] },
 ): RehearsalResult {
   const workloads: RehearsalResult["workloads"] = {};
   const pdbs: RehearsalResult["pdbs"] = {};
@@ -269,6 +281,9 @@ export function summarise(
     mode,
     oldPool: { name: scenario.oldPool.name, version: scenario.fromVersion, nodes: scenario.oldPool.nodes },
     newPool: { name: newName, version: scenario.toVersion, nodes: scenario.oldPool.nodes },
+    completed: !extra.drain || extra.drain.ok,
+    failure: extra.drain && !extra.drain.ok ? extra.drain.error : undefined,
+    oldPoolCordoned: extra.oldPoolCordoned,
     rotationMs: Math.round(extra.rotationMs),
     totalMs: Math.round(extra.totalMs),
     evictions: report?.evictions ?? 0,
