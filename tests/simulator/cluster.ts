@@ -201,7 +201,9 @@ export class Cluster {
         if (e.plural === "deployments" || e.plural === "statefulsets") this.enqueuePdbsIn(ns);
         break;
       case "poddisruptionbudgets":
-        this.rebuildPdbMembership(key, e.type === "DELETED" ? undefined : o);
+        if (e.type !== "MODIFIED" || JSON.stringify(e.old?.spec?.selector) !== JSON.stringify(o.spec?.selector)) {
+          this.rebuildPdbMembership(key, e.type === "DELETED" ? undefined : o);
+        }
         this.enqueue("pdbs", key);
         this.recorder.onPdb(ns);
         break;
@@ -909,9 +911,12 @@ export class Cluster {
   /** Expected scale from the pods' controllers (disruption controller getExpectedScale), or an error. */
   private expectedScale(pods: Obj[]): number | string {
     const seen = new Map<string, number>();
+    const refsSeen = new Set<string>();
     for (const p of pods) {
       const ref = controllerRef(p);
       if (!ref) return `found no controller ref for pod "${p.metadata.name}"`;
+      if (refsSeen.has(ref.uid)) continue;
+      refsSeen.add(ref.uid);
       const ns = p.metadata.namespace;
       let owner: Obj | undefined;
       if (ref.kind === "ReplicaSet") {
@@ -936,15 +941,16 @@ export class Cluster {
     if (!pdb) return;
     if (pdb.metadata.annotations?.[ANN.freezeStatus] === "true") return;
     const pods = this.pdbPodList(key);
-    let expected: number;
-    let desired: number;
+    let expected = 0;
+    let desired = 0;
     let failure: string | undefined;
     const spec = pdb.spec ?? {};
     if (typeof spec.minAvailable === "number") {
       expected = pods.length;
       desired = spec.minAvailable;
-    } else {
-      const scale = pods.length === 0 ? 0 : this.expectedScale(pods);
+    }
+    const scale = pods.length === 0 ? 0 : this.expectedScale(pods);
+    if (typeof spec.minAvailable !== "number") {
       if (typeof scale === "string") {
         failure = scale;
         expected = 0;
@@ -980,8 +986,7 @@ export class Cluster {
       disruptionsAllowed: allowed, currentHealthy: healthy, desiredHealthy: desired, expectedPods: expected, conditions: conds,
     };
     if (JSON.stringify(status) !== JSON.stringify(pdb.status ?? {})) this.store.mutate("poddisruptionbudgets", key, (x) => { x.status = status; });
-    // concurrent disruptions = the controllers' desired scale minus healthy pods (pods.length without controllers)
-    const scale = pods.length === 0 ? 0 : this.expectedScale(pods);
+    // concurrent disruptions = the controllers' desired scale minus healthy pods (live pods without controllers)
     const live = pods.filter((p) => !p.metadata.deletionTimestamp && !isTerminal(p)).length;
     this.recorder.onPdbStatus(key, typeof scale === "number" ? scale : live, healthy);
   }

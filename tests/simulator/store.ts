@@ -63,7 +63,7 @@ export class Store {
   private objects = new Map<string, Map<string, Obj>>();
   private byNs = new Map<string, Map<string, Set<string>>>();
   private podsByNodeIdx = new Map<string, Set<string>>();
-  private byOwner = new Map<string, Set<string>>(); // owner uid -> "plural|key"
+  private byOwner = new Map<string, Map<string, Set<string>>>(); // owner uid -> plural -> keys
   private log: StoreEvent[] = [];
   private logStart = 0; // index into a virtual infinite log
   /** The oldest resourceVersion a watch can still resume from. */
@@ -121,15 +121,18 @@ export class Store {
     return [...keys].map((k) => m.get(k)!).filter(Boolean);
   }
 
-  /** Objects of `plural` whose ownerReferences name `uid`. */
+  /** Objects (of `plural`, or any kind) whose ownerReferences name `uid`. */
   dependents(uid: string, plural?: string): { plural: string; obj: Obj }[] {
     const out: { plural: string; obj: Obj }[] = [];
-    for (const pk of this.byOwner.get(uid) ?? []) {
-      const i = pk.indexOf("|");
-      const p = pk.slice(0, i);
+    const byPlural = this.byOwner.get(uid);
+    if (!byPlural) return out;
+    for (const [p, keys] of byPlural) {
       if (plural && p !== plural) continue;
-      const o = this.objects.get(p)!.get(pk.slice(i + 1));
-      if (o) out.push({ plural: p, obj: o });
+      const m = this.objects.get(p)!;
+      for (const k of keys) {
+        const o = m.get(k);
+        if (o) out.push({ plural: p, obj: o });
+      }
     }
     return out;
   }
@@ -151,12 +154,21 @@ export class Store {
     }
     for (const ref of o.metadata.ownerReferences ?? []) {
       if (!ref.uid) continue;
-      let s = this.byOwner.get(ref.uid);
-      if (!s) this.byOwner.set(ref.uid, (s = new Set()));
-      if (add) s.add(`${plural}|${key}`);
+      let byPlural = this.byOwner.get(ref.uid);
+      if (!byPlural) {
+        if (!add) continue;
+        this.byOwner.set(ref.uid, (byPlural = new Map()));
+      }
+      let keys = byPlural.get(plural);
+      if (!keys) {
+        if (!add) continue;
+        byPlural.set(plural, (keys = new Set()));
+      }
+      if (add) keys.add(key);
       else {
-        s.delete(`${plural}|${key}`);
-        if (s.size === 0) this.byOwner.delete(ref.uid);
+        keys.delete(key);
+        if (keys.size === 0) byPlural.delete(plural);
+        if (byPlural.size === 0) this.byOwner.delete(ref.uid);
       }
     }
   }
