@@ -25,8 +25,8 @@ export interface DrainRequest {
   role: string;
   /** `project/location/name` of the cluster. */
   cluster: string;
-  /** Drain options as in stack config `nodepool-rotation:drain`. */
-  options?: DrainerOptions;
+  /** Drain options as in stack config `nodepool-rotation:drain` (the drainer validates them). */
+  options?: DrainerOptions | Record<string, unknown>;
   /** Progress lines (the provider's stderr, forwarded as it comes). */
   log: (line: string) => void;
 }
@@ -63,7 +63,7 @@ export interface OldDrainer {
 export async function createOldDrainer(req: DrainRequest): Promise<OldDrainer> {
   const mocks = installMocks();
   const name = `rehearsal-drainer-${++seq}`;
-  new PoolDrainer(name, { poolName: req.pool, role: req.role, cluster: req.cluster, kubeconfig: req.kubeconfig, options: req.options ?? {} });
+  new PoolDrainer(name, { poolName: req.pool, role: req.role, cluster: req.cluster, kubeconfig: req.kubeconfig, options: (req.options ?? {}) as DrainerOptions });
   const inputs = plainInputs((await mocks.registered(name)).inputs);
   const host = await startFreshHost();
   let shown = 0;

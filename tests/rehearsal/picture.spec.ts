@@ -123,5 +123,9 @@ describe("rehearsal scenario", () => {
     assert.throws(() => parseScenario([node("a", "p1"), node("b", "p2")].join("---\n"), "two.yaml"), /2 pools \(p1, p2\).*keep only the old pool/);
     assert.throws(() => parseScenario(node("a", "p1", false), "norole.yaml"), /norole\.yaml.*add nodepool-rotation\/role/);
     assert.throws(() => parseScenario("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", "empty.yaml"), /no Node labelled/);
+    const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: rehearsal, namespace: kube-system }\ndata: { drainOptions: '${v}' }\n`;
+    assert.throws(() => parseScenario([cm("{deadline"), node("a", "p1")].join("---\n"), "opts.yaml"), /opts\.yaml.*drainOptions is not JSON/);
+    assert.deepEqual(parseScenario([cm('{"concurrency": 5}'), node("a", "p1")].join("---\n"), "ok.yaml").drainOptions, { concurrency: 5 });
+    assert.deepEqual(parseScenario(node("a", "p1"), "ok.yaml").drainOptions, { deadlineMinutes: 1 }, "a rehearsal never waits 60 min by default");
   });
 });

@@ -130,6 +130,7 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
         pool: p.name,
         role: scenario.role,
         cluster: `rehearsal/local/${scenario.env ?? "sim"}`,
+        options: scenario.drainOptions,
         log: (l) => log(`  drain: ${l}`),
       });
     }

@@ -32,6 +32,11 @@ export interface RehearsalScenario {
   fromRotatedOn: string;
   toVersion: string;
   toRotatedOn: string;
+  /**
+   * The drainer's options (stack config `nodepool-rotation:drain`), from the `drainOptions` key (JSON).
+   * Default `{ deadlineMinutes: 1 }`: a rehearsal must not hang for the production default of 60 min.
+   */
+  drainOptions: Record<string, unknown>;
   /** Immutable pool properties (they feed the naming hash); unset ones are left undefined. */
   pool: {
     machineType?: string;
@@ -105,6 +110,17 @@ export function parseScenario(text: string, source: string, today: Date = new Da
   const fromVersion = data.fromVersion ?? (kubelet || "1.31.4-gke.1100");
   const toVersion = data.toVersion ?? nextPatch(fromVersion);
   const alloc = first.status?.allocatable ?? first.status?.capacity ?? {};
+  let drainOptions: Record<string, unknown> = { deadlineMinutes: 1 };
+  if (data.drainOptions !== undefined) {
+    try {
+      drainOptions = JSON.parse(data.drainOptions);
+    } catch (e: any) {
+      throw new Error(
+        `rehearsal: scenario ${source}: ConfigMap kube-system/rehearsal key drainOptions is not JSON (${e.message}); ` +
+          `write it like '{"deadlineMinutes": 1, "concurrency": 20}'`,
+      );
+    }
+  }
   const todayStr = today.toISOString().slice(0, 10);
   return {
     source,
@@ -123,6 +139,7 @@ export function parseScenario(text: string, source: string, today: Date = new Da
     fromRotatedOn: data.fromRotatedOn ?? todayStr,
     toVersion,
     toRotatedOn: data.toRotatedOn ?? todayStr,
+    drainOptions,
     pool: {
       machineType: data.machineType ?? labels["node.kubernetes.io/instance-type"],
       diskType: data.diskType,
