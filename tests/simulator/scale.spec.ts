@@ -4,7 +4,7 @@
  * from outside, through a client-node Watch over HTTP. The figure is printed.
  */
 import * as assert from "node:assert/strict";
-import { Watch } from "@kubernetes/client-node";
+import { CoreV1Api, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
 import { startSimulator, Simulator } from "./index";
 import { isReady } from "./helpers";
 
@@ -61,5 +61,50 @@ describe("simulator at scale", function () {
     const r = sim.report();
     assert.equal(Object.keys(r.workloads).length, DEPLOYMENTS + 1);
     assert.ok(Object.values(r.workloads).every((w) => w.msBelowFloor === 0 && w.minReady === w.replicas));
+  });
+
+  it("drains 50 of the 500 nodes through the Eviction API (50 in flight, 429s retried) without a workload below its floor", async () => {
+    assert.ok(sim, "needs the loaded cluster of the previous test");
+    const core = sim.kubeConfig().makeApiClient(CoreV1Api);
+    const t0 = performance.now();
+    const victims: { ns: string; name: string }[] = [];
+    for (let i = 0; i < 50; i++) {
+      await core.patchNode({ name: `node-${i}`, body: { spec: { unschedulable: true } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+      for (const p of (await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=node-${i}` })).items) {
+        if (p.metadata!.ownerReferences?.[0]?.kind !== "DaemonSet") victims.push({ ns: p.metadata!.namespace!, name: p.metadata!.name! });
+      }
+    }
+    let rejected = 0;
+    const queue = [...victims];
+    const worker = async () => {
+      for (let v = queue.shift(); v; v = queue.shift()) {
+        for (;;) {
+          try {
+            await core.createNamespacedPodEviction({ name: v.name, namespace: v.ns, body: { metadata: { name: v.name, namespace: v.ns } } });
+            break;
+          } catch (e: any) {
+            if (e.code !== 429) throw e;
+            rejected++;
+            await new Promise((res) => setTimeout(res, 20));
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, worker));
+    const evicted = performance.now() - t0;
+    const cluster = sim.cluster;
+    const settledPods = () => cluster.store.list("pods").filter((p) => !p.metadata.deletionTimestamp && isReady(p)).length === PODS;
+    for (const deadline = Date.now() + 20_000; !settledPods(); ) {
+      assert.ok(Date.now() < deadline, "replacements ready");
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const back = performance.now() - t0;
+    console.log(`      drain: ${victims.length} pods evicted in ${Math.round(evicted)} ms (${Math.round(victims.length / (evicted / 1000))}/s, ${rejected} x 429 retried), all Ready again after ${Math.round(back)} ms`);
+    const r = sim.report();
+    assert.equal(r.evictions, victims.length);
+    assert.equal(r.podsDeletedWithoutEviction, 0);
+    const below = Object.entries(r.workloads).filter(([, w]) => w.msBelowFloor > 0);
+    assert.deepEqual(below, []);
+    assert.ok(victims.length > 900, `${victims.length} pods on the drained nodes`);
   });
 });
