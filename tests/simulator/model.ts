@@ -1,0 +1,44 @@
+/**
+ * Shared vocabulary of the simulator's control plane: timing knobs, the server version, the
+ * annotations the simulator understands, pool specs and deletion causes.
+ */
+
+/** Timing knobs (milliseconds, and a factor applied to terminationGracePeriodSeconds). */
+export interface Timing {
+  podStartMs: number;
+  podReadyMs: number;
+  terminationGraceScale: number;
+  nodeBootMs: number;
+}
+
+export const DEFAULT_TIMING: Timing = { podStartMs: 20, podReadyMs: 30, terminationGraceScale: 0.001, nodeBootMs: 100 };
+
+/** Server version served on /version and reported by nodes' kubelets. */
+export const KUBE_VERSION = "v1.33.5";
+
+/** Annotations understood by the simulator's kubelet. */
+export const ANN = {
+  /** "false": the pod runs but never becomes Ready (an unhealthy pod). */
+  ready: "simulator.nodepool-rotation.io/ready",
+  /** milliseconds: the pod's containers exit 0 this long after start (Job pods). */
+  runMs: "simulator.nodepool-rotation.io/run-ms",
+  /** "true" on a PDB: the disruption controller stops updating its status (stale status tests). */
+  freezeStatus: "simulator.nodepool-rotation.io/freeze-status",
+  /** milliseconds until a node created through the API or a pool reports Ready. */
+  bootMs: "simulator.nodepool-rotation.io/boot-ms",
+  mirror: "kubernetes.io/config.mirror",
+};
+
+/** A node pool as POST /simulator/pools takes it (GKE stand-in). */
+export interface PoolSpec {
+  name: string;
+  nodes: number;
+  labels?: Record<string, string>;
+  cpu?: string;
+  memory?: string;
+  pods?: number;
+  bootMs?: number;
+  taints?: any[];
+}
+
+export type DeleteCause = "api" | "eviction" | "controller" | "pool" | "gc";
