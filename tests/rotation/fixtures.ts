@@ -52,17 +52,8 @@ export function pdb(ns: string, name: string, matchLabels: Record<string, string
   return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { namespace: ns, name, generation: 1 }, spec: { selector: { matchLabels }, ...spec }, ...(status ? { status } : {}) };
 }
 
-/** Deterministic PRNG (mulberry32) for seeded fixtures. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for seeded fixtures. */
+export { mulberry32 as rng } from "../support/prng";
 
 /**
  * A large cluster: `nodes` nodes in pools of 100 (pool-0 is the one drained, `drainNodes` nodes),

@@ -51,17 +51,8 @@ export function shortHash(s: string): string {
   return h.toString(36).padStart(7, "0").slice(0, 10);
 }
 
-/** Deterministic PRNG (mulberry32) for seeded faults. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for seeded faults (shared with the tests). */
+export { mulberry32 } from "../support/prng";
 
 /** Every timer the simulator starts goes through here so stop() can clear them all. */
 export class Timers {
