@@ -75,15 +75,26 @@ export interface PoolConfig {
   maxSurge: number;
 }
 
-/** PoolDrainer options (behaviour: issue 5). All optional. */
+/**
+ * Drain options (stack config `nodepool-rotation:drain`), handed to each pool's PoolDrainer. All
+ * optional; defaults are the engine's. Changing them updates the drainers in place (never replaces
+ * them), so the next delete uses them.
+ */
 export interface DrainConfig {
+  /** Whole-drain deadline in minutes, enforced by the drainer's delete() itself (the host ignores customTimeouts). Default 60. */
   deadlineMinutes?: number;
+  /** Maximum evictions in flight. Default 20. */
   concurrency?: number;
-  /** Nodes per batch: a count (`2`) or a percentage (`"25%"`). */
+  /** Drain the pool in batches: a node count (2 or "2") or a percentage ("25%"). Default: whole pool at once. */
   batch?: number | string;
+  /** Seconds to wait between batches. */
   batchSoakSeconds?: number;
+  /** After the last eviction, seconds during which every moved workload must stay at or above its PDB floor. */
   soakSeconds?: number;
+  /** Wait for moved workloads to be Ready again before reporting success. */
   waitForReady?: boolean;
+  /** Evict pods that use emptyDir volumes (their emptyDir data is lost), like `kubectl drain --delete-emptydir-data`. */
+  deleteEmptyDirData?: boolean;
 }
 
 /** Promotion gate (behaviour: issue 7). */
@@ -228,6 +239,7 @@ const stackSchema = {
         batchSoakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
         soakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
         waitForReady: { type: "boolean" },
+        deleteEmptyDirData: { type: "boolean" },
       },
     },
     [K.promotion]: {
@@ -251,7 +263,7 @@ const HINTS: Record<string, string> = {
   [K.environment]: "lowercase letters, digits and dashes, starting with a letter, <= 30 chars, e.g. staging",
   [K.cluster]: "an object with name, location, controlPlaneVersion and create",
   [K.pools]: "a non-empty list of pools (role, version, rotatedOn, machineType, minNodes, maxNodes, ...)",
-  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady",
+  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData",
   [K.promotion]: "an object like { requireVerifiedIn: staging }",
   [K.poolNameHistory]: "a map role -> list of pool names (maintained by npm run bump)",
   name: "a GKE cluster name: lowercase letters, digits and dashes, starting with a letter, <= 40 chars, e.g. game-staging",

@@ -46,30 +46,13 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { DrainConfig } from "./config";
 
 /** Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`). */
 export const POOL_DRAINER_TYPE = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";
 
-/**
- * Drain options (stack config `nodepool-rotation:drain`). All optional; defaults are the engine's.
- * Changing them updates the drainer in place (never replaces it) so the next delete uses them.
- */
-export interface DrainerOptions {
-  /** Whole-drain deadline in minutes, enforced by delete() itself (the host ignores customTimeouts). Default 60. */
-  deadlineMinutes?: number;
-  /** Maximum evictions in flight. Default 20. */
-  concurrency?: number;
-  /** Drain the pool in batches: a node count (2 or "2") or a percentage ("25%"). Default: whole pool at once. */
-  batch?: number | string;
-  /** Seconds to wait between batches. */
-  batchSoakSeconds?: number;
-  /** After the last eviction, seconds during which every moved workload must stay at or above its PDB floor. */
-  soakSeconds?: number;
-  /** Wait for moved workloads to be Ready again before reporting success. */
-  waitForReady?: boolean;
-  /** Evict pods that use emptyDir volumes (their emptyDir data is lost), like `kubectl drain --delete-emptydir-data`. */
-  deleteEmptyDirData?: boolean;
-}
+/** Drain options: the stack's `nodepool-rotation:drain` (one definition, in config.ts). */
+export type DrainerOptions = DrainConfig;
 
 /** Inputs of a PoolDrainer. */
 export interface PoolDrainerArgs {

@@ -74,6 +74,7 @@ const cases: Case[] = [
   { what: "oauth scope that is not a URL", edit: (c) => (c[P][0].oauthScopes = ["cloud-platform"]), expect: [/pools\[0\]\.oauthScopes\[0\] = "cloud-platform": wrong format — use a non-empty list of scope URLs/] },
   { what: "revision 0", edit: (c) => (c[P][0].revision = 0), expect: [/pools\[0\]\.revision = 0: must be >= 1/] },
   { what: "drain.batch as a bad percentage", edit: (c) => (c["nodepool-rotation:drain"].batch = "150%"), expect: [/^nodepool-rotation:drain\.batch = "150%": wrong type or format — use a node count \(2\) or a percentage/] },
+  { what: "drain.deleteEmptyDirData not a boolean", edit: (c) => (c["nodepool-rotation:drain"].deleteEmptyDirData = "yes"), expect: [/^nodepool-rotation:drain\.deleteEmptyDirData = "yes"/] },
   { what: "drain with an unknown option", edit: (c) => (c["nodepool-rotation:drain"].deadline = 5), expect: [/^nodepool-rotation:drain\.deadline is not a known key — did you mean deadlineMinutes\?/] },
   { what: "promotion gating on itself", edit: (c) => (c["nodepool-rotation:promotion"] = { requireVerifiedIn: "staging" }), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn = "staging": a stack cannot gate on itself/] },
   { what: "promotion without requireVerifiedIn", edit: (c) => (c["nodepool-rotation:promotion"] = {}), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn is missing/] },
@@ -183,7 +184,7 @@ describe("config: valid stack files", () => {
   it("accepts drain, promotion and poolNameHistory as documented and ignores other namespaces", () => {
     const cfg = validateStackConfig(
       staging((c) => {
-        c["nodepool-rotation:drain"] = { deadlineMinutes: 30, concurrency: 5, batch: "25%", batchSoakSeconds: 30, soakSeconds: 60, waitForReady: true };
+        c["nodepool-rotation:drain"] = { deadlineMinutes: 30, concurrency: 5, batch: "25%", batchSoakSeconds: 30, soakSeconds: 60, waitForReady: true, deleteEmptyDirData: true };
         c["nodepool-rotation:poolNameHistory"] = { app: ["app-1-30-8-gke1200-20261028-4c33b"] };
         c["gcp:zone"] = "asia-northeast1-a";
         c[P][0].revision = 2;
