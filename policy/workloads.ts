@@ -3,6 +3,7 @@
  * replicas they run, whether a PodDisruptionBudget selects them and how many disruptions it allows.
  * Pure functions over plain manifests (policy props), no I/O.
  */
+import { LabelSelector, matchLabelSelector } from "../components/rotation/selectors";
 
 /** Pulumi type tokens of the Kubernetes kinds the policies look at (@pulumi/kubernetes). */
 export const K8S_TYPES = {
@@ -47,48 +48,20 @@ export function namespaceOf(manifest: any, providerNamespace?: string): string {
     return manifest?.metadata?.namespace || providerNamespace || "default";
 }
 
-/** A label selector as in `metav1.LabelSelector`. */
-export interface LabelSelector {
-    matchLabels?: Record<string, string>;
-    matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
+/** A label selector as in `metav1.LabelSelector` (the engine's type: one definition). */
+export type { LabelSelector };
 
 /**
- * Does `selector` select an object with `labels`? Same semantics as
- * k8s.io/apimachinery metav1.LabelSelectorAsSelector: all matchLabels and all expressions must hold;
- * an empty selector matches everything; a null selector matches nothing. policy/v1 PDBs follow
- * this (an empty selector selects every pod of the namespace).
+ * Does `selector` select an object with `labels`? The engine's matcher decides (metav1 semantics:
+ * all matchLabels and expressions hold; empty matches everything; null matches nothing — policy/v1
+ * PDBs follow this). An invalid operator, which the API server would reject, never matches here.
  */
 export function selects(selector: LabelSelector | null | undefined, labels: Record<string, string>): boolean {
-    if (selector === null || selector === undefined) {
+    try {
+        return matchLabelSelector(selector, labels);
+    } catch {
         return false;
     }
-    for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-        if (labels[k] !== v) {
-            return false;
-        }
-    }
-    for (const e of selector.matchExpressions ?? []) {
-        const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-        const values = e.values ?? [];
-        switch (e.operator) {
-            case "In":
-                if (!has || !values.includes(labels[e.key])) return false;
-                break;
-            case "NotIn":
-                if (has && values.includes(labels[e.key])) return false;
-                break;
-            case "Exists":
-                if (!has) return false;
-                break;
-            case "DoesNotExist":
-                if (has) return false;
-                break;
-            default:
-                return false; // an invalid operator never matches (the API server would reject it)
-        }
-    }
-    return true;
 }
 
 /** Resolves an IntOrString against `total`, rounding up as the disruption controller does. */
