@@ -64,6 +64,13 @@ export interface PoolConfig {
   /** Autoscaling bounds (per zone for regional clusters, as GKE defines them). */
   minNodes: number;
   maxNodes: number;
+  /**
+   * Nodes the pool is created with (per zone), minNodes..maxNodes; default max(minNodes, 1). Used
+   * once, when the pool is created (later changes are ignored). The old pool's drain refuses to start
+   * until the evicted pods fit on the new pool, so set it to the old pool's current size when the
+   * autoscaler has grown that pool above minNodes.
+   */
+  initialNodes?: number;
   spot: boolean;
   /** Node service account email; undefined = the project's default compute service account. */
   serviceAccount?: string;
@@ -187,6 +194,7 @@ const poolSchema = {
     imageType: { enum: ["COS_CONTAINERD", "UBUNTU_CONTAINERD"] },
     minNodes: { type: "integer", minimum: 0, maximum: 1000 },
     maxNodes: { type: "integer", minimum: 1, maximum: 1000 },
+    initialNodes: { type: "integer", minimum: 1, maximum: 1000 },
     spot: { type: "boolean" },
     serviceAccount: { type: "string", pattern: "^(default|[a-z0-9][a-z0-9-]*@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.gserviceaccount\\.com)$" },
     oauthScopes: {
@@ -280,6 +288,7 @@ const HINTS: Record<string, string> = {
   imageType: "COS_CONTAINERD or UBUNTU_CONTAINERD",
   minNodes: "an integer 0..1000, <= maxNodes",
   maxNodes: "an integer 1..1000, >= minNodes",
+  initialNodes: "an integer 1..1000 between minNodes and maxNodes (the new pool's size at creation), or remove the key",
   spot: "true or false",
   serviceAccount: "a service account email, e.g. gke-nodes@my-project.iam.gserviceaccount.com",
   oauthScopes: "a non-empty list of scope URLs, e.g. [https://www.googleapis.com/auth/cloud-platform]",
@@ -521,6 +530,10 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
     }
     if (Number.isInteger(p.minNodes) && Number.isInteger(p.maxNodes) && (p.minNodes as number) > (p.maxNodes as number)) {
       problems.push(`${at}.minNodes = ${p.minNodes} is greater than maxNodes = ${p.maxNodes} — make minNodes <= maxNodes`);
+    }
+    if (Number.isInteger(p.initialNodes) && (p.initialNodes as number) >= 1 && Number.isInteger(p.minNodes) && Number.isInteger(p.maxNodes)
+        && ((p.initialNodes as number) < (p.minNodes as number) || (p.initialNodes as number) > (p.maxNodes as number))) {
+      problems.push(`${at}.initialNodes = ${p.initialNodes} is outside minNodes..maxNodes (${p.minNodes}..${p.maxNodes}) — pick a size in that range`);
     }
     if (typeof p.role === "string") {
       const first = rolesSeen.get(p.role);

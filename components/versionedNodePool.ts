@@ -71,9 +71,10 @@ export class VersionedNodePool extends pulumi.ComponentResource {
         // Pinned version; auto-upgrade off, or GKE would move the nodes under us (they fight).
         version: pool.version,
         management: { autoUpgrade: false, autoRepair: true },
-        // ForceNew in the provider: set once from minNodes and ignored afterwards (see opts), so
-        // changing minNodes never attempts a same-name replacement.
-        initialNodeCount: Math.max(pool.minNodes, 1),
+        // ForceNew in the provider: set once at creation and ignored afterwards (see opts), so
+        // changing it never attempts a same-name replacement. The new pool must hold what the old
+        // pool's drain moves onto it (the drain refuses until it fits): see PoolConfig.initialNodes.
+        initialNodeCount: pool.initialNodes ?? Math.max(pool.minNodes, 1),
         autoscaling: { minNodeCount: pool.minNodes, maxNodeCount: pool.maxNodes },
         // For GKE-driven node updates (e.g. a label change): surge, never take a node away first.
         upgradeSettings: { strategy: "SURGE", maxSurge: pool.maxSurge, maxUnavailable: 0 },

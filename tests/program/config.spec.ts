@@ -75,6 +75,8 @@ const cases: Case[] = [
   { what: "revision 0", edit: (c) => (c[P][0].revision = 0), expect: [/pools\[0\]\.revision = 0: must be >= 1/] },
   { what: "drain.batch as a bad percentage", edit: (c) => (c["nodepool-rotation:drain"].batch = "150%"), expect: [/^nodepool-rotation:drain\.batch = "150%": wrong type or format — use a node count \(2\) or a percentage/] },
   { what: "drain.deleteEmptyDirData not a boolean", edit: (c) => (c["nodepool-rotation:drain"].deleteEmptyDirData = "yes"), expect: [/^nodepool-rotation:drain\.deleteEmptyDirData = "yes"/] },
+  { what: "initialNodes above maxNodes", edit: (c) => (c["nodepool-rotation:pools"][0].initialNodes = 7), expect: [/^nodepool-rotation:pools\[0\]\.initialNodes = 7 is outside minNodes\.\.maxNodes \(3\.\.6\)/] },
+  { what: "initialNodes zero", edit: (c) => (c["nodepool-rotation:pools"][0].initialNodes = 0), expect: [/^nodepool-rotation:pools\[0\]\.initialNodes = 0/] },
   { what: "drain with an unknown option", edit: (c) => (c["nodepool-rotation:drain"].deadline = 5), expect: [/^nodepool-rotation:drain\.deadline is not a known key — did you mean deadlineMinutes\?/] },
   { what: "promotion gating on itself", edit: (c) => (c["nodepool-rotation:promotion"] = { requireVerifiedIn: "staging" }), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn = "staging": a stack cannot gate on itself/] },
   { what: "promotion without requireVerifiedIn", edit: (c) => (c["nodepool-rotation:promotion"] = {}), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn is missing/] },

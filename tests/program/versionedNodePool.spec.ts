@@ -53,6 +53,19 @@ describe("VersionedNodePool component", () => {
     assert.equal(np.props.name, component.name, "explicit name, no autonaming");
   });
 
+  it("creates the pool with initialNodes when set (the old pool's size), without renaming it", async () => {
+    const sized = { ...pool, initialNodes: 4 };
+    assert.equal(poolName(sized, "staging"), poolName(pool, "staging"), "initialNodes is mutable: never part of the name");
+    const before = captured.length;
+    new VersionedNodePool(
+      `${pool.role}-sized`,
+      { pool: sized, environment: "staging", project: "p", location: "asia-northeast1", cluster: "game-staging", clusterId: "p/asia-northeast1/game-staging", kubeconfig: pulumi.secret("kc") },
+      { transformations: [(args) => (captured.push(args), undefined)] },
+    );
+    const np = captured.slice(before).find((c) => c.type === "gcp:container/nodePool:NodePool")!;
+    assert.equal(np.props.initialNodeCount, 4);
+  });
+
   it("turns taints into GKE taints", () => {
     const np = captured.find((c) => c.type === "gcp:container/nodePool:NodePool")!;
     assert.deepEqual(np.props.nodeConfig.taints, [{ key: "dedicated", value: "batch", effect: "NO_SCHEDULE" }]);
