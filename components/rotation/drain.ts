@@ -124,7 +124,11 @@ export class PoolDrain {
 
   constructor(private readonly kc: KubeConfig, private readonly opts: DrainOptions) {
     this.client = new KubeClient(kc, opts.signal);
-    this.log = opts.log ?? (() => undefined);
+    // A progress line must never change the drain's course: a throwing sink (closed stderr) would
+    // otherwise abort the drain, skip a late node's cordon (watch handlers swallow exceptions) or
+    // replace the DrainError thrown after failing closed.
+    const sink = opts.log;
+    this.log = (line) => { try { sink?.(line); } catch { /* progress is best effort */ } };
     this.deadline = this.started + (opts.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs);
     this.concurrency = opts.concurrency ?? DRAIN_DEFAULTS.concurrency;
   }

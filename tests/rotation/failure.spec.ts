@@ -1,0 +1,47 @@
+/**
+ * Failure paths of the drain, against the simulator over HTTP with the real client, some through a
+ * fault-injecting proxy (tests/rotation/proxy.ts): whatever goes wrong, the drain fails closed
+ * (every node it cordoned is schedulable again), names the cause, and never claims success while
+ * a pod is still on the pool.
+ */
+import * as assert from "node:assert/strict";
+import { CORDONED_ANNOTATION, DrainError, drainPool } from "../../components/rotation";
+import { FaultProxy, startFaultProxy } from "./proxy";
+import { deployment, PoolSim, podSpec, startPoolSim, waitFor } from "./sim";
+
+async function rejects(p: Promise<unknown>): Promise<DrainError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof DrainError, `expected DrainError, got ${(e as any)?.stack ?? e}`);
+    return e;
+  }
+  assert.fail("expected the drain to fail");
+}
+
+async function assertUncordoned(ps: PoolSim) {
+  for (const n of await ps.view.nodes("old")) {
+    assert.ok(!n.spec?.unschedulable, `${n.metadata.name} must be uncordoned`);
+    assert.equal(n.metadata?.annotations?.[CORDONED_ANNOTATION], undefined, `${n.metadata.name} annotation removed`);
+  }
+}
+
+describe("rotation drain failure paths (simulator, HTTP)", function () {
+  this.timeout(60_000);
+  let ps: PoolSim | undefined;
+  let proxy: FaultProxy | undefined;
+  afterEach(async () => {
+    await proxy?.stop();
+    proxy = undefined;
+    await ps?.sim.stop();
+    ps = undefined;
+  });
+
+  it("a log callback that throws neither stops the drain nor replaces its outcome", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
+    const s = await drainPool(ps.kc, { pool: "old", log: () => { throw new Error("EPIPE: stderr is gone"); } });
+    assert.equal(s.outcome, "drained");
+    assert.equal(s.evicted, 4);
+    assert.deepEqual((await ps.view.podsOn(ps.oldNodes)).map((p) => p.metadata.name), []);
+  });
+});
