@@ -19,6 +19,18 @@ export function statusBody(err: any): any {
   return b ?? {};
 }
 
+/**
+ * One line for an operator: the server's Status message and HTTP code when the API answered
+ * (client-node's ApiException message starts "HTTP-Code: 403", with the useful text buried in the
+ * body), else the error's first line (network errors, aborts).
+ */
+export function errorText(err: any): string {
+  const code = statusOf(err);
+  const message = code !== undefined ? statusBody(err)?.message : undefined;
+  const text = typeof message === "string" && message ? message : String(err?.message ?? err).split("\n")[0];
+  return code !== undefined ? `${text} (HTTP ${code})` : text;
+}
+
 /** Retry-After in ms (seconds or HTTP date), if the error carries one. */
 export function retryAfterMs(err: any): number | undefined {
   const h = err?.headers ?? {};

@@ -15,7 +15,7 @@
  *   a disruption, naming them; uncordons what it cordoned on any failure.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { abortError, backoffMs, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
+import { abortError, backoffMs, errorText, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
 import { decidePod } from "./filters";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
 import { planSnapshot, validatePlanOptions, workloadOf } from "./plan";
@@ -278,7 +278,7 @@ export class PoolDrain {
     this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
     if (!node.spec?.unschedulable) {
       this.lateCordons.push(this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline)
-        .then(() => { this.cordoned.add(name); }, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${String(e?.message ?? e).split("\n")[0]}`); })
+        .then(() => { this.cordoned.add(name); }, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e)}`); })
         .finally(() => this.kick()));
     }
     this.kick();
@@ -620,7 +620,7 @@ export class PoolDrain {
     this.stopWatches();
     const f: Failure = e instanceof Failure ? e
       : e?.name === "AbortError" ? new Failure("aborted", e.message)
-      : new Failure("api-error", `${e?.message ?? e}`.split("\n")[0] + (statusOf(e) ? ` (HTTP ${statusOf(e)})` : ""));
+      : new Failure("api-error", errorText(e));
     // Let in-flight evictions settle (bounded), so the summary counts them.
     const settle = Date.now() + 5000;
     while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
@@ -634,7 +634,7 @@ export class PoolDrain {
           uncordoned.push(name);
           this.cordoned.delete(name);
         } catch (err: any) {
-          this.log(`[${this.opts.pool}] could not uncordon ${name}: ${String(err?.message ?? err).split("\n")[0]}`);
+          this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err)}`);
         }
       }
       for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }

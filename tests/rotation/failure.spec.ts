@@ -44,4 +44,16 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.equal(s.evicted, 4);
     assert.deepEqual((await ps.view.podsOn(ps.oldNodes)).map((p) => p.metadata.name), []);
   });
+
+  it("a 403 on a cordon: the error names the server's message, and the nodes it did cordon are uncordoned", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
+    const forbidden = { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Forbidden", code: 403, message: 'nodes "old-1" is forbidden: User "ci-bot" cannot patch resource "nodes" in API group "" at the cluster scope' };
+    proxy = await startFaultProxy(ps.sim, (method, path) => (method === "PATCH" && path.startsWith("/api/v1/nodes/old-1") ? { respond: 403, body: forbidden } : undefined));
+    const e = await rejects(drainPool(proxy.kubeConfig(), { pool: "old" }));
+    assert.equal(e.reason, "api-error");
+    assert.match(e.message, /User "ci-bot" cannot patch resource "nodes"/, e.message);
+    assert.match(e.message, /HTTP 403/);
+    assert.equal(ps.sim.report().evictions, 0);
+    await assertUncordoned(ps);
+  });
 });
