@@ -130,6 +130,11 @@ export class KubeClient {
     return this.listAll("list poddisruptionbudgets", (c) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit: 500, _continue: c }), deadline);
   }
 
+  /** Reads one node. */
+  readNode(name: string, deadline: number): Promise<any> {
+    return this.call("get nodes", () => this.core.readNode({ name }), deadline);
+  }
+
   /** Merge-patches a node (cordon/uncordon + annotation). */
   patchNode(name: string, body: object, deadline: number): Promise<any> {
     return this.call("patch nodes", () => this.core.patchNode({ name, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)), deadline);

@@ -80,6 +80,8 @@ export class PoolDrain {
   private poolNodes: string[] = [];
   private poolSet = new Set<string>();
   private readonly cordoned = new Set<string>();
+  /** Nodes a cordon patch was sent for: one whose answer was lost may have been applied. */
+  private readonly cordonSent = new Set<string>();
   private readonly pods = new Map<string, any>();        // "<ns>/<name>" -> current pod
   private readonly poolPods = new Map<string, any>();    // the subset on pool nodes
   private readonly podsByNs = new Map<string, Map<string, any>>();
@@ -235,6 +237,7 @@ export class PoolDrain {
       for (let name = todo.shift(); name !== undefined; name = todo.shift()) {
         try {
           this.checkStop();
+          this.cordonSent.add(name);
           await this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
         } catch (e) {
           todo.length = 0;
@@ -277,6 +280,7 @@ export class PoolDrain {
     for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.poolPods.set(k, p);
     this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
     if (!node.spec?.unschedulable) {
+      this.cordonSent.add(name);
       this.lateCordons.push(this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline)
         .then(() => { this.cordoned.add(name); }, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e)}`); })
         .finally(() => this.kick()));
@@ -626,8 +630,21 @@ export class PoolDrain {
     while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
     await Promise.allSettled(this.lateCordons);
     const uncordoned: string[] = [];
+    const cleanup = new KubeClient(this.kc); // not tied to the (maybe aborted) signal
+    // A cordon whose answer was lost (dropped connection, then the deadline or an abort stopped the
+    // retries) may have been applied: the node then carries our annotation and is ours to undo.
+    for (const name of [...this.cordonSent].filter((n) => !this.cordoned.has(n)).sort()) {
+      try {
+        const node = await cleanup.readNode(name, Date.now() + 10_000);
+        if (node?.spec?.unschedulable && node.metadata?.annotations?.[CORDONED_ANNOTATION]) this.cordoned.add(name);
+      } catch (err: any) {
+        if (statusOf(err) !== 404) {
+          this.cordoned.add(name); // unknown: try to uncordon it (a merge patch on a schedulable node is harmless)
+          this.log(`[${this.opts.pool}] could not check whether ${name} was cordoned: ${errorText(err)}`);
+        }
+      }
+    }
     if (!this.opts.keepCordoned && this.cordoned.size) {
-      const cleanup = new KubeClient(this.kc); // not tied to the (maybe aborted) signal
       for (const name of [...this.cordoned].sort()) {
         try {
           await cleanup.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: null } }, spec: { unschedulable: false } }, Date.now() + 30_000);
@@ -637,8 +654,8 @@ export class PoolDrain {
           this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err)}`);
         }
       }
-      for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     }
+    for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
     const tail = this.opts.keepCordoned ? ` Nodes left cordoned (keepCordoned): ${summary.cordoned.join(", ") || "none"}.`
       : uncordoned.length ? ` Uncordoned ${uncordoned.join(", ")}.` : "";

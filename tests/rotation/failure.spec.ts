@@ -56,4 +56,21 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.equal(ps.sim.report().evictions, 0);
     await assertUncordoned(ps);
   });
+
+  it("a cordon the server applied but whose answer was lost, then an abort: that node is uncordoned too", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
+    const ctrl = new AbortController();
+    proxy = await startFaultProxy(ps.sim, (method, path) => {
+      if (method === "PATCH" && path.startsWith("/api/v1/nodes/old-0") && !ctrl.signal.aborted) {
+        setTimeout(() => ctrl.abort(new Error("SIGTERM")), 50); // while the client backs off before retrying
+        return "apply-then-drop";
+      }
+      return undefined;
+    });
+    const e = await rejects(drainPool(proxy.kubeConfig(), { pool: "old", signal: ctrl.signal }));
+    assert.equal(e.reason, "aborted");
+    assert.equal(ps.sim.report().evictions, 0);
+    await assertUncordoned(ps);
+    assert.deepEqual(e.summary.cordoned, [], "nothing reported as still cordoned");
+  });
 });
