@@ -65,11 +65,11 @@ describe("simulator faults", function () {
 
   it("closes watch streams early", async () => {
     sim.setFaults({ watchCloseRate: 1 });
-    const t0 = Date.now();
+    // No timeoutSeconds: without the fault this watch would never end (see below), so its end is
+    // the evidence; no wall-clock bound (a loaded CI machine may deliver the close late).
     await new Promise<void>((resolve) => {
       new Watch(sim.kubeConfig()).watch("/api/v1/namespaces/default/configmaps", {}, () => undefined, () => resolve());
     });
-    assert.ok(Date.now() - t0 < 1500, `closed after ${Date.now() - t0} ms`);
     sim.setFaults({ watchCloseRate: 0 });
     // without the fault the same watch stays open until its timeout
     const t1 = Date.now();
