@@ -1,6 +1,6 @@
 /**
  * Crash/resume and injected faults against the simulator over HTTP. A crash is simulated two
- * ways: in-process (AbortSignal fired at a seeded random time; with keepCordoned the run leaves
+ * ways: in-process (AbortSignal fired after a seeded random number of evictions; with keepCordoned the run leaves
  * the cluster exactly as a killed process would, without it the run fails closed), and once for
  * real (the CLI in a child process, SIGKILLed mid-drain). The re-run must finish the job from the
  * cluster's state alone without any workload going below its PDB floor.
@@ -48,15 +48,20 @@ describe("rotation drain resilience (simulator, HTTP)", function () {
     it(`seed ${seed}: ${keep ? "crash (state left as is)" : "abort (fail closed)"} at a random point, then a re-run finishes without going below a floor`, async () => {
       ps = await startPoolSim({ oldNodes: 3, objects: objects(), timing: { podReadyMs: 40 } });
       const random = rng(seed);
-      const at = Math.floor(random() * 450);
+      // The crash point is an event, not a wall-clock time (which a loaded machine would shift):
+      // abort once the simulator has served `after` evictions (0 = right after the start).
+      const after = Math.floor(random() * 21);
       const ctrl = new AbortController();
-      const timer = setTimeout(() => ctrl.abort(new Error(`crash at ${at} ms`)), at);
-      let first: DrainSummary | DrainError;
+      let ended = false;
+      const running = drainPool(ps.kc, { pool: "old", signal: ctrl.signal, keepCordoned: keep, concurrency: 1 + Math.floor(random() * 6) })
+        .catch((e) => e)
+        .finally(() => { ended = true; });
       try {
-        first = await drainPool(ps.kc, { pool: "old", signal: ctrl.signal, keepCordoned: keep, concurrency: 1 + Math.floor(random() * 6) }).catch((e) => e);
+        await waitFor(() => ended || ps!.sim.report().evictions >= after, `${after} evictions`, 30_000);
       } finally {
-        clearTimeout(timer);
+        ctrl.abort(new Error(`crash after ${after} evictions`));
       }
+      const first: DrainSummary | DrainError = await running;
       const nodes = await ps.view.nodes("old");
       crashPoints.push(first instanceof DrainError ? `${first.summary.evicted}/21` : "done");
       if (first instanceof DrainError) {
