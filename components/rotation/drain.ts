@@ -170,6 +170,7 @@ export class PoolDrain {
         await this.soak(this.opts.soakMs, "soak");
         this.mark("soaked");
       }
+      this.failIfBlocked();
       this.progress(true);
       this.stopWatches();
       const summary = this.summary("drained");
@@ -392,6 +393,7 @@ export class PoolDrain {
    * Bounded by `concurrency` (requests in flight + pods terminating) and by each PDB's budget.
    */
   private pump(nodes: Set<string>): boolean {
+    this.failIfBlocked();
     const todo = this.remaining(["evict", "terminating"], nodes);
     if (todo.length === 0) return true;
     let disrupting = 0;
@@ -430,6 +432,19 @@ export class PoolDrain {
     }
     this.progress(false);
     return false;
+  }
+
+  /**
+   * The plan refused pods that cannot be moved safely; one that shows up on the pool later (bound
+   * to a node directly, or on a node that joined the pool) fails the drain the same way, instead
+   * of being left behind for the pool's deletion to kill while the drain reports success.
+   */
+  private failIfBlocked(): void {
+    const blocked = this.remaining(["blocks"]);
+    if (!blocked.length) return;
+    const lines = blocked.map(({ pod }) => `pod ${keyOf(pod)} on ${pod.spec?.nodeName}: ${decidePod(pod, this.opts).reason}`);
+    throw new Failure("blocked", `drain of pool ${this.opts.pool} stopped: ${blocked.length} pod(s) that cannot be moved safely appeared on the pool: ${lines.slice(0, 20).join("; ")}${lines.length > 20 ? ` and ${lines.length - 20} more` : ""}`,
+      [], blocked.map(({ pod }) => keyOf(pod)));
   }
 
   /** One eviction; the outcome updates the pod's state and wakes the loop. */

@@ -73,4 +73,18 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     await assertUncordoned(ps);
     assert.deepEqual(e.summary.cordoned, [], "nothing reported as still cordoned");
   });
+
+  it("a pod that cannot be moved safely appearing on the pool mid-drain fails the drain, naming it (no false success)", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 6, { maxUnavailable: 1 }), timing: { podReadyMs: 150 } });
+    const drain = rejects(drainPool(ps.kc, { pool: "old" }));
+    await waitFor(() => ps!.sim.report().evictions >= 1, "first eviction");
+    // Bound to the node directly (no scheduler, so the cordon does not keep it out), no controller.
+    await ps.view.core.createNamespacedPod({ namespace: "shop", body: { metadata: { name: "intruder" }, spec: { ...podSpec(), nodeName: "old-0" } } as any });
+    const e = await drain;
+    assert.equal(e.reason, "blocked");
+    assert.ok(e.blockingPods.includes("shop/intruder"), e.blockingPods.join(","));
+    assert.match(e.message, /shop\/intruder.*no controller/);
+    await assertUncordoned(ps);
+    assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
+  });
 });
