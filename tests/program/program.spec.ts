@@ -8,6 +8,9 @@ import { validateStackConfig } from "../../components/config";
 import { GKE_POOL_NAME_REGEX, poolName } from "../../components/naming";
 import { MOCK_CA, MOCK_ENDPOINT, Registered, clone, resolve, runProgram, stackFileConfig } from "./harness";
 
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
 const NODEPOOL = "gcp:container/nodePool:NodePool";
 const CLUSTER = "gcp:container/cluster:Cluster";
 
@@ -164,6 +167,9 @@ describe("program: behaviours across runs", () => {
       assert.match(err.message, /nodepool-rotation:pools\[0\]\.minNodes = 9 is greater than maxNodes = 6/);
       return true;
     });
+    // Registration is asynchronous (a resource constructed before the throw reaches the mock
+    // monitor only later): let every pending RPC land, or this check could never fail.
+    await waitForRPCs();
     assert.deepEqual(registered, []);
   });
 });
