@@ -162,8 +162,25 @@ export async function collectProgram(opts: CollectOptions): Promise<ResourceSpec
         });
     };
 
-    forgetProgramModules();
-    await opts.program();
-    await settings.waitForRPCs();
+    // A registration that fails before reaching the monitor (e.g. prod's pools when the promotion
+    // gate refuses: they depend on it) only rejects a promise nobody awaits. The language host
+    // fails the program on such an unhandled rejection; mocha silently drops them, which made a
+    // refused gate look like a race ("collected 0 node pools"). Collect them and fail loudly.
+    const failures: unknown[] = [];
+    const onRejection = (reason: unknown) => failures.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+        forgetProgramModules();
+        await opts.program();
+        await settings.waitForRPCs();
+        // Node reports unhandled rejections once the microtask queue drains: one event-loop turn.
+        await new Promise(resolve => setImmediate(resolve));
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+    if (failures.length > 0) {
+        const messages = [...new Set(failures.map(f => (f instanceof Error ? f.message : String(f))))];
+        throw new Error(`the program failed under mocks (${opts.stack}, ${preview ? "preview" : "up"}): ${messages.join("; ")}`);
+    }
     return registrations;
 }
