@@ -177,7 +177,9 @@ describe("rotation drain (simulator, HTTP)", function () {
     await waitFor(() => ps!.sim.report().evictions >= 1, "first eviction");
     await policy.patchNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "shop", body: { spec: { maxUnavailable: 0 } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
     const e = await drain;
-    assert.ok(Date.now() - started < 10_000, "failed fast");
+    // reason "never-allows" (not "deadline") is the evidence; the clock only rules out waiting for
+    // the 60 s deadline, with room for a loaded CI machine.
+    assert.ok(Date.now() - started < 30_000, `failed fast: ${Date.now() - started} ms, deadline 60 s`);
     assert.equal(e.reason, "never-allows");
     assert.deepEqual(e.blockingPdbs, ["shop/web-pdb"]);
     assert.ok(e.blockingPods.length >= 1 && e.blockingPods.every((p) => p.startsWith("shop/web-")), e.blockingPods.join(","));
@@ -192,7 +194,7 @@ describe("rotation drain (simulator, HTTP)", function () {
     await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 5, "pods running");
     const started = Date.now();
     const e = await rejects(drainPool(ps.kc, { pool: "old", deadlineMs: 1500 }));
-    assert.ok(Date.now() - started < 8000);
+    assert.ok(Date.now() - started < 15_000, `stopped ${Date.now() - started} ms after a 1.5 s deadline (never-ready pods would block forever)`);
     assert.equal(e.reason, "deadline");
     assert.deepEqual(e.blockingPdbs, ["shop/sick-pdb"]);
     assert.equal(e.blockingPods.filter((p) => p.startsWith("shop/sick-")).length, 3);
