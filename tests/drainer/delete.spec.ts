@@ -135,7 +135,7 @@ describe("PoolDrainer.delete() in a fresh host against the simulator", function 
     const { host, outs } = await oldDrainer(sim, {});
     const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
     assert.ok(r.ok, !r.ok ? r.message : "");
-    assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
+    assert.ok(r.ms < 30_000, `took ${r.ms} ms (no waiting for the 60 min default deadline; room for a loaded CI box)`);
     assert.equal(sim.report().evictions, 0);
   });
 
