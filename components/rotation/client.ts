@@ -68,6 +68,18 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Longest one request may go unanswered before it is abandoned (and retried while the deadline allows). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Request options that tie the request to `signal` (client-node 1.4: RequestContext.setSignal, passed to fetch). */
+export function withSignal(signal: AbortSignal, options?: k8s.ConfigurationOptions): k8s.ConfigurationOptions {
+  const mw = {
+    pre: (ctx: any) => { ctx.setSignal(signal); return new k8s.Observable(Promise.resolve(ctx)); },
+    post: (res: any) => new k8s.Observable(Promise.resolve(res)),
+  };
+  return { ...options, middleware: [...((options?.middleware as any[]) ?? []), mw] as any, middlewareMergeStrategy: "append" };
+}
+
 /** Counted, retrying access to the API. */
 export class KubeClient {
   readonly core: k8s.CoreV1Api;
@@ -76,7 +88,12 @@ export class KubeClient {
   readonly requests: Record<string, number> = {};
   total = 0;
 
-  constructor(readonly kc: k8s.KubeConfig, readonly signal?: AbortSignal) {
+  /**
+   * `signal` aborts requests in flight and stops retries. Every request is bounded by
+   * `requestTimeoutMs` and by its deadline: a server that accepted the connection but never
+   * answers must not hold the drain (or its clean-up) past its deadline.
+   */
+  constructor(readonly kc: k8s.KubeConfig, readonly signal?: AbortSignal, readonly requestTimeoutMs = REQUEST_TIMEOUT_MS) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.policy = kc.makeApiClient(k8s.PolicyV1Api);
   }
@@ -91,28 +108,39 @@ export class KubeClient {
    * Runs a request, retrying transient failures (network, 5xx, 429) with backoff and jitter until
    * `deadline` (epoch ms). Errors that are not transient, or `fatal(err)`, are thrown at once.
    */
-  async call<T>(kind: string, fn: () => Promise<T>, deadline: number, fatal?: (err: any) => boolean): Promise<T> {
+  async call<T>(kind: string, fn: (options: k8s.ConfigurationOptions) => Promise<T>, deadline: number, fatal?: (err: any) => boolean): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.signal?.aborted) throw abortError(this.signal);
       this.count(kind);
+      const limit = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
+      const attemptCtrl = new AbortController();
+      const onAbort = () => attemptCtrl.abort();
+      const timer = setTimeout(onAbort, limit);
+      this.signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        return await fn();
-      } catch (err) {
+        return await fn(withSignal(attemptCtrl.signal));
+      } catch (caught) {
+        if (this.signal?.aborted) throw abortError(this.signal);
+        // Our own timeout: a network failure like any other (the request may or may not have been applied).
+        const err = attemptCtrl.signal.aborted ? Object.assign(new Error(`${kind}: no answer within ${limit} ms`), { name: "TimeoutError" }) : caught;
         if (!isTransient(err) || fatal?.(err)) throw err;
         const wait = retryAfterMs(err) ?? backoffMs(attempt);
         if (Date.now() + wait > deadline) throw err;
         await sleep(wait + (statusOf(err) === 429 ? Math.random() * 100 : 0), this.signal);
+      } finally {
+        clearTimeout(timer);
+        this.signal?.removeEventListener("abort", onAbort);
       }
     }
   }
 
   /** Lists all pages of a collection (limit/continue); returns the items and the list's resourceVersion. */
-  async listAll(kind: string, page: (cont: string | undefined) => Promise<{ items: any[]; metadata?: any }>, deadline: number): Promise<{ items: any[]; resourceVersion: string }> {
+  async listAll(kind: string, page: (cont: string | undefined, options?: k8s.ConfigurationOptions) => Promise<{ items: any[]; metadata?: any }>, deadline: number): Promise<{ items: any[]; resourceVersion: string }> {
     const items: any[] = [];
     let cont: string | undefined;
     let rv = "";
     do {
-      const res = await this.call(kind, () => page(cont), deadline);
+      const res = await this.call(kind, (o) => page(cont, o), deadline);
       items.push(...res.items);
       cont = res.metadata?._continue || undefined;
       rv = res.metadata?.resourceVersion ?? rv;
@@ -121,32 +149,44 @@ export class KubeClient {
   }
 
   listNodes(deadline: number, labelSelector?: string) {
-    return this.listAll("list nodes", (c) => this.core.listNode({ labelSelector, limit: 500, _continue: c }), deadline);
+    return this.listAll("list nodes", (c, o) => this.core.listNode({ labelSelector, limit: 500, _continue: c }, o), deadline);
   }
   listPods(deadline: number) {
-    return this.listAll("list pods", (c) => this.core.listPodForAllNamespaces({ limit: 500, _continue: c }), deadline);
+    return this.listAll("list pods", (c, o) => this.core.listPodForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
   }
   listPdbs(deadline: number) {
-    return this.listAll("list poddisruptionbudgets", (c) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit: 500, _continue: c }), deadline);
+    return this.listAll("list poddisruptionbudgets", (c, o) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
   }
 
   /** Reads one node. */
   readNode(name: string, deadline: number): Promise<any> {
-    return this.call("get nodes", () => this.core.readNode({ name }), deadline);
+    return this.call("get nodes", (o) => this.core.readNode({ name }, o), deadline);
   }
 
   /** Merge-patches a node (cordon/uncordon + annotation). */
   patchNode(name: string, body: object, deadline: number): Promise<any> {
-    return this.call("patch nodes", () => this.core.patchNode({ name, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)), deadline);
+    return this.call("patch nodes", (o) => this.core.patchNode({ name, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch, o)), deadline);
   }
 
-  /** One eviction attempt (no retry: the caller owns 429/5xx policy). */
+  /**
+   * One eviction attempt (no retry: the caller owns 429/5xx policy). Bounded by requestTimeoutMs
+   * (then rejected like a dropped connection); never aborted by `signal`: an eviction on the wire
+   * is let settle so it is counted.
+   */
   async evict(namespace: string, name: string, uid?: string): Promise<void> {
     this.count("create pods/eviction");
-    await this.core.createNamespacedPodEviction({
-      name, namespace,
-      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, ...(uid ? { deleteOptions: { preconditions: { uid } } } : {}) } as any,
-    });
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), this.requestTimeoutMs);
+    try {
+      await this.core.createNamespacedPodEviction({
+        name, namespace,
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, ...(uid ? { deleteOptions: { preconditions: { uid } } } : {}) } as any,
+      }, withSignal(ctrl.signal));
+    } catch (err) {
+      throw ctrl.signal.aborted ? new Error(`create pods/eviction ${namespace}/${name}: no answer within ${this.requestTimeoutMs} ms`) : err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

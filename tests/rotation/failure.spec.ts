@@ -87,4 +87,16 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     await assertUncordoned(ps);
     assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
   });
+
+  it("a request the server never answers does not outlive the deadline: the drain fails closed on time", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
+    let hung = 0;
+    proxy = await startFaultProxy(ps.sim, (method, path) => (method === "PATCH" && path.startsWith("/api/v1/nodes/old-1") && hung++ === 0 ? "hang" : undefined));
+    const started = Date.now();
+    const e = await rejects(drainPool(proxy.kubeConfig(), { pool: "old", deadlineMs: 1500 }));
+    assert.ok(Date.now() - started < 8000, `returned after ${Date.now() - started} ms (deadline 1.5 s)`);
+    assert.equal(e.reason, "api-error");
+    assert.match(e.message, /patch nodes: no answer within \d+ ms/);
+    await assertUncordoned(ps);
+  });
 });

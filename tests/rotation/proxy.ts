@@ -12,7 +12,8 @@ import type { Simulator } from "../simulator";
 export type ProxyAction =
   | undefined                                  // forward as is
   | { respond: number; body: object }          // answer directly; the server never sees it
-  | "apply-then-drop";                         // forward, let the server apply it, then cut the connection without an answer
+  | "apply-then-drop"                          // forward, let the server apply it, then cut the connection without an answer
+  | "hang";                                    // accept the request and never answer (until the client gives up or the proxy stops)
 
 /** A running proxy. */
 export interface FaultProxy {
@@ -28,6 +29,7 @@ export async function startFaultProxy(sim: Simulator, hook: (method: string, pat
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const action = hook(req.method ?? "GET", req.url ?? "/");
+    if (action === "hang") return;
     if (action && action !== "apply-then-drop") {
       res.writeHead(action.respond, { "content-type": "application/json" });
       res.end(JSON.stringify(action.body));
