@@ -440,7 +440,7 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
 function drainFailureMessage(pool: string, cluster: string, e: any): string {
   const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
   // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
-  const detail = String(e?.message ?? e).trim().replace(/\s*Uncordoned [^]*$/, "");
+  const detail = (isDrainError ? String(e.message) : apiErrorText(e)).trim().replace(/\s*Uncordoned [^]*$/, "");
   const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && e.reason ? ` [${e.reason}]` : ""}: ${detail}`];
   if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
   const stillCordoned: string[] = isDrainError ? e.summary.cordoned ?? [] : [];
@@ -460,6 +460,26 @@ function drainFailureMessage(pool: string, cluster: string, e: any): string {
     `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
   );
   return lines.join("\n");
+}
+
+/**
+ * One line for an error from the API client: the server's Status message and HTTP code when it
+ * answered (client-node's ApiException message is "HTTP-Code: 403 / Message / Body: <escaped
+ * JSON> / Headers"), else the error's message (network errors name the server and the reason).
+ */
+function apiErrorText(e: any): string {
+  if (typeof e?.code === "number") {
+    let body = e.body;
+    if (typeof body === "string") {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        body = { message: body };
+      }
+    }
+    if (typeof body?.message === "string" && body.message) return `${body.message} (HTTP ${e.code})`;
+  }
+  return String(e?.message ?? e);
 }
 
 /**
@@ -488,13 +508,21 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       deadlineMs + 60_000,
     );
   });
+  let listTimer: ReturnType<typeof setTimeout> | undefined;
   try {
     log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     const k8s = require("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     kc.loadFromString(props.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    const nodes = await Promise.race([core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }), hardStop]);
+    // "No nodes" only from a list that succeeded: any failure to list fails the delete, and a server
+    // that never answers fails it within 2 min (not at the backstop an hour later, blaming the drain).
+    const listLimitMs = Math.min(deadlineMs, 120_000);
+    const listTimeout = new Promise<never>((_, reject) => {
+      listTimer = setTimeout(() => reject(new Error(`listing the pool's nodes got no answer within ${Math.round(listLimitMs / 1000)} s`)), listLimitMs);
+    });
+    const nodes = await Promise.race([core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }), listTimeout, hardStop]);
+    clearTimeout(listTimer);
     if (nodes.items.length === 0) {
       log(`no nodes labelled cloud.google.com/gke-nodepool=${pool} are left: nothing to drain`);
       return;
@@ -522,6 +550,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     // The host prints the error (message and stack) to stderr itself, and Pulumi shows the message.
     throw new Error(drainFailureMessage(pool, props.cluster, e));
   } finally {
+    clearTimeout(listTimer);
     clearTimeout(backstop);
     clearTimeout(hardTimer);
   }
