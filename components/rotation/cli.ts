@@ -103,10 +103,25 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .option("--keep-cordoned", "on failure, leave the nodes cordoned (default: uncordon every node this tool cordoned)")
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);
+      // The first SIGINT/SIGTERM stops the drain, which then fails closed (uncordons). Operators
+      // press Ctrl-C again while that runs: the second one must not kill the process with the pool
+      // cordoned, so it only says what is happening; a third exits at once.
       const ctrl = new AbortController();
-      const onSignal = (sig: string) => ctrl.abort(new Error(`received ${sig}`));
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+          out.stderr(`received ${sig}: stopping the drain and uncordoning the nodes it cordoned${o.keepCordoned ? " (--keep-cordoned: they stay cordoned)" : ""}; send it twice more to exit at once\n`);
+          ctrl.abort(new Error(`received ${sig}`));
+        } else if (signals === 2) {
+          out.stderr(`received ${sig} again: still failing closed; once more exits at once, leaving nodes cordoned\n`);
+        } else {
+          out.stderr(`received ${sig}: exiting without cleaning up; check the pool's nodes and \`kubectl uncordon\` them\n`);
+          process.exit(130);
+        }
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       const opts: DrainOptions = {
         ...planOpts(o), deadlineMs: o.deadline, concurrency: o.concurrency, batch: o.batch, batchSoakMs: o.batchSoak,
         waitForReady: o.waitForReady, soakMs: o.soak, keepCordoned: o.keepCordoned, signal: ctrl.signal,

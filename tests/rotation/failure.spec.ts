@@ -5,6 +5,10 @@
  * a pod is still on the pool.
  */
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CORDONED_ANNOTATION, DrainError, drainPool } from "../../components/rotation";
 import { FaultProxy, startFaultProxy } from "./proxy";
 import { deployment, PoolSim, podSpec, startPoolSim, waitFor } from "./sim";
@@ -97,6 +101,48 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.ok(Date.now() - started < 8000, `returned after ${Date.now() - started} ms (deadline 1.5 s)`);
     assert.equal(e.reason, "api-error");
     assert.match(e.message, /patch nodes: no answer within \d+ ms/);
+    await assertUncordoned(ps);
+  });
+
+  it("the CLI: Ctrl-C twice (the second while it uncordons) still exits 1 with every node uncordoned", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 6, { maxUnavailable: 1 }), timing: { podReadyMs: 300 } });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const patches = new Map<string, number>();
+    let uncordoning = false;
+    // Each node's second PATCH is the uncordon: hold it until the second signal has been sent.
+    proxy = await startFaultProxy(ps.sim, (method, p) => {
+      if (method !== "PATCH" || !p.startsWith("/api/v1/nodes/")) return undefined;
+      const n = (patches.get(p) ?? 0) + 1;
+      patches.set(p, n);
+      if (n !== 2) return undefined;
+      uncordoning = true;
+      return { after: held };
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-sigint-"));
+    const kcPath = path.join(dir, "kubeconfig");
+    fs.writeFileSync(kcPath, proxy.kubeconfig);
+    const bin = path.join(__dirname, "../../components/rotation/bin.js");
+    const child = spawn(process.execPath, [bin, "drain", "--kubeconfig", kcPath, "--pool", "old"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += d; });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(sig ? null : code)));
+    try {
+      await waitFor(() => ps!.sim.report().evictions >= 1, "the CLI to start evicting", 30_000);
+      child.kill("SIGINT");
+      await waitFor(() => uncordoning, `the CLI to start uncordoning\n${stderr}`);
+      child.kill("SIGINT"); // while the uncordon is on the wire
+      const early = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("running"), 500))]);
+      release();
+      assert.equal(early, "running", `the second SIGINT must not end the process mid-cleanup\n${stderr}`);
+      assert.equal(await exited, 1, `exit code\n${stderr}`);
+      assert.match(stderr, /received SIGINT again: still failing closed/);
+    } finally {
+      release();
+      child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.match(stderr, /drain failed \(aborted\)/);
     await assertUncordoned(ps);
   });
 });
