@@ -32,9 +32,11 @@ describe("rotation API client (simulator, HTTP)", function () {
     const client = new KubeClient(sim.kubeConfig());
     sim.setFaults({ seed: 3, retryAfterRate: 1 });
     const t0 = Date.now();
-    const clear = setTimeout(() => sim!.setFaults({ retryAfterRate: 0 }), 200);
-    const nodes = await client.listNodes(Date.now() + 20_000);
-    clearTimeout(clear);
+    const listing = client.listNodes(Date.now() + 20_000);
+    // turn the fault off once the first list reached the server (and got its 429), not after a timer
+    await waitFor(() => (sim!.report().requests["list nodes"] ?? 0) >= 1, "the first list (answered 429)");
+    sim.setFaults({ retryAfterRate: 0 });
+    const nodes = await listing;
     assert.equal(nodes.items.length, 1);
     assert.ok(Date.now() - t0 >= 950, `waited ${Date.now() - t0} ms: Retry-After: 1 honoured`);
     assert.ok(client.requests["list nodes"] >= 2, JSON.stringify(client.requests));
