@@ -666,7 +666,12 @@ export class PoolDrain {
           uncordoned.push(name);
           this.cordoned.delete(name);
         } catch (err: any) {
-          this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err)}`);
+          if (statusOf(err) === 404) {
+            this.cordoned.delete(name); // the node is gone (autoscaler, repair): nothing left cordoned
+            this.log(`[${this.opts.pool}] ${name} no longer exists: nothing to uncordon`);
+          } else {
+            this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err)}`);
+          }
         }
       }
     }

@@ -145,4 +145,22 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.match(stderr, /drain failed \(aborted\)/);
     await assertUncordoned(ps);
   });
+
+  it("a cordoned node deleted during the drain (autoscaler, repair) is not reported as left cordoned", async () => {
+    ps = await startPoolSim({ oldNodes: 2, waitReady: false, objects: [
+      ...deployment("shop", "sick", 2, { minAvailable: 1 }, { annotations: { "simulator.nodepool-rotation.io/ready": "false" } }),
+      ...deployment("shop", "web", 2, { maxUnavailable: 1 }),
+    ] });
+    await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4, "pods running");
+    const logs: string[] = [];
+    const drain = rejects(drainPool(ps.kc, { pool: "old", deadlineMs: 2000, log: (l) => logs.push(l) }));
+    await waitFor(() => logs.some((l) => /cordoned 2 node\(s\)/.test(l)), "pool cordoned");
+    await ps.view.core.deleteNode({ name: "old-1" });
+    const e = await drain;
+    assert.equal(e.reason, "deadline");
+    assert.deepEqual(e.summary.cordoned, [], "nothing is left cordoned: old-0 uncordoned, old-1 gone");
+    assert.deepEqual(e.uncordoned, ["old-0"]);
+    assert.doesNotMatch(logs.join("\n"), /could not uncordon/);
+    await assertUncordoned(ps);
+  });
 });
