@@ -260,17 +260,29 @@ export class Reflector {
           const v = obj?.metadata?.resourceVersion;
           if (type === "ERROR") {
             // Status object in the stream: 410 Expired/Gone means our resourceVersion is too old.
+            this.lastError = obj;
             needRelist = true;
             this.ctrl?.abort();
             return;
           }
           if (v) this.rv = v;
-          if (type !== "BOOKMARK") { this.failures = 0; this.sink.event(type, obj); }
+          if (type === "BOOKMARK") return;
+          this.failures = 0;
+          try {
+            this.sink.event(type, obj);
+          } catch (e) {
+            // client-node swallows exceptions from this callback: the event would be lost without a
+            // trace and the cache stay wrong. Record it and re-list, which rebuilds the whole cache.
+            this.lastError = e;
+            needRelist = true;
+            this.ctrl?.abort();
+          }
         }, (e) => resolve(e)).then((c) => { this.ctrl = c; if (this.stopped) c.abort(); }, resolve);
       });
       if (this.stopped) return;
+      // (a watch we aborted ourselves to re-list ends with an AbortError: keep the reason we had)
+      if (err && !needRelist) this.lastError = err;
       if (err && statusOf(err) === 410) needRelist = true;
-      if (err) this.lastError = err;
       // A closed or failed watch resumes from the last resourceVersion; only 410 Gone needs a re-list.
       // Back off when watches end without delivering anything (server closing at once, errors).
       if (err || needRelist || this.failures > 0) await sleep(backoffMs(this.failures, 20, 2000), this.client.signal);

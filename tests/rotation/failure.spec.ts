@@ -9,9 +9,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as k8s from "@kubernetes/client-node";
 import { CORDONED_ANNOTATION, DrainError, drainPool } from "../../components/rotation";
+import { KubeClient, Reflector } from "../../components/rotation/client";
+import { startSimulator } from "../simulator";
 import { FaultProxy, startFaultProxy } from "./proxy";
-import { deployment, PoolSim, podSpec, startPoolSim, waitFor } from "./sim";
+import { deployment, nodeManifest, PoolSim, podSpec, scenario, startPoolSim, waitFor } from "./sim";
 
 async function rejects(p: Promise<unknown>): Promise<DrainError> {
   try {
@@ -162,5 +165,34 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.deepEqual(e.uncordoned, ["old-0"]);
     assert.doesNotMatch(logs.join("\n"), /could not uncordon/);
     await assertUncordoned(ps);
+  });
+
+  it("a watch handler that throws does not lose the event silently: the reflector re-lists and its cache heals", async () => {
+    const sim = await startSimulator({ scenario: scenario([nodeManifest("n-1", "p")]) });
+    try {
+      const kc = sim.kubeConfig();
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      const client = new KubeClient(kc);
+      const seen = new Set<string>();
+      let thrown = 0;
+      const r = new Reflector(client, "configmaps", "/api/v1/configmaps", (d) => client.listAll("list configmaps", (c, o) => client.core.listConfigMapForAllNamespaces({ limit: 500, _continue: c }, o), d), {
+        reset: (items) => { seen.clear(); for (const i of items) seen.add(i.metadata.name); },
+        event: (type, o) => {
+          if (thrown++ === 0) throw new TypeError("handler bug");
+          if (type === "DELETED") seen.delete(o.metadata.name); else seen.add(o.metadata.name);
+        },
+      }, Date.now() + 20_000);
+      try {
+        await r.start();
+        await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "lost-event" } } });
+        await waitFor(() => seen.has("lost-event"), "the cache to heal after the handler threw", 10_000);
+        assert.ok(r.lists >= 2, `re-listed (${r.lists} lists)`);
+        assert.match(String(r.lastError), /handler bug/);
+      } finally {
+        r.stop();
+      }
+    } finally {
+      await sim.stop();
+    }
   });
 });
