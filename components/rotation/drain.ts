@@ -238,13 +238,11 @@ export class PoolDrain {
       for (let name = todo.shift(); name !== undefined; name = todo.shift()) {
         try {
           this.checkStop();
-          this.cordonSent.add(name);
-          await this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
+          await this.cordonNode(name, byName.get(name)?.metadata?.resourceVersion);
         } catch (e) {
           todo.length = 0;
           throw e;
         }
-        this.cordoned.add(name); // recorded as soon as the patch returns, so a failure uncordons it
       }
     };
     // A few patches in parallel; the first failure stops the others and fails closed.
@@ -252,6 +250,35 @@ export class PoolDrain {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     this.log(`[${this.opts.pool}] cordoned ${this.poolNodes.length} node(s); ${this.remaining(["evict", "terminating"]).length} pod(s) to move, ${this.remaining(["wait-completed"]).length} to wait for`);
+  }
+
+  /**
+   * Cordons one node and marks it as ours, only if it is still the node we saw schedulable: the
+   * patch carries its resourceVersion as a precondition. On 409 the node is re-read: cordoned by
+   * someone else meanwhile (`kubectl cordon`) → theirs, left alone and never uncordoned; still
+   * schedulable → patched again from the fresh version. Recorded as ours as soon as the patch
+   * returns, so a failure uncordons it.
+   */
+  private async cordonNode(name: string, resourceVersion?: string): Promise<void> {
+    let rv = resourceVersion;
+    for (;;) {
+      this.cordonSent.add(name);
+      try {
+        await this.client.patchNode(name, { metadata: { ...(rv ? { resourceVersion: rv } : {}), annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
+        this.cordoned.add(name);
+        return;
+      } catch (e) {
+        if (statusOf(e) !== 409) throw e;
+      }
+      const node = await this.client.readNode(name, this.deadline);
+      if (node?.spec?.unschedulable) {
+        // Ours if it carries our mark (a retried patch whose first answer was lost), else someone else's.
+        if (node.metadata?.annotations?.[CORDONED_ANNOTATION]) this.cordoned.add(name);
+        else this.log(`[${this.opts.pool}] ${name} was cordoned by someone else meanwhile: drained, but never uncordoned by this tool`);
+        return;
+      }
+      rv = node?.metadata?.resourceVersion;
+    }
   }
 
   /** Waits until every DaemonSet of the pool is Ready on the replacement nodes it targets. */
@@ -281,9 +308,8 @@ export class PoolDrain {
     for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.poolPods.set(k, p);
     this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
     if (!node.spec?.unschedulable) {
-      this.cordonSent.add(name);
-      this.lateCordons.push(this.client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline)
-        .then(() => { this.cordoned.add(name); }, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e)}`); })
+      this.lateCordons.push(this.cordonNode(name, node.metadata?.resourceVersion)
+        .then(() => undefined, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e)}`); })
         .finally(() => this.kick()));
     }
     this.kick();

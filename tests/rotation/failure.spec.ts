@@ -195,4 +195,28 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       await sim.stop();
     }
   });
+
+  it("a node a human cordons between the drain's list and its cordon stays theirs: never annotated, never uncordoned", async () => {
+    ps = await startPoolSim({ oldNodes: 2, waitReady: false, objects: [
+      ...deployment("shop", "sick", 2, { minAvailable: 1 }, { annotations: { "simulator.nodepool-rotation.io/ready": "false" } }),
+      ...deployment("shop", "web", 2, { maxUnavailable: 1 }),
+    ] });
+    await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4, "pods running");
+    const view = ps.view;
+    let first = true;
+    // `kubectl cordon old-0` lands just before the drain's own cordon patch reaches the server.
+    proxy = await startFaultProxy(ps.sim, (method, p) => {
+      if (method !== "PATCH" || !p.startsWith("/api/v1/nodes/old-0") || !first) return undefined;
+      first = false;
+      return { after: view.core.patchNode({ name: "old-0", body: { spec: { unschedulable: true } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)) };
+    });
+    const logs: string[] = [];
+    const e = await rejects(drainPool(proxy.kubeConfig(), { pool: "old", deadlineMs: 1500, log: (l) => logs.push(l) }));
+    assert.equal(e.reason, "deadline");
+    assert.deepEqual(e.uncordoned, ["old-1"]);
+    const old0 = (await ps.view.nodes("old")).find((n) => n.metadata.name === "old-0");
+    assert.equal(old0.spec?.unschedulable, true, "the human's cordon is kept");
+    assert.equal(old0.metadata?.annotations?.[CORDONED_ANNOTATION], undefined, "not marked as ours");
+    assert.ok(logs.some((l) => /old-0.*cordoned by someone else/.test(l)), logs.join("\n"));
+  });
 });
