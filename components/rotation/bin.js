@@ -4,4 +4,7 @@
 const path = require("path");
 require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "..", "tsconfig.json") });
 const { main } = require("./cli.ts");
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+// Exit explicitly once the work is done: a watch request the server never answered holds an
+// open socket that client-node cannot abort, and must not keep the process alive. Exit only
+// after stdout/stderr flushed (pipes are asynchronous on macOS), so nothing printed is lost.
+main(process.argv.slice(2)).then((code) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code))));

@@ -219,4 +219,27 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.equal(old0.metadata?.annotations?.[CORDONED_ANNOTATION], undefined, "not marked as ours");
     assert.ok(logs.some((l) => /old-0.*cordoned by someone else/.test(l)), logs.join("\n"));
   });
+
+  it("the CLI exits when the drain ends even if a watch request was never answered (its socket cannot be aborted)", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
+    // client-node's Watch hands out its AbortController only once the response headers arrived.
+    proxy = await startFaultProxy(ps.sim, (method, p) => (method === "GET" && p.includes("watch=true") ? "hang" : undefined));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-hungwatch-"));
+    const kcPath = path.join(dir, "kubeconfig");
+    fs.writeFileSync(kcPath, proxy.kubeconfig);
+    const bin = path.join(__dirname, "../../components/rotation/bin.js");
+    const child = spawn(process.execPath, [bin, "drain", "--kubeconfig", kcPath, "--pool", "old", "--deadline", "2s"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += d; });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(sig ? null : code)));
+    try {
+      await waitFor(() => /drain failed \(deadline\)/.test(stderr), `the drain to fail at its deadline\n${stderr}`, 30_000);
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 5000))]);
+      assert.equal(code, 1, `the CLI must exit after reporting\n${stderr}`);
+    } finally {
+      child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    await assertUncordoned(ps);
+  });
 });
