@@ -74,6 +74,8 @@ export class Prober {
   readonly series: ProbeSeries = { workloads: {}, pools: {} };
   private readonly informers: (k8s.Informer<any> & k8s.ObjectCache<any>)[] = [];
   private stopped = false;
+  /** Exceptions raised while handling events (empty in a sound run). */
+  readonly errors: string[] = [];
   private listed = false;
   private readonly seen: Record<string, Set<string>> = {};
   private restarts = 0;
@@ -102,7 +104,15 @@ export class Prober {
     this.nodes = k8s.makeInformer(this.kc, "/api/v1/nodes", () => core.listNode());
     const follow = <T extends k8s.KubernetesObject>(inf: k8s.Informer<T> & k8s.ObjectCache<T>) => {
       this.informers.push(inf);
-      inf.on("change", () => this.update());
+      // client-node swallows exceptions thrown in informer handlers: catch and keep them, so a
+      // prober bug shows up in the result instead of silently losing events.
+      inf.on("change", () => {
+        try {
+          this.update();
+        } catch (e: any) {
+          this.errors.push(`prober: ${e?.stack ?? e}`);
+        }
+      });
       inf.on("error", (err: any) => this.restart(inf, err));
     };
     follow(this.pods);

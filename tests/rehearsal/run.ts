@@ -101,6 +101,8 @@ export interface RehearsalResult {
   picture: string;
   /** API requests the simulator served (all clients, prober included). */
   apiRequests: number;
+  /** Times the prober's watch failed and re-listed (0 in a sound run: the series are then exact). */
+  proberWatchRestarts: number;
   timeline: Timeline;
 }
 
@@ -196,7 +198,8 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
       pools: prober.series.pools,
       markers,
     };
-    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain, leftOnOldPool, oldPoolCordoned });
+    if (prober.errors.length) throw new Error(`rehearsal: the prober failed while watching, its figures are incomplete:\n${prober.errors.join("\n")}`);
+    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain, leftOnOldPool, oldPoolCordoned, proberWatchRestarts: prober.watchRestarts });
     const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
     result.picture = writeSvg(path.join(outDir, `rehearsal-${mode}.svg`), timeline, {
       title: `nodepool-rotation rehearsal — ${mode === "drain" ? "with the drain" : "without the drain (GKE's behaviour)"}`,
@@ -247,7 +250,7 @@ export function summarise(
   newName: string,
   timeline: Timeline,
   report: any,
-  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null; leftOnOldPool: string[]; oldPoolCordoned: string[] },
+  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null; leftOnOldPool: string[]; oldPoolCordoned: string[]; proberWatchRestarts: number },
 ): RehearsalResult {
   const workloads: RehearsalResult["workloads"] = {};
   const pdbs: RehearsalResult["pdbs"] = {};
@@ -297,6 +300,7 @@ export function summarise(
     drain: extra.drain,
     picture: "",
     apiRequests: report?.totalRequests ?? 0,
+    proberWatchRestarts: extra.proberWatchRestarts,
     timeline,
   };
 }
