@@ -60,6 +60,7 @@ describe("rehearsal: the default scenario end to end", function () {
         if (w.floor !== null) assert.ok(w.minReady >= w.floor, `${w.key} min ready ${w.minReady} < floor ${w.floor}`);
       }
       assert.equal(r.verdict.zeroDowntime, true);
+      assert.equal(r.proberWatchRestarts, 0, "the prober's watch never failed: its series are complete");
     });
 
     it("the pods really moved: evictions through the API, none left on the old pool when it was deleted", () => {

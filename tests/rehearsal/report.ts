@@ -37,7 +37,7 @@ export function formatSummary(r: RehearsalResult): string {
   }
   out.push(...table(pdbRows).map((l) => "  " + l));
   out.push("");
-  out.push("  per workload (ready endpoints, from the prober's watch; simulator's own figures in brackets)");
+  out.push(`  per workload (ready endpoints, from the prober's watch${r.proberWatchRestarts ? `, which re-listed ${r.proberWatchRestarts} time(s) after errors` : ""}; simulator's own figures in brackets)`);
   const wRows = [["  workload", "replicas", "floor", "min ready", "ms at zero", "ms below floor", "note"]];
   for (const w of Object.values(r.workloads)) {
     const sim = w.simulator;
