@@ -26,7 +26,11 @@ export function isNodeReady(node: k8s.V1Node): boolean {
   return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/** Does a label set satisfy a LabelSelector (matchLabels and matchExpressions)? */
+/**
+ * Does a label set satisfy a LabelSelector (matchLabels and matchExpressions)? Deliberately not the
+ * engine's matcher (components/rotation/selectors.ts): the prober is the measuring instrument, and a
+ * bug shared with the code it measures would hide itself.
+ */
 export function selectorMatches(sel: k8s.V1LabelSelector | undefined, labels: Record<string, string> = {}): boolean {
   if (!sel) return false;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
