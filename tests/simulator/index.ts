@@ -1,6 +1,6 @@
 /**
  * In-process Kubernetes API simulator for tests (see docs/CONTRACTS.md "Simulator" and
- * docs/readme/simulator.md). Start one per test suite; always stop() it.
+ * README.md, "Kubernetes API simulator"). Start one per test suite; always stop() it.
  *
  *   const sim = await startSimulator({ scenario: yamlText, timing: { podReadyMs: 20 } });
  *   const core = sim.kubeConfig().makeApiClient(CoreV1Api);
