@@ -5,16 +5,12 @@
  * a pod is still on the pool.
  */
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { CORDONED_ANNOTATION, DrainError, drainPool } from "../../components/rotation";
 import { KubeClient, Reflector } from "../../components/rotation/client";
 import { startSimulator } from "../simulator";
 import { FaultProxy, startFaultProxy } from "./proxy";
-import { deployment, nodeManifest, PoolSim, podSpec, scenario, startPoolSim, waitFor } from "./sim";
+import { deployment, nodeManifest, PoolSim, podSpec, runCli, scenario, startPoolSim, waitFor } from "./sim";
 
 async function rejects(p: Promise<unknown>): Promise<DrainError> {
   try {
@@ -122,30 +118,23 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       uncordoning = true;
       return { after: held };
     });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-sigint-"));
-    const kcPath = path.join(dir, "kubeconfig");
-    fs.writeFileSync(kcPath, proxy.kubeconfig);
-    const bin = path.join(__dirname, "../../components/rotation/bin.js");
-    const child = spawn(process.execPath, [bin, "drain", "--kubeconfig", kcPath, "--pool", "old"], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => { stderr += d; });
-    const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(sig ? null : code)));
+    const cli = runCli(proxy.kubeconfig, ["drain", "--pool", "old"]);
+    const { child, exited } = cli;
     try {
       await waitFor(() => ps!.sim.report().evictions >= 1, "the CLI to start evicting", 30_000);
       child.kill("SIGINT");
-      await waitFor(() => uncordoning, `the CLI to start uncordoning\n${stderr}`);
+      await waitFor(() => uncordoning, `the CLI to start uncordoning\n${cli.stderr}`);
       child.kill("SIGINT"); // while the uncordon is on the wire
       const early = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("running"), 500))]);
       release();
-      assert.equal(early, "running", `the second SIGINT must not end the process mid-cleanup\n${stderr}`);
-      assert.equal(await exited, 1, `exit code\n${stderr}`);
-      assert.match(stderr, /received SIGINT again: still failing closed/);
+      assert.equal(early, "running", `the second SIGINT must not end the process mid-cleanup\n${cli.stderr}`);
+      assert.equal(await exited, 1, `exit code\n${cli.stderr}`);
+      assert.match(cli.stderr, /received SIGINT again: still failing closed/);
     } finally {
       release();
-      child.kill("SIGKILL");
-      fs.rmSync(dir, { recursive: true, force: true });
+      cli.stop();
     }
-    assert.match(stderr, /drain failed \(aborted\)/);
+    assert.match(cli.stderr, /drain failed \(aborted\)/);
     await assertUncordoned(ps);
   });
 
@@ -224,21 +213,14 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
     // client-node's Watch hands out its AbortController only once the response headers arrived.
     proxy = await startFaultProxy(ps.sim, (method, p) => (method === "GET" && p.includes("watch=true") ? "hang" : undefined));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-hungwatch-"));
-    const kcPath = path.join(dir, "kubeconfig");
-    fs.writeFileSync(kcPath, proxy.kubeconfig);
-    const bin = path.join(__dirname, "../../components/rotation/bin.js");
-    const child = spawn(process.execPath, [bin, "drain", "--kubeconfig", kcPath, "--pool", "old", "--deadline", "2s"], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => { stderr += d; });
-    const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(sig ? null : code)));
+    const cli = runCli(proxy.kubeconfig, ["drain", "--pool", "old", "--deadline", "2s"]);
+    const { child, exited } = cli;
     try {
-      await waitFor(() => /drain failed \(deadline\)/.test(stderr), `the drain to fail at its deadline\n${stderr}`, 30_000);
+      await waitFor(() => /drain failed \(deadline\)/.test(cli.stderr), `the drain to fail at its deadline\n${cli.stderr}`, 30_000);
       const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 5000))]);
-      assert.equal(code, 1, `the CLI must exit after reporting\n${stderr}`);
+      assert.equal(code, 1, `the CLI must exit after reporting\n${cli.stderr}`);
     } finally {
-      child.kill("SIGKILL");
-      fs.rmSync(dir, { recursive: true, force: true });
+      cli.stop();
     }
     await assertUncordoned(ps);
   });

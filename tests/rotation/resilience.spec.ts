@@ -6,13 +6,9 @@
  * cluster's state alone without any workload going below its PDB floor.
  */
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { CORDONED_ANNOTATION, DrainError, drainPool, DrainSummary } from "../../components/rotation";
 import { rng } from "./fixtures";
-import { deployment, PoolSim, startPoolSim, waitFor } from "./sim";
+import { deployment, PoolSim, runCli, startPoolSim, waitFor } from "./sim";
 
 function objects(): any[] {
   return [
@@ -92,24 +88,17 @@ describe("rotation drain resilience (simulator, HTTP)", function () {
 
   it("the CLI killed with SIGKILL mid-drain: a re-run finishes the job", async () => {
     ps = await startPoolSim({ oldNodes: 3, objects: objects(), timing: { podReadyMs: 150 } });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-"));
-    const kcPath = path.join(dir, "kubeconfig");
-    ps.sim.writeKubeconfig(kcPath);
-    const bin = path.join(__dirname, "../../components/rotation/bin.js");
-    const child = spawn(process.execPath, [bin, "drain", "--kubeconfig", kcPath, "--pool", "old"], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => { stderr += d; });
-    const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(sig ? null : code)));
+    const cli = runCli(ps.sim.kubeconfig, ["drain", "--pool", "old"]);
+    const { child, exited } = cli;
     try {
       await waitFor(() => ps!.sim.report().evictions >= 4, "the CLI to evict a few pods", 30_000);
       child.kill("SIGKILL");
       assert.equal(await exited, null, "killed, not exited");
     } finally {
-      child.kill("SIGKILL");
-      fs.rmSync(dir, { recursive: true, force: true });
+      cli.stop();
     }
     const nodes = await ps.view.nodes("old");
-    assert.ok(nodes.every((n) => n.spec?.unschedulable && n.metadata.annotations?.[CORDONED_ANNOTATION]), `killed mid-drain: cordons stay, marked as ours\n${stderr}`);
+    assert.ok(nodes.every((n) => n.spec?.unschedulable && n.metadata.annotations?.[CORDONED_ANNOTATION]), `killed mid-drain: cordons stay, marked as ours\n${cli.stderr}`);
     const second = await drainPool(ps.kc, { pool: "old" });
     assert.deepEqual(second.cordoned, ps.oldNodes.slice().sort());
     await assertFinished(ps);

@@ -3,6 +3,10 @@
  * client: scenario building, waiting on conditions with a deadline, and reading cluster state
  * through the API (what an operator would see).
  */
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { startSimulator, Simulator } from "../simulator";
@@ -90,4 +94,36 @@ export async function startPoolSim(o: { oldNodes: number; newNodes?: number; obj
     await sim.stop();
     throw e;
   }
+}
+
+/** The rotation CLI running as a child process (components/rotation/bin.js), as an operator runs it. */
+export interface CliRun {
+  child: ChildProcess;
+  /** Everything the CLI wrote on stderr so far (progress lines, the failure message). */
+  readonly stderr: string;
+  /** Exit code, or null when a signal killed it. */
+  exited: Promise<number | null>;
+  /** Kills the process if still running and removes its kubeconfig file. */
+  stop(): void;
+}
+
+/** Starts `rotation <args> --kubeconfig <file holding kubeconfig>`; stdout is ignored, stderr collected. */
+export function runCli(kubeconfig: string, args: string[]): CliRun {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-cli-"));
+  const kcPath = path.join(dir, "kubeconfig");
+  fs.writeFileSync(kcPath, kubeconfig);
+  const bin = path.join(__dirname, "../../components/rotation/bin.js");
+  const child = spawn(process.execPath, [bin, ...args, "--kubeconfig", kcPath], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => { stderr += d; });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(sig ? null : code)));
+  return {
+    child,
+    get stderr() { return stderr; },
+    exited,
+    stop() {
+      child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
