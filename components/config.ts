@@ -102,6 +102,12 @@ export interface DrainConfig {
   waitForReady?: boolean;
   /** Evict pods that use emptyDir volumes (their emptyDir data is lost), like `kubectl drain --delete-emptydir-data`. */
   deleteEmptyDirData?: boolean;
+  /**
+   * Delete pools WITHOUT draining them: only for tearing an environment down (`pulumi up` with it
+   * set updates the drainers in place, then `pulumi destroy` deletes pools as GKE does, PDBs
+   * ignored; `pulumi preview` shows every drainer update). Never leave it on.
+   */
+  skip?: boolean;
 }
 
 /** Promotion gate (behaviour: issue 7). */
@@ -248,6 +254,7 @@ const stackSchema = {
         soakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
         waitForReady: { type: "boolean" },
         deleteEmptyDirData: { type: "boolean" },
+        skip: { type: "boolean" },
       },
     },
     [K.promotion]: {
@@ -271,7 +278,7 @@ const HINTS: Record<string, string> = {
   [K.environment]: "lowercase letters, digits and dashes, starting with a letter, <= 30 chars, e.g. staging",
   [K.cluster]: "an object with name, location, controlPlaneVersion and create",
   [K.pools]: "a non-empty list of pools (role, version, rotatedOn, machineType, minNodes, maxNodes, ...)",
-  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData",
+  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData, skip",
   [K.promotion]: "an object like { requireVerifiedIn: staging }",
   [K.poolNameHistory]: "a map role -> list of pool names (maintained by npm run bump)",
   name: "a GKE cluster name: lowercase letters, digits and dashes, starting with a letter, <= 40 chars, e.g. game-staging",

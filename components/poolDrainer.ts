@@ -323,7 +323,7 @@ export function validateDrainOptions(options: any): { property: string; reason: 
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     return [{ property: "options", reason: "must be a mapping of drain options (deadlineMinutes, concurrency, ...)" }];
   }
-  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData"];
+  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData", "skip"];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) failures.push({ property: `options.${key}`, reason: `unknown drain option; known: ${known.join(", ")}` });
   }
@@ -344,7 +344,7 @@ export function validateDrainOptions(options: any): { property: string; reason: 
       failures.push({ property: "options.batch", reason: `must be a node count like "2" or a percentage like "25%", got ${JSON.stringify(options.batch)}` });
     }
   }
-  for (const key of ["waitForReady", "deleteEmptyDirData"]) {
+  for (const key of ["waitForReady", "deleteEmptyDirData", "skip"]) {
     const v = options[key];
     if (v !== undefined && !isUnknown(v) && typeof v !== "boolean") {
       failures.push({ property: `options.${key}`, reason: `must be true or false, got ${JSON.stringify(v)}` });
@@ -484,12 +484,17 @@ function apiErrorText(e: any): string {
 
 /**
  * delete(): drain the OLD pool with the engine, with our own deadline, progress on stderr.
- * A pool with no nodes left (deleted or scaled to zero outside Pulumi) is done at once.
+ * A pool with no nodes left (deleted or scaled to zero outside Pulumi) is done at once; so is a
+ * drainer whose stored options say `skip: true` (set on purpose before `pulumi destroy`).
  * On failure, throws drainFailureMessage(...).
  */
 async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle): Promise<void> {
   const pool = props.poolName;
   const options: DrainerOptions = props.options ?? {};
+  if (options.skip === true) {
+    process.stderr.write(`[PoolDrainer ${pool}] drain SKIPPED (nodepool-rotation:drain.skip is true): the pool is deleted without honouring PodDisruptionBudgets\n`);
+    return;
+  }
   const deadlineMinutes = options.deadlineMinutes ?? 60;
   const deadlineMs = deadlineMinutes * 60_000;
   const started = Date.now();

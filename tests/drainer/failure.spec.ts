@@ -32,9 +32,9 @@ describe("PoolDrainer.delete() cannot reach or read the cluster (fresh host)", f
   afterEach(async () => { while (cleanups.length) await cleanups.pop()!().catch(() => undefined); });
 
   /** delete() of a drainer whose stored kubeconfig is `kubeconfig`. */
-  async function deleteWith(kubeconfig: string) {
+  async function deleteWith(kubeconfig: string, extra: { skip?: boolean } = {}) {
     const name = `drainer-unreachable-${++seq}`;
-    new PoolDrainer(name, { poolName: OLD_POOL, role: "app", cluster: CLUSTER, kubeconfig, options: { deadlineMinutes: 0.1 } }); // 6 s: a dead server is retried that long
+    new PoolDrainer(name, { poolName: OLD_POOL, role: "app", cluster: CLUSTER, kubeconfig, options: { deadlineMinutes: 0.1, ...extra } }); // 6 s: a dead server is retried that long
     const reg = await mocks.registered(name);
     const host = await startFreshHost();
     cleanups.push(() => host.stop());
@@ -89,5 +89,15 @@ describe("PoolDrainer.delete() cannot reach or read the cluster (fresh host)", f
     assert.match(message, /listing the pool's nodes got no answer within 6 s/);
     assert.match(message, /changed nothing in the cluster/);
     assert.doesNotMatch(host.stderr(), /nothing to drain/);
+  });
+
+  it("drain.skip (set on purpose before a destroy) deletes without a single API request, and says so on stderr", async () => {
+    const sim = await simWithOldPool();
+    const before = sim.report().totalRequests;
+    const { r, host } = await deleteWith(sim.kubeconfig, { skip: true });
+    assert.equal(r.ok, true, !r.ok ? (r as any).message : "");
+    assert.equal(sim.report().totalRequests, before, "the skipped drain must not touch the cluster");
+    assert.match(host.stderr(), /drain SKIPPED \(nodepool-rotation:drain\.skip is true\)/);
+    assert.equal(sim.report().evictions, 0);
   });
 });
