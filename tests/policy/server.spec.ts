@@ -49,8 +49,8 @@ function options(spec: ResourceSpec): any {
     return o;
 }
 
-function analyzeRequest(spec: ResourceSpec): any {
-    const r = new analyzerpb.AnalyzeRequest();
+/** Fills the fields AnalyzeRequest and AnalyzerResource share (type, name, URN, properties, options). */
+function withResource<T>(r: T & { setType(v: string): void; setName(v: string): void; setUrn(v: string): void; setProperties(v: any): void; setOptions(v: any): void }, spec: ResourceSpec): T {
     r.setType(spec.type);
     r.setName(spec.name);
     r.setUrn(urnOf(spec));
@@ -59,15 +59,14 @@ function analyzeRequest(spec: ResourceSpec): any {
     return r;
 }
 
+function analyzeRequest(spec: ResourceSpec): any {
+    return withResource(new analyzerpb.AnalyzeRequest(), spec);
+}
+
 function stackRequest(specs: ResourceSpec[]): any {
     const req = new analyzerpb.AnalyzeStackRequest();
     req.setResourcesList(specs.map(spec => {
-        const r = new analyzerpb.AnalyzerResource();
-        r.setType(spec.type);
-        r.setName(spec.name);
-        r.setUrn(urnOf(spec));
-        r.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(spec.props))));
-        r.setOptions(options(spec));
+        const r = withResource(new analyzerpb.AnalyzerResource(), spec);
         if (spec.parent) r.setParent(spec.parent);
         r.setDependenciesList(spec.dependencies ?? []);
         for (const [k, urns] of Object.entries(spec.propertyDependencies ?? {})) {
