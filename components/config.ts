@@ -350,7 +350,7 @@ function show(v: unknown): string {
 }
 
 function hintFor(key: string): string {
-  return HINTS[lastField(key)] ?? "see the config reference in README.md";
+  return HINTS[lastField(key)] ?? "see the config reference in docs/program.md";
 }
 
 /** Closest candidate by edit distance (for "did you mean"), or undefined if nothing is close. */
