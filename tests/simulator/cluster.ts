@@ -17,15 +17,17 @@ import { RESOURCES } from "./resources";
 import { Scheduler } from "./scheduler";
 import { Store, StoreEvent } from "./store";
 import { WorkloadControllers } from "./workloads";
+import { addGkeLabels, checkZones, DEFAULT_LOCATION, gkeNodeName, groupHash, LABEL, Location, regionOf } from "./gke";
+import { fillNodeStatus } from "./kubelet";
 import {
-  controllerRef, isTerminal, Obj, objKey, randSuffix, shortHash, Timers,
+  controllerRef, isTerminal, Obj, objKey, Timers,
 } from "./util";
 
 export { ANN, DEFAULT_TIMING, KUBE_VERSION } from "./model";
 export type { DeleteCause, PoolSpec, Timing } from "./model";
 export { defaultPod, fillNodeStatus } from "./kubelet";
 
-const POOL_LABEL = "cloud.google.com/gke-nodepool";
+const POOL_LABEL = LABEL.pool;
 
 export type Queue = "deployments" | "replicasets" | "statefulsets" | "daemonsets" | "jobs" | "pdbs" | "schedule" | "kubelet" | "nodes";
 
@@ -34,6 +36,8 @@ export class Cluster {
   readonly recorder: Recorder;
   readonly timers = new Timers();
   timing: Timing;
+  /** Cluster name and default zones (GKE stand-in). */
+  readonly location: Location;
   readonly scheduler: Scheduler;
   readonly kubelet: Kubelet;
   readonly workloads: WorkloadControllers;
@@ -41,8 +45,9 @@ export class Cluster {
   private queues = new Map<Queue, Set<string>>();
   private flushScheduled = false;
 
-  constructor(timing: Partial<Timing> = {}, watchCacheSize?: number) {
+  constructor(timing: Partial<Timing> = {}, watchCacheSize?: number, location: Partial<Location> = {}) {
     this.timing = { ...DEFAULT_TIMING, ...timing };
+    this.location = { ...DEFAULT_LOCATION, ...location };
     this.store = new Store(RESOURCES, watchCacheSize);
     this.recorder = new Recorder(this.store);
     this.scheduler = new Scheduler(this);
@@ -230,35 +235,47 @@ export class Cluster {
 
   // ------------------------------------------------------------------ GKE stand-in
 
-  /** Adds a pool's nodes (labelled cloud.google.com/gke-nodepool=<name>); they report Ready after bootMs. */
-  addPool(spec: PoolSpec): string[] {
+  /**
+   * Adds a pool's nodes the way GKE does (gke.ts): `nodes` per zone over `spec.zones` (default the
+   * cluster's zones), named `gke-<cluster>-<pool>-<hash>-<suffix>`, with the well-known labels
+   * (spec.labels win). They report Ready after bootMs (`ready`: at once, for scenario pools).
+   */
+  addPool(spec: PoolSpec, ready = false): string[] {
     if (!spec || typeof spec.name !== "string" || !/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/.test(spec.name)) {
       throw new Error(`pool.name must match ^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$ (got ${JSON.stringify(spec?.name)})`);
     }
-    if (!Number.isInteger(spec.nodes) || spec.nodes < 0) throw new Error(`pool.nodes must be a non-negative integer (got ${JSON.stringify(spec.nodes)})`);
+    if (!Number.isInteger(spec.nodes) || spec.nodes < 0) throw new Error(`pool.nodes must be a non-negative integer (got ${JSON.stringify(spec.nodes)}); with zones it is the count per zone`);
+    const zones = spec.zones === undefined ? this.location.zones : checkZones(spec.zones, "pool.zones");
+    const region = regionOf(this.location.zones[0]);
+    if (regionOf(zones[0]) !== region) throw new Error(`pool.zones ${JSON.stringify(zones)} are not in the cluster's region ${region}: use zones of ${region}`);
+    if (spec.machineType !== undefined && (typeof spec.machineType !== "string" || !spec.machineType)) throw new Error(`pool.machineType must be a non-empty string like "e2-standard-4" (got ${JSON.stringify(spec.machineType)})`);
     if (this.store.list("nodes").some((n) => n.metadata.labels?.[POOL_LABEL] === spec.name)) {
       throw new Error(`pool ${spec.name} already exists`);
     }
-    const hash = shortHash(spec.name + Date.now()).slice(0, 8);
+    const seed = String(Date.now() + Math.random());
     const names: string[] = [];
-    for (let i = 0; i < spec.nodes; i++) {
-      const name = `gke-sim-${spec.name}-${hash}-${randSuffix(4)}`;
-      names.push(name);
-      this.store.create("nodes", {
-        metadata: {
-          name,
-          labels: {
-            [POOL_LABEL]: spec.name, "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-            "node.kubernetes.io/instance-type": "e2-standard-4", ...(spec.labels ?? {}),
+    for (const zone of zones) {
+      const hash = groupHash(this.location.clusterName, spec.name, zone, seed);
+      for (let i = 0; i < spec.nodes; i++) {
+        let name = gkeNodeName(this.location.clusterName, spec.name, hash);
+        while (this.store.peek("nodes", name)) name = gkeNodeName(this.location.clusterName, spec.name, hash);
+        names.push(name);
+        const node: Obj = {
+          metadata: {
+            name,
+            labels: { ...(spec.labels ?? {}), [POOL_LABEL]: spec.name },
+            annotations: ready ? {} : { [ANN.bootMs]: String(spec.bootMs ?? this.timing.nodeBootMs) },
           },
-          annotations: { [ANN.bootMs]: String(spec.bootMs ?? this.timing.nodeBootMs) },
-        },
-        spec: { taints: (spec.taints ?? []).map(normalizeTaint), providerID: `gce://sim/zone-a/${name}` },
-        status: {
-          capacity: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
-          allocatable: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
-        },
-      });
+          spec: { taints: (spec.taints ?? []).map(normalizeTaint), providerID: `gce://sim/${zone}/${name}` },
+          status: {
+            capacity: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
+            allocatable: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
+          },
+        };
+        addGkeLabels(node, zone, spec.machineType);
+        if (ready) fillNodeStatus(node);
+        this.store.create("nodes", node);
+      }
     }
     return names;
   }

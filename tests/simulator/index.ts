@@ -78,8 +78,8 @@ export function kubeconfigFor(url: string): string {
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const text = opts.scenario ?? (opts.scenarioFile ? fs.readFileSync(opts.scenarioFile, "utf8") : "");
   const parsed = parseScenario(text);
-  const cluster = new Cluster({ ...parsed.timing, ...(opts.timing ?? {}) }, opts.watchCacheSize);
-  loadObjects(cluster, parsed.objects);
+  const cluster = new Cluster({ ...parsed.timing, ...(opts.timing ?? {}) }, opts.watchCacheSize, parsed.location);
+  loadObjects(cluster, parsed.objects, parsed.pools);
   const api = new ApiServer(cluster);
   api.log = opts.log;
   if (opts.faults) api.setFaults(opts.faults);

@@ -5,6 +5,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Cluster } from "./cluster";
+import { addKubeletLabels } from "./gke";
 import { ANN, KUBE_VERSION } from "./model";
 import {
   isNodeReady, isPodReady, nowIso, Obj, setCondition, shortHash,
@@ -145,8 +146,9 @@ function finishPod(p: Obj): void {
   }
 }
 
-/** Node status a kubelet reports once booted. */
+/** Node status a kubelet reports once booted, and the labels it registers the node with (missing ones). */
 export function fillNodeStatus(n: Obj): void {
+  addKubeletLabels(n);
   const now = nowIso();
   n.status = n.status ?? {};
   n.status.capacity = n.status.capacity ?? { cpu: "4", memory: "16Gi", pods: "110" };

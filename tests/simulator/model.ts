@@ -31,8 +31,15 @@ export const ANN = {
 
 /** A node pool as POST /simulator/pools takes it (GKE stand-in). */
 export interface PoolSpec {
+  /** Pool name (GKE's rule: ^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$). */
   name: string;
+  /** Node count: per zone, GKE's meaning (the total is nodes x zones). */
   nodes: number;
+  /** The pool's zones (GKE `locations`, one region); default: the cluster's zones (ConfigMap `zones`). */
+  zones?: string[];
+  /** Label `node.kubernetes.io/instance-type` (default e2-standard-4). */
+  machineType?: string;
+  /** Node labels; they win over the well-known defaults. */
   labels?: Record<string, string>;
   cpu?: string;
   memory?: string;
