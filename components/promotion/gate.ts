@@ -122,9 +122,11 @@ export function gateDependency(gate: { reference: pulumi.StackReference; verifie
  *
  * Known gap: Pulumi deletes the replaced old pool (after its drain) at the END of the update, after
  * the program's outputs were recorded, and keeps changed outputs of a failed update
- * (pulumi/pulumi#15754). So if the old pool's drain fails, this output already names the new version.
- * The promotion workflow therefore first requires `pulumi preview --expect-no-changes` on the
- * source stack, which fails while a replaced pool is still pending deletion (pulumi/pulumi#2326).
+ * (pulumi/pulumi#15754). So if the old pool's drain fails, this output already names the new version,
+ * and `pulumi preview --expect-no-changes` does not fail either (pending deletes are not logical
+ * steps). `npm run promote` therefore also reads the source's state and refuses while anything is
+ * pending deletion or has a pending operation (stackState.ts). This gate, inside `pulumi up` of the
+ * target, only sees the source's outputs.
  */
 export function verifiedVersionsOutput(
   pools: { role: string; version: pulumi.Input<string>; proof?: pulumi.Input<unknown>[] }[],

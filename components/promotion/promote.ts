@@ -1,5 +1,5 @@
 /**
- * `npm run promote -- --from staging --to prod [--role R] [--date YYYY-MM-DD] [--verified-file F] [--force] [--dry-run]`
+ * `npm run promote -- --from staging --to prod [--role R] [--date YYYY-MM-DD] [--state-file F] [--force] [--dry-run]`
  *
  * Copies the promotable fields of each pool — its GKE `version`, nothing else — from one stack file
  * to another, keeping the target's comments and formatting, and prints a reviewable diff.
@@ -8,10 +8,12 @@
  * `rotatedOn` becomes the promotion day (today UTC unless --date), and its name stays unique within
  * the target stack (same rule as bump).
  *
- * Refuses (nothing written) unless every version being promoted is what the source stack has
- * verified: its `verifiedVersions` stack output (role -> version the program rotated to), read with
- * `pulumi stack output verifiedVersions --json --stack <from>` or from --verified-file. `--force`
- * skips that check and says so.
+ * Refuses (nothing written) unless the source stack has converged — no resource pending deletion,
+ * pending replacement or with an interrupted operation (a failed or interrupted drain) — and every
+ * version being promoted is what it has verified: its `verifiedVersions` stack output (role ->
+ * version the program rotated to). Both come from one read of the source's state: `pulumi stack
+ * export --stack <from>`, or --state-file with that command's output (stackState.ts says why the
+ * outputs and `preview --expect-no-changes` alone cannot tell). `--force` skips the checks and says so.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -22,6 +24,7 @@ import { compareGkeVersions } from "../naming";
 import { unifiedDiff } from "./diff";
 import { RotateResult, rotatePool, utcDate, validateFile } from "./rotatePool";
 import { StackFile, StackFileError, stackFilePath } from "./stackFile";
+import { asVerified, parseStackExport, SourceState, sourceState } from "./stackState";
 
 import type { VerifiedVersions } from "./gate";
 export type { VerifiedVersions };
@@ -40,8 +43,8 @@ export interface PromoteOptions {
   force?: boolean;
   /** Print the diff, write nothing. */
   dryRun?: boolean;
-  /** Reads the source stack's verified versions; only called when something would be promoted. */
-  readVerified: (stack: string) => VerifiedVersions;
+  /** Reads the source stack's state (`pulumi stack export`); only called when something would be promoted. */
+  readState: (stack: string) => SourceState;
 }
 
 /** Outcome of a promotion. */
@@ -96,15 +99,22 @@ export function promote(opts: PromoteOptions, now: () => Date = () => new Date()
   const toChange = roles.filter((r) => version(srcCfg, r) !== version(dstCfg, r));
   const unchanged = roles.filter((r) => !toChange.includes(r));
 
-  // Verification: every version we are about to promote must be one the source has rotated to.
+  // The source must have converged, and every version we are about to promote must be one it has rotated to.
   const problems: string[] = [];
   if (toChange.length > 0) {
-    let verified: VerifiedVersions | undefined;
+    let state: SourceState | undefined;
     try {
-      verified = opts.readVerified(opts.from);
+      state = opts.readState(opts.from);
     } catch (e) {
       if (!opts.force) throw e;
-      problems.push(`could not read ${opts.from}'s verified versions: ${(e as Error).message}`);
+      problems.push(`could not read ${opts.from}'s state: ${(e as Error).message}`);
+    }
+    for (const p of state?.unconverged ?? []) problems.push(`${opts.from} has not converged: ${p}`);
+    let verified: VerifiedVersions | undefined;
+    if (state && state.verifiedVersions === undefined) {
+      problems.push(`${opts.from} has no verifiedVersions output: run pulumi up on ${opts.from} with this program first`);
+    } else if (state) {
+      verified = asVerified(state.verifiedVersions, `${opts.from}'s verifiedVersions output`);
     }
     for (const role of verified ? toChange : []) {
       const want = version(srcCfg, role);
@@ -131,71 +141,57 @@ export function promote(opts: PromoteOptions, now: () => Date = () => new Date()
 }
 
 /**
- * Parse verified versions from JSON: either the `verifiedVersions` object itself
- * (`pulumi stack output verifiedVersions --json`) or all outputs (`pulumi stack output --json`).
+ * Read a stack's state with the Pulumi CLI (`pulumi stack export --stack <stack>`, run in the
+ * project directory; the backend must be logged in). No pulumi on PATH or a failing command is a
+ * refusal naming --state-file, the offline way.
  */
-export function parseVerified(json: string, what: string): VerifiedVersions {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (e) {
-    throw new StackFileError(`${what} is not JSON: ${(e as Error).message}`);
-  }
-  if (value && typeof value === "object" && !Array.isArray(value) && "verifiedVersions" in value) {
-    value = (value as { verifiedVersions: unknown }).verifiedVersions;
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value) || Object.values(value).some((v) => typeof v !== "string")) {
-    throw new StackFileError(`${what} must be an object of role -> version (the program's verifiedVersions output), e.g. {"app":"1.31.4-gke.1100"}`);
-  }
-  return value as VerifiedVersions;
-}
-
-/** Read a stack's `verifiedVersions` output with the Pulumi CLI (the backend must be logged in). */
-export function readVerifiedWithPulumi(dir: string): (stack: string) => VerifiedVersions {
+export function readStateWithPulumi(dir: string): (stack: string) => SourceState {
   return (stack) => {
-    const args = ["stack", "output", "verifiedVersions", "--json", "--stack", stack];
+    const args = ["stack", "export", "--stack", stack];
     let out: string;
     try {
-      out = execFileSync("pulumi", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      out = execFileSync("pulumi", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       const why = err.code === "ENOENT" ? "the pulumi CLI is not on PATH" : (err.stderr || err.message).trim();
       throw new RefusedError(
-        `cannot read ${stack}'s verified versions (pulumi ${args.join(" ")}): ${why} — ` +
-          `log in to the backend first, or pass --verified-file with the output of that command`,
+        `cannot read ${stack}'s state (pulumi ${args.join(" ")}): ${why} — ` +
+          `log in to the backend first, or pass --state-file with the output of that command`,
       );
     }
-    return parseVerified(out, `pulumi stack output verifiedVersions --stack ${stack}`);
+    return sourceState(parseStackExport(out, `pulumi ${args.join(" ")}`), stack);
+  };
+}
+
+/** Read a `pulumi stack export` file (for offline use) as the state of `stack`. */
+export function readStateFile(file: string, label: string): (stack: string) => SourceState {
+  return (stack) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+      throw new StackFileError(`--state-file: cannot read ${file}: ${(e as Error).message}`);
+    }
+    return sourceState(parseStackExport(text, `--state-file ${label}`), stack);
   };
 }
 
 /** The commander program for `npm run promote`. */
 export function promoteCommand(io: CliIo): Command {
   return new Command("promote")
-    .description("Copy pool versions (only) from one stack file to another, keeping comments; refuses unverified versions")
+    .description("Copy pool versions (only) from one stack file to another, keeping comments; refuses unverified versions and an unconverged source")
     .requiredOption("--from <stack>", "source stack (e.g. staging)")
     .requiredOption("--to <stack>", "target stack (e.g. prod)")
     .addOption(new Option("--role <role...>", "only these roles (default: every role in both stacks)"))
     .option("--date <YYYY-MM-DD>", "rotation day for promoted pools (default: today, UTC)")
-    .option("--verified-file <path>", "JSON of the source's verified versions (pulumi stack output --json); default: ask the pulumi CLI")
-    .option("--force", "promote even if the source has not verified the versions")
+    .option("--state-file <path>", "the source's state as written by `pulumi stack export --stack <from>`; default: run that command")
+    .option("--force", "promote even if the source has not converged or not verified the versions")
     .option("--dir <path>", "directory holding the stack files", ".")
     .option("--dry-run", "print the diff; write nothing")
-    .action((o: { from: string; to: string; role?: string[]; date?: string; verifiedFile?: string; force?: boolean; dir: string; dryRun?: boolean }) => {
+    .action((o: { from: string; to: string; role?: string[]; date?: string; stateFile?: string; force?: boolean; dir: string; dryRun?: boolean }) => {
       const dir = path.resolve(io.cwd, o.dir);
-      const readVerified = o.verifiedFile
-        ? () => {
-            const file = path.resolve(io.cwd, o.verifiedFile!);
-            let text: string;
-            try {
-              text = fs.readFileSync(file, "utf8");
-            } catch (e) {
-              throw new StackFileError(`--verified-file: cannot read ${file}: ${(e as Error).message}`);
-            }
-            return parseVerified(text, `--verified-file ${o.verifiedFile}`);
-          }
-        : readVerifiedWithPulumi(dir);
-      const r = promote({ from: o.from, to: o.to, roles: o.role, date: o.date, dir, force: o.force, dryRun: o.dryRun, readVerified }, io.now);
+      const readState = o.stateFile ? readStateFile(path.resolve(io.cwd, o.stateFile), o.stateFile) : readStateWithPulumi(dir);
+      const r = promote({ from: o.from, to: o.to, roles: o.role, date: o.date, dir, force: o.force, dryRun: o.dryRun, readState }, io.now);
       for (const p of r.forced) io.err(`warning (--force): ${p}`);
       for (const role of r.skipped) io.err(`note: pool "${role}" exists in only one of ${o.from}/${o.to}; not promoted`);
       for (const role of r.unchanged) io.err(`pool "${role}": ${o.to} already runs ${o.from}'s version`);

@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { read, REPO, snapshot, tempStacks } from "./helpers";
+import { stagingExport } from "./fixtures/stackExport";
 
 /** Run `ts-node <script> args` the way `npm run bump|promote` does (package.json scripts). */
 function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -28,9 +29,10 @@ describe("promotion/cli: npm run bump / promote as processes", () => {
     assert.match(bump.stdout, /^app-1-30-5-gke1014001-20261120-[0-9a-f]{5} -> app-1-31-4-gke1100-20261122-[0-9a-f]{5}\n$/);
     assert.match(read(dir, "staging"), /version: 1\.31\.4-gke\.1100   # pinned/);
 
-    fs.writeFileSync(path.join(dir, "v.json"), JSON.stringify({ app: "1.30.5-gke.1014001", batch: "1.30.5-gke.1014001" }));
+    const pools = ["app", "batch"].map((role) => ({ role, name: `${role}-1-30-5-gke1014001-20261120-00000`, version: "1.30.5-gke.1014001" }));
+    fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify(stagingExport({ pools })));
     const before = snapshot(dir);
-    const promote = await run("components/promotion/promote.ts", ["--from", "staging", "--to", "prod", "--dir", dir, "--verified-file", path.join(dir, "v.json")]);
+    const promote = await run("components/promotion/promote.ts", ["--from", "staging", "--to", "prod", "--dir", dir, "--state-file", path.join(dir, "state.json")]);
     assert.equal(promote.code, 1);
     assert.equal(promote.stdout, "");
     assert.match(promote.stderr, /^error: not promoting to prod:\n  - pool "app"/);

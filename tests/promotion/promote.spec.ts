@@ -8,6 +8,7 @@ import { validateStackConfig } from "../../components/config";
 import { poolName } from "../../components/naming";
 import { HISTORY_KEY } from "../../components/promotion/stackFile";
 import { read, runCli, snapshot, tempStacks } from "./helpers";
+import { ExportSpec, stagingExport } from "./fixtures/stackExport";
 
 const NEW = "1.31.4-gke.1100";
 const OLD = "1.30.5-gke.1014001";
@@ -19,9 +20,10 @@ function names(text: string, stack: string): Record<string, string> {
 
 describe("promotion/promote: npm run promote", () => {
   let dir: string;
-  const verified = (v: unknown) => {
-    fs.writeFileSync(path.join(dir, "verified.json"), JSON.stringify(v));
-    return ["--verified-file", "verified.json"];
+  /** A `pulumi stack export` of staging whose verifiedVersions output is `v` (plus `spec`), as --state-file. */
+  const verified = (v: unknown, spec: Partial<ExportSpec> = {}) => {
+    fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify(stagingExport({ pools: [], verifiedVersions: v as Record<string, string>, ...spec })));
+    return ["--state-file", "state.json"];
   };
   const promote = (...args: string[]) => runCli(main, ["--from", "staging", "--to", "prod", "--date", "2026-11-25", ...args], { cwd: dir });
 
@@ -56,7 +58,7 @@ describe("promotion/promote: npm run promote", () => {
     assert.ok(r.out.endsWith(`app: ${OLD} -> ${NEW}: ${oldName} -> ${newName}`), r.out);
     assert.match(r.err, /pool "batch": prod already runs staging's version/);
     // Idempotent: again, nothing to promote, nothing written (verification not even needed).
-    const again = await promote("--verified-file", "missing.json");
+    const again = await promote("--state-file", "missing.json");
     assert.equal(again.code, 0, again.err);
     assert.match(again.err, /nothing to promote/);
     assert.equal(read(dir, "prod"), prodAfter);
@@ -117,19 +119,77 @@ describe("promotion/promote: npm run promote", () => {
     assert.match(r.err, /requires versions verified in "staging" \(nodepool-rotation:promotion\.requireVerifiedIn\), but --from is "qa"/);
     const bad = await promote(...verified(["1.31"]));
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /--verified-file verified\.json must be an object of role -> version/);
+    assert.match(bad.err, /staging's verifiedVersions output must be an object of role -> version/);
     const same = await runCli(main, ["--from", "prod", "--to", "prod"], { cwd: dir });
     assert.match(same.err, /--from and --to are both "prod"/);
-    fs.writeFileSync(path.join(dir, "verified.json"), "{not json");
-    const notJson = await promote("--verified-file", "verified.json");
-    assert.match(notJson.err, /is not JSON/);
+    fs.writeFileSync(path.join(dir, "state.json"), "{not json");
+    const notJson = await promote("--state-file", "state.json");
+    assert.match(notJson.err, /--state-file state\.json is not JSON/);
+    fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify({ app: NEW }));
+    const notExport = await promote("--state-file", "state.json");
+    assert.match(notExport.err, /--state-file state\.json is not the output of `pulumi stack export`/);
     assert.deepEqual(snapshot(dir), before);
   });
 
-  it("accepts the full `pulumi stack output --json` object as --verified-file", async () => {
-    const r = await promote(...verified({ pools: { app: { name: "x", version: NEW } }, verifiedVersions: { app: NEW, batch: OLD } }));
-    assert.equal(r.code, 0, r.err);
-    assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, NEW);
+  describe("staging must have converged: pending deletes and interrupted operations in its state refuse", () => {
+    // The drain of staging's old app pool failed: the update kept the new pool + drainer, so
+    // verifiedVersions already names NEW (pulumi/pulumi#15754), and left the old pool and its
+    // drainer in state with delete: true (retried at the end of the next up).
+    const newApp = { role: "app", name: "app-1-31-4-gke1100-20261122-5c2d1", version: NEW };
+    const oldApp = { role: "app", name: "app-1-30-5-gke1014001-20261120-9e0aa", version: OLD };
+    const batch = { role: "batch", name: "batch-1-30-5-gke1014001-20261101-77f3b", version: OLD };
+    const state = (spec: Partial<ExportSpec>) => verified(undefined, { pools: [newApp, batch], ...spec });
+
+    it("a converged export (new pools only) promotes", async () => {
+      const r = await promote(...state({}));
+      assert.equal(r.code, 0, r.err);
+      assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, NEW);
+    });
+
+    it("refuses while the old pool and its PoolDrainer are pending deletion, naming both; nothing written", async () => {
+      const before = snapshot(dir);
+      const r = await promote(...state({ pendingDeletes: [oldApp] }));
+      assert.equal(r.code, 1);
+      assert.match(r.err, /^error: not promoting to prod:\n/);
+      assert.ok(r.err.includes(`  - staging has not converged: node pool ${oldApp.name} (app) is pending deletion (it was replaced or removed and its delete failed or never ran) — run pulumi up -s staging until it succeeds`), r.err);
+      assert.ok(r.err.includes(`  - staging has not converged: PoolDrainer of ${oldApp.name} (app-drainer) is pending deletion (its drain failed or was interrupted)`), r.err);
+      assert.doesNotMatch(r.err, new RegExp(newApp.name), "the live generation is not blamed");
+      assert.doesNotMatch(r.err, /pool "app": staging has/, "the versions themselves are verified");
+      assert.deepEqual(snapshot(dir), before);
+    });
+
+    it("refuses an old pool left pending deletion after its drainer was deleted (a later batch cancelled)", async () => {
+      const r = await promote(...state({ pendingPoolDeletesOnly: [oldApp] }));
+      assert.equal(r.code, 1);
+      assert.match(r.err, new RegExp(`staging has not converged: node pool ${oldApp.name} \\(app\\) is pending deletion`));
+      assert.doesNotMatch(r.err, /PoolDrainer/);
+    });
+
+    it("refuses an interrupted operation ('deleting'), pointing at pulumi refresh", async () => {
+      const r = await promote(...state({ interruptedDeletes: [oldApp] }));
+      assert.equal(r.code, 1);
+      assert.ok(r.err.includes(`staging has not converged: PoolDrainer of ${oldApp.name} (app-drainer) has a pending operation "deleting" (pulumi was interrupted while deleting it) — check it in GCP, then pulumi refresh -s staging and pulumi up -s staging`), r.err);
+    });
+
+    it("refuses even when only a role that is not being promoted is stuck (the stack as a whole has not converged)", async () => {
+      const oldBatch = { role: "batch", name: "batch-1-30-0-gke1000-20261020-1a2b3", version: "1.30.0-gke.1000" };
+      const r = await promote("--role", "app", ...state({ pendingDeletes: [oldBatch] }));
+      assert.equal(r.code, 1);
+      assert.match(r.err, /node pool batch-1-30-0-gke1000-20261020-1a2b3 \(batch\) is pending deletion/);
+    });
+
+    it("--force promotes anyway and lists what it overrode", async () => {
+      const r = await promote("--force", ...state({ pendingDeletes: [oldApp] }));
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.err, /warning \(--force\): staging has not converged: node pool app-1-30-5-gke1014001-20261120-9e0aa/);
+      assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, NEW);
+    });
+
+    it("refuses a stack without the verifiedVersions output", async () => {
+      const r = await promote(...state({ verifiedVersions: null }));
+      assert.equal(r.code, 1);
+      assert.match(r.err, /staging has no verifiedVersions output: run pulumi up on staging with this program first/);
+    });
   });
 
   it("promotes a staging rollback too, and says the target goes down", async () => {
@@ -152,28 +212,43 @@ describe("promotion/promote: npm run promote", () => {
     assert.deepEqual(snapshot(dir), before);
   });
 
-  describe("reading verified versions with the pulumi CLI", () => {
+  describe("reading staging's state with the pulumi CLI", () => {
     let savedPath: string | undefined;
     beforeEach(() => (savedPath = process.env.PATH));
     afterEach(() => (process.env.PATH = savedPath));
 
-    it("runs `pulumi stack output verifiedVersions --json --stack staging` in the stack directory", async () => {
+    /** Stand-in for the Pulumi CLI: records its arguments and cwd, prints `stdout` (or fails like the real one). */
+    function fakePulumi(script: string) {
       const bin = path.join(dir, "bin");
       fs.mkdirSync(bin);
-      // Stand-in for the Pulumi CLI: records its arguments and cwd, prints what the real one would.
-      fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$PWD $*" > "${dir}/args.txt"\necho '{"app":"${NEW}","batch":"${OLD}"}'\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$PWD $*" > "${dir}/args.txt"\n${script}\n`, { mode: 0o755 });
       process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+    }
+
+    it("runs `pulumi stack export --stack staging` in the stack directory and judges that state", async () => {
+      const exp = stagingExport({ pools: [{ role: "app", name: "app-1-31-4-gke1100-20261122-5c2d1", version: NEW }, { role: "batch", name: "b", version: OLD }] });
+      fs.writeFileSync(path.join(dir, "export.json"), JSON.stringify(exp, null, 4));
+      fakePulumi(`cat "${dir}/export.json"`);
       const r = await promote();
       assert.equal(r.code, 0, r.err);
-      assert.equal(fs.readFileSync(path.join(dir, "args.txt"), "utf8").trim(), `${fs.realpathSync(dir)} stack output verifiedVersions --json --stack staging`);
+      assert.equal(fs.readFileSync(path.join(dir, "args.txt"), "utf8").trim(), `${fs.realpathSync(dir)} stack export --stack staging`);
     });
 
-    it("without the pulumi CLI: a clear error pointing at --verified-file, nothing written", async () => {
+    it("a failing pulumi (not logged in) is a refusal quoting its stderr, nothing written", async () => {
+      fakePulumi(`echo "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions" >&2; exit 255`);
+      const before = snapshot(dir);
+      const r = await promote();
+      assert.equal(r.code, 1);
+      assert.match(r.err, /cannot read staging's state \(pulumi stack export --stack staging\): error: PULUMI_ACCESS_TOKEN must be set .* --state-file/);
+      assert.deepEqual(snapshot(dir), before);
+    });
+
+    it("without the pulumi CLI: a clear error pointing at --state-file, nothing written", async () => {
       process.env.PATH = path.join(dir, "empty-bin");
       const before = snapshot(dir);
       const r = await promote();
       assert.equal(r.code, 1);
-      assert.match(r.err, /cannot read staging's verified versions .*the pulumi CLI is not on PATH.*--verified-file/);
+      assert.match(r.err, /cannot read staging's state .*the pulumi CLI is not on PATH.*pass --state-file with the output of that command/);
       assert.deepEqual(snapshot(dir), before);
     });
   });
