@@ -71,18 +71,34 @@ export function checkVerified(pools: GatedPool[], verified: unknown, fromStack: 
   }
 }
 
+/** The organization every self-managed (DIY) backend reports (pulumi/pulumi pkg/backend/diy/state.go, backend.go). */
+export const DIY_ORGANIZATION = "organization";
+
 /**
- * The StackReference name for a stack of this project: `<org>/<project>/<stack>`. Works for Pulumi
- * Cloud and for the self-managed (DIY) backends, whose organization is always `organization`
- * (https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/functions/automation.fullyQualifiedStackName.html).
+ * The StackReference name for `stack` of this project.
+ *
+ * - Pulumi Cloud: `<org>/<project>/<stack>`, fully qualified (a bare name would resolve in the
+ *   user's default org, which need not be this stack's).
+ * - Self-managed (DIY: file://, gs://, s3://...) backends always report the organization
+ *   `organization`. There the bare `<stack>` is used, because it resolves correctly in BOTH state
+ *   layouts, while the qualified name fails in one (pulumi/pulumi pkg/backend/diy/store.go):
+ *   the project layout (`.pulumi/meta.yaml` version 1) reads `<stack>` as
+ *   `organization/<current project>/<stack>`, and the current project is this program's; the
+ *   legacy layout (no meta.yaml, or version 0) has no projects: its `ParseReference` is
+ *   `tokens.ParseStackName`, which rejects `organization/nodepool-rotation/staging` ("a stack
+ *   name may only contain alphanumeric, hyphens, underscores, or periods"). Recent CLIs refuse a
+ *   legacy-layout backend altogether unless PULUMI_DIY_BACKEND_IGNORE_DEPRECATION_ERROR=1, and
+ *   name the fix: `pulumi state upgrade` (pkg/backend/diy/backend.go).
+ * - An engine too old to report the organization: the bare name (resolved by the backend).
  */
-export function stackReferenceName(stack: string): string {
+export function stackReferenceName(stack: string, organization: () => string = pulumi.getOrganization): string {
   let org: string;
   try {
-    org = pulumi.getOrganization();
+    org = organization();
   } catch {
-    return stack; // an engine too old to report the organization: let it resolve the bare name
+    return stack;
   }
+  if (!org || org === DIY_ORGANIZATION) return stack;
   return `${org}/${pulumi.getProject()}/${stack}`;
 }
 

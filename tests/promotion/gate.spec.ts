@@ -6,6 +6,7 @@ import {
   gateDependency,
   PromotionGateError,
   requireVerifiedIn,
+  stackReferenceName,
   unverifiedPools,
   verifiedVersionsOutput,
 } from "../../components/promotion/gate";
@@ -22,7 +23,7 @@ const settle = <T>(o: pulumi.Output<T>): Promise<T> => (o as any).promise();
  * Mocks in which a StackReference read returns `outputs` as the referenced stack's outputs, the
  * way the engine does (state.outputs). Records every registered resource.
  */
-async function mockWithStaging(outputs: Record<string, unknown> | undefined, preview = false) {
+async function mockWithStaging(outputs: Record<string, unknown> | undefined, preview = false, organization = "organization") {
   const registered: { type: string; name: string; inputs: any }[] = [];
   await pulumi.runtime.setMocks(
     {
@@ -36,7 +37,7 @@ async function mockWithStaging(outputs: Record<string, unknown> | undefined, pre
     "nodepool-rotation",
     "prod",
     preview,
-    "organization",
+    organization,
   );
   return registered;
 }
@@ -75,15 +76,24 @@ describe("promotion/gate: prod refuses versions staging has not verified", () =>
   });
 
   describe("through a mocked StackReference", () => {
-    it("pass: reads organization/<project>/staging, resolves, and lets the gated pool register", async () => {
+    it("pass: on a self-managed backend reads the bare stack name, resolves, and lets the gated pool register", async () => {
       const registered = await mockWithStaging({ verifiedVersions: { app: NEW, batch: OLD } });
       const gate = requireVerifiedIn(prodPools, "staging");
       const pool = new gcp.container.NodePool("app", { cluster: "game-prod", name: "app-x", version: NEW }, { dependsOn: gateDependency(gate) });
       assert.deepEqual(await settle(gate.verified), { app: NEW, batch: OLD });
       assert.equal(await settle(pool.urn), "urn:pulumi:prod::nodepool-rotation::gcp:container/nodePool:NodePool::app");
       const ref = registered.find((r) => r.type === STACK_REF)!;
-      assert.equal(ref.inputs.name, "organization/nodepool-rotation/staging");
+      // Not organization/nodepool-rotation/staging: a DIY backend in the legacy layout rejects it
+      // (tokens.ParseStackName), and the project layout resolves the bare name to exactly that.
+      assert.equal(ref.inputs.name, "staging");
       assert.ok(registered.some((r) => r.type === NODEPOOL));
+    });
+
+    it("on Pulumi Cloud reads the fully qualified <org>/<project>/staging", async () => {
+      const registered = await mockWithStaging({ verifiedVersions: { app: NEW, batch: OLD } }, false, "acme-sre");
+      const gate = requireVerifiedIn(prodPools, "staging");
+      assert.deepEqual(await settle(gate.verified), { app: NEW, batch: OLD });
+      assert.equal(registered.find((r) => r.type === STACK_REF)!.inputs.name, "acme-sre/nodepool-rotation/staging");
     });
 
     it("fail: rejects with the pool, version and stack, and the gated pool is never registered", async () => {
@@ -110,6 +120,40 @@ describe("promotion/gate: prod refuses versions staging has not verified", () =>
       const gate = requireVerifiedIn(prodPools, "staging");
       await assert.rejects(settle(gate.verified), /stack "staging" has no verifiedVersions output/);
     });
+  });
+
+  /**
+   * How a self-managed backend resolves a StackReference name, per layout (pulumi/pulumi
+   * pkg/backend/diy/store.go ParseReference; sdk/go/common/tokens/stack_name.go): the legacy layout
+   * takes the whole string as a stack name; the project layout splits org/project/stack, requires
+   * org "organization" and fills the project from the current one. Returns the stack it finds.
+   */
+  function diyResolve(layout: "legacy" | "project", ref: string, currentProject: string): string {
+    if (layout === "legacy") {
+      if (!/^[A-Za-z0-9_.-]+$/.test(ref)) throw new Error(`a stack name may only contain alphanumeric, hyphens, underscores, or periods: ${ref}`);
+      return ref;
+    }
+    const parts = ref.split("/");
+    const [org, project, name] = parts.length === 3 ? parts : parts.length === 2 ? [parts[0], currentProject, parts[1]] : ["organization", currentProject, parts[0]];
+    if (org !== "organization") throw new Error("organization name must be 'organization'");
+    return `organization/${project}/${name}`;
+  }
+
+  it("on a self-managed backend the gate's name resolves to this project's staging in both state layouts", async () => {
+    await mockWithStaging(undefined);
+    const name = stackReferenceName("staging");
+    assert.equal(diyResolve("legacy", name, "nodepool-rotation"), "staging");
+    assert.equal(diyResolve("project", name, "nodepool-rotation"), "organization/nodepool-rotation/staging");
+    // what the gate used to send fails in the legacy layout
+    assert.throws(() => diyResolve("legacy", "organization/nodepool-rotation/staging", "nodepool-rotation"), /may only contain/);
+  });
+
+  it("stackReferenceName: bare on DIY backends (both layouts) and old engines, qualified on Pulumi Cloud", async () => {
+    await mockWithStaging(undefined);
+    assert.equal(stackReferenceName("staging", () => "organization"), "staging");
+    assert.equal(stackReferenceName("staging", () => { throw new Error("organization is not available"); }), "staging");
+    assert.equal(stackReferenceName("staging", () => ""), "staging");
+    assert.equal(stackReferenceName("staging", () => "acme-sre"), "acme-sre/nodepool-rotation/staging");
   });
 
   it("verifiedVersionsOutput maps role -> version once each pool's proof resolved", async () => {

@@ -63,12 +63,12 @@ describe("promotion/program: index.ts exports verifiedVersions and gates prod on
     assert.equal(run.outputs.promotionGateVerified, undefined);
   });
 
-  it("prod, pass: staging verified every prod version -> reference to organization/nodepool-rotation/staging, pools registered", async () => {
+  it("prod, pass: staging verified every prod version -> reference to staging (self-managed backend), pools registered", async () => {
     const run = await runProgram("prod", { verifiedVersions: { ...prodVersions } });
     assert.deepEqual(await settle(run.outputs.verifiedVersions), prodVersions);
     assert.deepEqual(await settle(run.outputs.promotionGateVerified), prodVersions);
     assert.equal(run.registered.filter((r) => r.type === NODEPOOL).length, prod.pools.length);
-    assert.equal(run.registered.find((r) => r.type === STACK_REF)!.inputs.name, "organization/nodepool-rotation/staging");
+    assert.equal(run.registered.find((r) => r.type === STACK_REF)!.inputs.name, "staging");
   });
 
   it("prod, fail: a prod pool at a version staging never verified -> clear error, no prod pool registered", async () => {
