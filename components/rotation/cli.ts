@@ -6,9 +6,11 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as k8s from "@kubernetes/client-node";
-import { DrainError, DrainOptions, Plan, PlanOptions } from "./types";
+import { DrainError, DrainOptions, DrainSummary, Plan, PlanOptions } from "./types";
 import { drainPool } from "./drain";
 import { planPool } from "./index";
+import { formatAvailability } from "./availability";
+import { DEFAULT_BUDGET, parseDefaultBudget } from "./budget";
 
 /** Parses "90s", "15m", "1h", "500ms" or plain milliseconds. */
 export function parseDuration(text: string): number {
@@ -42,6 +44,21 @@ function loadKubeConfig(path: string, context?: string): k8s.KubeConfig {
 
 class UsageError extends Error {}
 
+/** --default-budget: the engine's one definition (budget.ts), as a commander usage error (exit 2, nothing changed). */
+function parseBudgetFlag(text: string) {
+  try {
+    return parseDefaultBudget(text, "--default-budget");
+  } catch (e: any) {
+    throw new InvalidArgumentError(e.message);
+  }
+}
+
+/** The drain's text summary: one line of counts, then one line per moved workload's availability. */
+export function formatDrainSummary(s: DrainSummary): string {
+  return [`pool ${s.pool}: ${s.outcome}: ${s.evicted} evicted, ${s.waitedCompleted} completed, ${s.skipped} left alone, ${s.apiRequests ?? 0} API requests, ${(s.durationMs / 1000).toFixed(1)}s`,
+    ...formatAvailability(s.availability ?? [])].join("\n");
+}
+
 /** Human-readable plan. */
 export function formatPlan(plan: Plan): string {
   const lines: string[] = [];
@@ -56,6 +73,10 @@ export function formatPlan(plan: Plan): string {
   if (plan.pdbs.length) {
     lines.push("PodDisruptionBudgets:");
     for (const b of plan.pdbs) lines.push(`  ${b.name}: ${b.healthy}/${b.pods} healthy, floor ${b.floor}, allows ${b.allowed} now, ${b.poolPods} pod(s) on the pool${b.neverAllows ? "  NEVER ALLOWS A DISRUPTION" : ""}`);
+  }
+  if (plan.implicitBudgets.length) {
+    lines.push("Implicit budgets (workloads without a PodDisruptionBudget):");
+    for (const b of plan.implicitBudgets) lines.push(`  ${b.workload}: ${b.healthy}/${b.replicas} Ready, floor ${b.floor} (maxUnavailable ${b.budget} = ${b.maxUnavailable}), ${b.poolPods} pod(s) on the pool`);
   }
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   for (const b of plan.blockers) lines.push(`BLOCKER: ${b}`);
@@ -79,10 +100,12 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .option("--replacement-selector <selector>", "label selector of replacement nodes (default: nodepool-rotation/role=<role of the pool's nodes>)")
     .option("--force", "evict pods that declare no controller (they are not recreated); never force-deletes")
     .option("--delete-emptydir-data", "evict pods with emptyDir volumes (their data is lost)")
-    .option("--json", "print JSON on stdout (plan, or the drain summary) instead of text");
+    .option("--json", "print JSON on stdout (plan, or the drain summary) instead of text")
+    .addOption(new Option("--default-budget <n|p%|none>", "implicit budget of workloads no PodDisruptionBudget selects: pods (\"2\"), a percentage of replicas (\"25%\", rounded up, at least 1), or \"none\" (evict them all at once, like kubectl)").default(DEFAULT_BUDGET).argParser(parseBudgetFlag));
 
   const planOpts = (o: any): PlanOptions => ({
     pool: o.pool, poolLabel: o.poolLabel, replacementSelector: o.replacementSelector, force: o.force, deleteEmptyDirData: o.deleteEmptydirData,
+    defaultBudget: o.defaultBudget,
   });
 
   common(program.command("plan").description("Read-only: per pod a verdict and reason, fit on the replacement, PDB and DaemonSet checks."))
@@ -129,13 +152,14 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
       };
       try {
         const summary = await drainPool(kc, opts);
-        if (o.json) out.stdout(JSON.stringify(summary, null, 2) + "\n");
+        out.stdout((o.json ? JSON.stringify(summary, null, 2) : formatDrainSummary(summary)) + "\n");
         out.exit(0);
       } catch (e) {
         if (!(e instanceof DrainError)) throw e;
         out.stderr(`error: ${e.message}\n`);
         if (e.blockingPdbs.length) out.stderr(`blocking PodDisruptionBudgets: ${e.blockingPdbs.join(", ")}\n`);
         if (e.blockingPods.length) out.stderr(`blocking pods: ${e.blockingPods.slice(0, 50).join(", ")}${e.blockingPods.length > 50 ? ` and ${e.blockingPods.length - 50} more` : ""}\n`);
+        for (const line of formatAvailability(e.summary.availability ?? [])) out.stderr(`${line}\n`);
         if (o.json) out.stdout(JSON.stringify({ ...e.summary, error: e.message, blockingPdbs: e.blockingPdbs, blockingPods: e.blockingPods, uncordoned: e.uncordoned }, null, 2) + "\n");
         out.exit(1);
       } finally {
@@ -160,7 +184,7 @@ export async function main(argv: string[], out: CliOutput = { stdout: (s) => voi
     if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version" || e?.code === "commander.help") return 0;
     if (e?.code?.startsWith?.("commander.")) return 2; // commander already printed the message and help
     out.stderr(`error: ${e?.message ?? e}\n`);
-    return e instanceof UsageError || /^(pool|poolLabel|deadlineMs|concurrency|batch|batchSoakMs|soakMs):|invalid label selector/.test(e?.message ?? "") ? 2 : 1;
+    return e instanceof UsageError || /^(pool|poolLabel|deadlineMs|concurrency|batch|batchSoakMs|soakMs|defaultBudget):|invalid label selector/.test(e?.message ?? "") ? 2 : 1;
   }
 }
 

@@ -84,6 +84,7 @@ export function withSignal(signal: AbortSignal, options?: k8s.ConfigurationOptio
 export class KubeClient {
   readonly core: k8s.CoreV1Api;
   readonly policy: k8s.PolicyV1Api;
+  readonly apps: k8s.AppsV1Api;
   /** Requests by "<verb> <resource>", retries and watches included. */
   readonly requests: Record<string, number> = {};
   total = 0;
@@ -96,6 +97,7 @@ export class KubeClient {
   constructor(readonly kc: k8s.KubeConfig, readonly signal?: AbortSignal, readonly requestTimeoutMs = REQUEST_TIMEOUT_MS) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.policy = kc.makeApiClient(k8s.PolicyV1Api);
+    this.apps = kc.makeApiClient(k8s.AppsV1Api);
   }
 
   /** Counts one request. */
@@ -156,6 +158,17 @@ export class KubeClient {
   }
   listPdbs(deadline: number) {
     return this.listAll("list poddisruptionbudgets", (c, o) => this.policy.listPodDisruptionBudgetForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
+  }
+
+  /** Scalable controllers (the implicit budget's expected pods). */
+  listDeployments(deadline: number) {
+    return this.listAll("list deployments", (c, o) => this.apps.listDeploymentForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
+  }
+  listReplicaSets(deadline: number) {
+    return this.listAll("list replicasets", (c, o) => this.apps.listReplicaSetForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
+  }
+  listStatefulSets(deadline: number) {
+    return this.listAll("list statefulsets", (c, o) => this.apps.listStatefulSetForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
   }
 
   /** Reads one node. */

@@ -18,8 +18,11 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { abortError, backoffMs, errorText, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
 import { decidePod } from "./filters";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
-import { planSnapshot, validatePlanOptions, workloadOf } from "./plan";
+import { AvailabilityTracker, FloorInfo } from "./availability";
+import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
+import { planSnapshot, validatePlanOptions } from "./plan";
 import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
+import { Controllers, ScalableKind } from "./workloads";
 
 /** Defaults of DrainOptions. */
 export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
@@ -60,6 +63,7 @@ interface PodState {
   evictedAt?: number;      // eviction accepted; waiting for deletion
   notBefore?: number;      // backoff after 429/5xx
   parkedOn?: string;       // PDB it waits for
+  parkedOnWorkload?: string; // workload whose implicit budget it waits for
   attempts: number;
 }
 
@@ -86,6 +90,11 @@ export class PoolDrain {
   private readonly poolPods = new Map<string, any>();    // the subset on pool nodes
   private readonly podsByNs = new Map<string, Map<string, any>>();
   private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
+  private readonly controllers = new Controllers();      // Deployments, StatefulSets, ReplicaSets
+  private readonly budgetSetting: DefaultBudget;
+  /** Ready pods per workload, and the availability evidence of the workloads this drain moves. */
+  private readonly tracker = new AvailabilityTracker((w) => this.floorOf(w));
+  private readonly samples = new Map<string, any>();    // tracked workload -> one of its pods (for PDB matching)
   private pdbIndex = new PdbIndex();
   private readonly state = new Map<string, PodState>();  // uid -> state
   /**
@@ -133,6 +142,7 @@ export class PoolDrain {
     this.log = (line) => { try { sink?.(line); } catch { /* progress is best effort */ } };
     this.deadline = this.started + (opts.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs);
     this.concurrency = opts.concurrency ?? DRAIN_DEFAULTS.concurrency;
+    this.budgetSetting = opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget);
   }
 
   /** Runs the drain to success, or fails closed and throws DrainError. */
@@ -173,6 +183,7 @@ export class PoolDrain {
       this.failIfBlocked();
       this.progress(true);
       this.stopWatches();
+      this.tracker.stop();
       const summary = this.summary("drained");
       this.log(`[${this.opts.pool}] drained: ${summary.evicted} evicted, ${summary.waitedCompleted} completed, ${summary.skipped} left alone, ${summary.apiRequests} API requests, ${(summary.durationMs / 1000).toFixed(1)}s`);
       return summary;
@@ -185,13 +196,16 @@ export class PoolDrain {
 
   /** Lists nodes, pods and PDBs once, plans, and starts the watches from those lists. */
   private async prepare(): Promise<void> {
-    const [nodes, pods, pdbs] = await Promise.all([
+    const [nodes, pods, pdbs, deployments, replicaSets, statefulSets] = await Promise.all([
       this.client.listNodes(this.deadline),
       this.client.listPods(this.deadline),
       this.client.listPdbs(this.deadline),
+      this.client.listDeployments(this.deadline),
+      this.client.listReplicaSets(this.deadline),
+      this.client.listStatefulSets(this.deadline),
     ]);
     this.initialNodes = nodes.items;
-    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items }, this.opts);
+    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items }, this.opts);
     this.plan = plan;
     this.poolNodes = plan.nodes;
     this.poolSet = new Set(plan.nodes);
@@ -219,14 +233,25 @@ export class PoolDrain {
     const poolSelector = `${this.opts.poolLabel ?? GKE_POOL_LABEL}=${this.opts.pool}`;
     const nr = new Reflector(this.client, "nodes", "/api/v1/nodes", (d) => this.client.listNodes(d, poolSelector),
       { reset: (items: any[]) => items.forEach((n) => this.nodeSeen(n)), event: (t: string, n: any) => { if (t !== "DELETED") this.nodeSeen(n); } }, this.deadline, { labelSelector: poolSelector });
-    this.reflectors.push(pr, br, nr);
+    // The scalable controllers: a workload's expected pods (implicit budget) and which ReplicaSet
+    // belongs to which Deployment (a rollout's ReplicaSets are one workload).
+    const apps: [ScalableKind, string, (d: number) => Promise<{ items: any[]; resourceVersion: string }>, { items: any[]; resourceVersion: string }][] = [
+      ["Deployment", "deployments", (d) => this.client.listDeployments(d), deployments],
+      ["ReplicaSet", "replicasets", (d) => this.client.listReplicaSets(d), replicaSets],
+      ["StatefulSet", "statefulsets", (d) => this.client.listStatefulSets(d), statefulSets],
+    ];
+    const cr = apps.map(([kind, plural, list]) => new Reflector(this.client, plural, `/apis/apps/v1/${plural}`, list,
+      { reset: (items: any[]) => this.resetControllers(kind, items), event: (t: string, o: any) => this.controllerEvent(kind, t, o) }, this.deadline));
+    this.reflectors.push(pr, br, nr, ...cr);
+    for (let i = 0; i < cr.length; i++) await cr[i].start(apps[i][3]);
     await br.start(pdbs);
     await pr.start(pods);
     await nr.start({ items: [], resourceVersion: nodes.resourceVersion });
     for (const p of this.pods.values()) {
-      const w = workloadOf(p);
+      const w = this.controllers.workloadOf(p);
       if (w && isHealthy(p)) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
     }
+    for (const { pod } of this.remaining(["evict", "terminating"])) this.trackPod(pod);
   }
 
   /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch. */
@@ -289,7 +314,7 @@ export class PoolDrain {
     await this.until(() => {
       if (Date.now() - checkedAt >= 200) {
         checkedAt = Date.now();
-        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.pods.values()], pdbs: [...this.pdbs.values()] }, this.opts).daemonSetsPending;
+        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.pods.values()], pdbs: [...this.pdbs.values()] }, { ...this.opts, defaultBudget: "none" }).daemonSetsPending;
       }
       return pending.length === 0;
     }, `waiting for DaemonSet(s) on the replacement`, () => pending.map((d) => `DaemonSet ${d}`));
@@ -320,7 +345,66 @@ export class PoolDrain {
     this.poolPods.clear();
     this.podsByNs.clear();
     for (const p of items) this.setPod(keyOf(p), p);
+    this.recountReady();
     this.kick();
+  }
+
+  /** The workload a pod counts for as Ready (healthy), or undefined. */
+  private readyIn(pod: any): string | undefined {
+    return pod && isHealthy(pod) ? this.controllers.workloadOf(pod) : undefined;
+  }
+
+  /** Recounts every workload's Ready pods (a re-list, or ReplicaSets that now resolve differently). */
+  private recountReady(): void {
+    this.tracker.resetPods([...this.pods].map(([k, p]) => [k, this.readyIn(p)] as [string, string | undefined]));
+  }
+
+  private resetControllers(kind: ScalableKind, items: any[]): void {
+    this.controllers.reset(kind, items);
+    if (kind === "ReplicaSet") this.recountReady();
+    this.tracker.refresh();
+    this.kick();
+  }
+
+  /** A Deployment, StatefulSet or ReplicaSet changed: replicas (floors) or ReplicaSet ownership may have moved. */
+  private controllerEvent(kind: ScalableKind, type: string, o: any): void {
+    if (this.controllers.set(kind, o, type === "DELETED")) this.recountReady();
+    const owner = kind === "ReplicaSet" ? this.controllers.rsOwner.get(keyOf(o)) : undefined;
+    const w = owner ? `${o.metadata?.namespace}/Deployment/${owner}` : `${o.metadata?.namespace}/${kind}/${o.metadata?.name}`;
+    if (this.tracker.isTracked(w)) {
+      this.tracker.refresh((x) => x === w);
+      this.kick();
+    }
+  }
+
+  /** Starts recording the availability of a pod's workload (a workload this drain moves). */
+  private trackPod(pod: any): void {
+    const w = this.controllers.workloadOf(pod);
+    if (!w || this.tracker.isTracked(w)) return;
+    this.samples.set(w, pod);
+    this.tracker.track(w);
+  }
+
+  /** The implicit budget of a workload no PDB selects, or undefined ("none", or no scalable controller). */
+  private implicitFor(w: string): ImplicitBudget | undefined {
+    const replicas = this.controllers.replicas(w);
+    return replicas === undefined ? undefined : implicitBudget(this.budgetSetting, replicas);
+  }
+
+  /** The floor in force for a tracked workload: its PDB's, else the implicit one, else none. */
+  private floorOf(w: string): FloorInfo {
+    const sample = this.samples.get(w);
+    const pdbs = sample ? this.pdbIndex.match(sample) : [];
+    if (pdbs.length === 1) {
+      const pdb = pdbs[0];
+      const reported = pdb.status?.expectedPods;
+      const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdb).pods;
+      return { replicas: expected, floor: pdbFloor(pdb, expected), source: `pdb ${keyOf(pdb)}` };
+    }
+    const replicas = this.controllers.replicas(w);
+    const b = this.implicitFor(w);
+    if (replicas !== undefined && b) return { replicas, floor: b.floor, source: implicitLabel(this.budgetSetting) };
+    return { replicas: replicas ?? this.tracker.ready(w), floor: 0, source: "none" };
   }
 
   private setPod(k: string, pod: any | undefined): void {
@@ -345,8 +429,9 @@ export class PoolDrain {
     } else {
       this.setPod(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
     }
-    // Pool pods drive evictions; other pods matter for readiness, floors and DaemonSets.
-    if (wasOnPool || this.poolPods.has(k) || this.watchingAllPods) this.kick();
+    const changed = this.tracker.pod(k, this.readyIn(this.pods.get(k)));
+    // Pool pods drive evictions; other pods matter for readiness, floors, implicit budgets and DaemonSets.
+    if (wasOnPool || this.poolPods.has(k) || this.watchingAllPods || changed.some((w) => this.tracker.isTracked(w))) this.kick();
   }
 
   private resetPdbs(items: any[]): void {
@@ -354,6 +439,7 @@ export class PoolDrain {
     for (const p of items) this.pdbs.set(keyOf(p), p);
     this.pdbIndex = new PdbIndex(this.pdbs.values());
     for (const p of items) this.pdbSeen(keyOf(p), p);
+    this.tracker.refresh();
     this.kick();
   }
 
@@ -364,6 +450,8 @@ export class PoolDrain {
     else { this.pdbs.set(k, pdb); this.pdbIndex.add(pdb); }
     this.pdbSeen(k, pdb);
     this.probeAt.delete(k);
+    const ns = `${pdb.metadata?.namespace ?? ""}/`;
+    this.tracker.refresh((w) => w.startsWith(ns)); // a PDB created (or deleted) mid-drain takes over (or hands back)
     this.kick();
   }
 
@@ -429,7 +517,10 @@ export class PoolDrain {
     }
     const now = Date.now();
     const neverCache = new Map<string, string | undefined>();
+    const implicitLeft = new Map<string, number | undefined>();
+    let unreflected: Map<string, number> | undefined;
     for (const { pod, verdict } of todo) {
+      this.trackPod(pod); // late pods (new nodes, pods bound directly) are evidence too
       if (disrupting >= this.concurrency) break;
       if (verdict !== "evict") continue;
       const uid = pod.metadata.uid;
@@ -437,6 +528,7 @@ export class PoolDrain {
       if (s.inflight || s.evictedAt || (s.notBefore && now < s.notBefore)) continue;
       const pdbs = this.pdbIndex.match(pod);
       let pdbKey: string | undefined;
+      s.parkedOnWorkload = undefined;
       if (pdbs.length > 1) {
         throw new Failure("multiple-pdbs", `pod ${keyOf(pod)} is selected by ${pdbs.length} PodDisruptionBudgets (${pdbs.map(keyOf).join(", ")}); the Eviction API refuses such pods: make the PDB selectors disjoint`, pdbs.map(keyOf), [keyOf(pod)]);
       } else if (pdbs.length === 1) {
@@ -451,6 +543,23 @@ export class PoolDrain {
         if (this.budget(pdbKey, pdbs[0]) <= 0) { s.parkedOn = pdbKey; continue; }
         (this.unsettled.get(pdbKey) ?? this.unsettled.set(pdbKey, new Map()).get(pdbKey)!).set(pod.metadata.name, 0);
         this.probeAt.delete(pdbKey);
+      } else {
+        // No PDB: the implicit budget, enforced here (nothing on the server does). Ready pods of the
+        // workload anywhere, minus our evictions the watch does not show yet, must stay >= floor
+        // after this one. An unready pod is not healthy, so evicting it costs nothing (the Eviction
+        // API's IfHealthyBudget rule) as long as the workload is at or above its floor.
+        const w = this.controllers.workloadOf(pod);
+        if (w && !implicitLeft.has(w)) {
+          const b = this.implicitFor(w);
+          unreflected ??= this.unreflectedEvictions();
+          implicitLeft.set(w, b ? this.tracker.ready(w) - (unreflected.get(w) ?? 0) - b.floor : undefined);
+        }
+        const left = w ? implicitLeft.get(w) : undefined;
+        if (left !== undefined) {
+          const healthy = isHealthy(pod);
+          if (healthy ? left < 1 : left < 0) { s.parkedOn = undefined; s.parkedOnWorkload = w; continue; }
+          if (healthy) implicitLeft.set(w!, left - 1);
+        }
       }
       s.parkedOn = undefined;
       disrupting++;
@@ -458,6 +567,18 @@ export class PoolDrain {
     }
     this.progress(false);
     return false;
+  }
+
+  /** Per workload, pool pods we are evicting (in flight or accepted) that the pod watch still shows Ready. */
+  private unreflectedEvictions(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const pod of this.poolPods.values()) {
+      const s = this.state.get(pod.metadata?.uid);
+      if (!s || !(s.inflight || s.evictedAt) || !isHealthy(pod)) continue;
+      const w = this.controllers.workloadOf(pod);
+      if (w) out.set(w, (out.get(w) ?? 0) + 1);
+    }
+    return out;
   }
 
   /**
@@ -483,7 +604,7 @@ export class PoolDrain {
       s.evictedAt = Date.now();
       if (unsettled?.has(pod.metadata.name)) unsettled.set(pod.metadata.name, s.evictedAt);
       this.evicted++;
-      const w = workloadOf(pod);
+      const w = this.controllers.workloadOf(pod);
       if (w) this.moved.add(w);
       if (pdbKey) this.movedPdbs.add(pdbKey);
     }, (err) => {
@@ -533,15 +654,18 @@ export class PoolDrain {
   private notReadyAgain(): string[] {
     const ready = new Map<string, number>();
     for (const p of this.pods.values()) {
-      const w = workloadOf(p);
+      const w = this.controllers.workloadOf(p);
       if (w && this.moved.has(w) && isHealthy(p)) ready.set(w, (ready.get(w) ?? 0) + 1);
     }
     return [...this.moved].filter((w) => (ready.get(w) ?? 0) < (this.readyBefore.get(w) ?? 0));
   }
 
-  /** PDBs of moved workloads currently below their floor. */
+  /** PDBs of moved workloads currently below their floor, and moved workloads below their implicit floor. */
   private belowFloor(): string[] {
     const out: string[] = [];
+    for (const b of this.tracker.belowFloor()) {
+      if (this.moved.has(b.workload) && b.floor.source.startsWith("implicit")) out.push(`${b.workload} (${b.ready} Ready < implicit floor ${b.floor.floor})`);
+    }
     for (const k of this.movedPdbs) {
       const pdb = this.pdbs.get(k);
       if (!pdb) continue;
@@ -596,9 +720,11 @@ export class PoolDrain {
       if (Date.now() >= this.deadline) {
         const pods = this.remaining(["evict", "terminating", "wait-completed"]);
         const pdbs = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
+        const implicit = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
         const extra = blocking?.() ?? (what.startsWith("waiting for moved") ? this.notReadyAgain() : []);
         throw new Failure("deadline", `deadline of ${Math.round((this.deadline - this.started) / 1000)}s reached while ${what}` +
           (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
+          (implicit.length ? `; blocked by the implicit budget (${this.budgetSetting}) of workload(s) without a PDB: ${implicit.map((w) => `${w} (${this.tracker.ready(w)} Ready, floor ${this.implicitFor(w)?.floor ?? 0})`).join(", ")}` : "") +
           (pods.length ? `; pods still on the pool: ${pods.slice(0, 20).map(({ pod }) => keyOf(pod)).join(", ")}${pods.length > 20 ? ` and ${pods.length - 20} more` : ""}` : "") +
           (extra.length ? `; waiting for ${extra.join(", ")}` : ""), pdbs, pods.map(({ pod }) => keyOf(pod)));
       }
@@ -619,12 +745,13 @@ export class PoolDrain {
     const left = this.remaining(["evict", "terminating", "wait-completed"]);
     const parked = new Map<string, number>();
     for (const { pod } of left) {
-      const p = this.state.get(pod.metadata.uid)?.parkedOn;
+      const s = this.state.get(pod.metadata.uid);
+      const p = s?.parkedOn ?? (s?.parkedOnWorkload ? `implicit ${s.parkedOnWorkload}` : undefined);
       if (p) parked.set(p, (parked.get(p) ?? 0) + 1);
     }
     const line = `[${this.opts.pool}] evicted ${this.evicted}, remaining ${left.length}` +
       (this.inflight ? `, in flight ${this.inflight}` : "") +
-      (parked.size ? `, waiting on PDB ${[...parked].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} (${n})`).join(", ")}${parked.size > 5 ? ` and ${parked.size - 5} more` : ""}` : "");
+      (parked.size ? `, waiting on budget ${[...parked].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} (${n})`).join(", ")}${parked.size > 5 ? ` and ${parked.size - 5} more` : ""}` : "");
     if (line !== this.lastProgressLine || force) this.log(line);
     this.lastProgressLine = line;
   }
@@ -656,6 +783,7 @@ export class PoolDrain {
       requestsByKind: { ...this.client.requests },
       rejected429: this.rejected429,
       phasesMs: { ...this.phases },
+      availability: this.tracker.rows(),
       ...(reason ? { reason } : {}),
     };
   }
@@ -663,6 +791,7 @@ export class PoolDrain {
   /** Stops evicting, waits for in-flight requests, uncordons what this tool cordoned, builds the DrainError. */
   private async failClosed(e: any): Promise<DrainError> {
     this.stopWatches();
+    this.tracker.stop(); // the evidence covers the drain up to the failure
     const f: Failure = e instanceof Failure ? e
       : e?.name === "AbortError" ? new Failure("aborted", e.message)
       : new Failure("api-error", errorText(e));

@@ -9,17 +9,24 @@ import { planSnapshot, validatePlanOptions } from "./plan";
 import { Plan, PlanOptions } from "./types";
 
 export * from "./types";
-export { planSnapshot, validatePlanOptions, podRequests, workloadOf, isNodeReady } from "./plan";
+export { planSnapshot, validatePlanOptions, podRequests, isNodeReady } from "./plan";
+export { workloadOf, Controllers, SCALABLE_KINDS } from "./workloads";
+export { DEFAULT_BUDGET, parseDefaultBudget, implicitBudget } from "./budget";
+export type { DefaultBudget, ImplicitBudget } from "./budget";
+export { formatAvailability, AvailabilityTracker } from "./availability";
+export type { WorkloadAvailability, FloorInfo } from "./availability";
 export { drainPool, validateDrainOptions, parseBatch, DRAIN_DEFAULTS } from "./drain";
 export { decidePod, POD_FILTERS, controllerOf } from "./filters";
 export type { PodFilter, PodDecision, FilterOptions } from "./filters";
 export { PdbIndex, pdbFloor, neverAllowsReason } from "./pdb";
 
-/** Plans the drain of a pool from the live cluster (three paginated lists, read-only). */
+/** Plans the drain of a pool from the live cluster (paginated lists of nodes, pods, PDBs and the scalable controllers; read-only). */
 export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?: number; signal?: AbortSignal }): Promise<Plan & { apiRequests: number }> {
   validatePlanOptions(opts);
   const client = new KubeClient(kc, opts.signal);
   const deadline = Date.now() + (opts.deadlineMs ?? 5 * 60 * 1000);
-  const [nodes, pods, pdbs] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline)]);
-  return { ...planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items }, opts), apiRequests: client.total };
+  const [nodes, pods, pdbs, deployments, replicaSets, statefulSets] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline),
+    client.listDeployments(deadline), client.listReplicaSets(deadline), client.listStatefulSets(deadline)]);
+  const snap = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items };
+  return { ...planSnapshot(snap, opts), apiRequests: client.total };
 }

@@ -5,11 +5,13 @@
  * replacement. Pure and indexed: linear in pods + nodes + PDBs (5,000 nodes / 150,000 pods /
  * 3,000 PDBs in well under 3 s).
  */
+import { DEFAULT_BUDGET, DefaultBudget, implicitBudget, parseDefaultBudget } from "./budget";
 import { controllerOf, decidePod } from "./filters";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor } from "./pdb";
 import { cpuMillis, parseQuantity } from "./quantity";
 import { matchLabelSelector, matchNodeAffinity, matchRequirements, parseSelector, untoleratedTaints } from "./selectors";
-import { ClusterSnapshot, GKE_POOL_LABEL, PdbPlan, Plan, PlanOptions, PodPlan, PoolTarget, ROLE_LABEL, Verdict } from "./types";
+import { Controllers, workloadOf } from "./workloads";
+import { ClusterSnapshot, GKE_POOL_LABEL, ImplicitBudgetPlan, PdbPlan, Plan, PlanOptions, PodPlan, PoolTarget, ROLE_LABEL, Verdict } from "./types";
 
 /** Max pod names listed in one blocker or warning line. */
 const LIST_MAX = 10;
@@ -23,6 +25,7 @@ export function validatePlanOptions(opts: PlanOptions): void {
   if (!opts || typeof opts.pool !== "string" || !opts.pool.trim()) throw new Error(`pool: required, the old node pool's name (e.g. --pool app-1-31-4-gke-1100-20261120)`);
   if (opts.poolLabel !== undefined && (typeof opts.poolLabel !== "string" || !opts.poolLabel)) throw new Error(`poolLabel: must be a non-empty label key (default ${GKE_POOL_LABEL})`);
   if (opts.replacementSelector !== undefined) parseSelector(opts.replacementSelector);
+  if (opts.defaultBudget !== undefined) parseDefaultBudget(opts.defaultBudget);
 }
 
 /** Node condition Ready=True. */
@@ -53,19 +56,7 @@ export function podRequests(pod: any): { cpu: number; mem: number } {
   return { cpu: Math.max(cpu, icpu), mem: Math.max(mem, imem) };
 }
 
-/** "<ns>/<Kind>/<name>" of a pod's workload; ReplicaSets resolve to their Deployment. */
-export function workloadOf(pod: any, rsOwner?: Map<string, string>): string | undefined {
-  const c = controllerOf(pod);
-  if (!c) return undefined;
-  const ns = pod.metadata?.namespace ?? "";
-  if (c.kind === "ReplicaSet") {
-    const owner = rsOwner?.get(`${ns}/${c.name}`);
-    if (owner) return `${ns}/Deployment/${owner}`;
-    const h = pod.metadata?.labels?.["pod-template-hash"];
-    if (h && c.name.endsWith(`-${h}`)) return `${ns}/Deployment/${c.name.slice(0, -h.length - 1)}`;
-  }
-  return `${ns}/${c.kind}/${c.name}`;
-}
+export { workloadOf };
 
 /** Does a pod's scheduling constraint name the old pool (so no replacement node can ever satisfy it)? */
 function pinnedToPool(pod: any, poolLabel: string, pool: string, poolNodeNames: Set<string>): string | undefined {
@@ -136,14 +127,12 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
   }
 
   // One pass over all pods: per-node usage, PDB match counts, workload sizes, DaemonSet readiness.
-  const rsOwner = new Map<string, string>();
-  for (const r of snap.replicaSets ?? []) {
-    const o = controllerOf(r);
-    if (o?.kind === "Deployment") rsOwner.set(keyOf(r), o.name);
-  }
+  const controllers = Controllers.of(snap);
+  const rsOwner = controllers.rsOwner;
   const pdbIndex = new PdbIndex(snap.pdbs ?? []);
   const pdbPods = new Map<string, { pods: number; healthy: number; poolPods: number; pdb: any }>();
   const workloadSize = new Map<string, number>();
+  const workloadHealthy = new Map<string, number>();
   const readyIdx = new Map<string, number>(ready.map((n, i) => [n.metadata.name, i]));
   const freeCpu = ready.map((n) => cpuMillis(n.status?.allocatable?.cpu ?? "0"));
   const freeMem = ready.map((n) => parseQuantity(n.status?.allocatable?.memory ?? "0"));
@@ -165,6 +154,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     if (pod.metadata?.deletionTimestamp) continue;
     const w = workloadOf(pod, rsOwner);
     if (w) workloadSize.set(w, (workloadSize.get(w) ?? 0) + 1);
+    if (w && isHealthy(pod)) workloadHealthy.set(w, (workloadHealthy.get(w) ?? 0) + 1);
     for (const p of pdbIndex.match(pod)) {
       const k = keyOf(p);
       const e = pdbPods.get(k) ?? pdbPods.set(k, { pods: 0, healthy: 0, poolPods: 0, pdb: p }).get(k)!;
@@ -180,6 +170,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
   const warnByText = new Map<string, string[]>();
   const singleReplica = new Set<string>();
   const dsSamples = new Map<string, any>();
+  const unbudgeted = new Map<string, number>(); // workload -> its evictable pool pods no PDB selects
   for (const pod of poolPods) {
     const d = decidePod(pod, opts);
     const name = keyOf(pod);
@@ -198,6 +189,8 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
       } else if (pdbs.length === 1) {
         pp.pdb = keyOf(pdbs[0]);
         pdbPods.get(pp.pdb)!.poolPods++;
+      } else if (w) {
+        unbudgeted.set(w, (unbudgeted.get(w) ?? 0) + 1);
       }
       if (w && (workloadSize.get(w) ?? 0) <= 1) singleReplica.add(w);
     }
@@ -219,6 +212,8 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     else if (e.healthy - floor <= 0) warnings.push(`PodDisruptionBudget ${name} allows no disruption right now (${e.healthy} healthy, floor ${floor}): the drain waits for it`);
   }
   pdbPlans.sort((a, b) => a.name.localeCompare(b.name));
+  const implicitBudgets = planImplicitBudgets(unbudgeted, opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget),
+    (w) => snap.deployments || snap.statefulSets || snap.replicaSets ? controllers.replicas(w) : workloadSize.get(w), workloadHealthy, warnings);
 
   // Fit: group by scheduling constraints, most constrained group first, first-fit decreasing.
   let fitOk = ready.length > 0 || toPlace.length === 0;
@@ -297,10 +292,37 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     replacementNodes: ready.map((n) => n.metadata.name).sort(),
     pods: podPlans.sort((a, b) => a.node.localeCompare(b.node) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)),
     pdbs: pdbPlans,
+    implicitBudgets,
     daemonSetsPending: dsPending.sort(),
     blockers,
     warnings,
     fits: fitOk,
     counts,
   };
+}
+
+/**
+ * The implicit budgets of the pool's workloads that no PDB selects (budget.ts), each with a
+ * warning that recommends a real PDB: the implicit one protects only this drain; GKE repairs,
+ * the cluster autoscaler and other tools do not know it. With "none", one warning names them.
+ */
+function planImplicitBudgets(unbudgeted: Map<string, number>, budget: DefaultBudget, replicasOf: (w: string) => number | undefined,
+  healthyOf: Map<string, number>, warnings: string[]): ImplicitBudgetPlan[] {
+  const out: ImplicitBudgetPlan[] = [];
+  const unprotected: string[] = [];
+  for (const [workload, poolPods] of [...unbudgeted].sort(([a], [b]) => a.localeCompare(b))) {
+    const replicas = replicasOf(workload);
+    if (replicas === undefined) continue; // no scalable controller: today's rules
+    const b = implicitBudget(budget, replicas);
+    if (!b) { unprotected.push(workload); continue; }
+    const healthy = healthyOf.get(workload) ?? 0;
+    out.push({ workload, replicas, floor: b.floor, budget: String(budget), maxUnavailable: b.maxUnavailable, healthy, poolPods });
+    warnings.push(`workload ${workload} has no PodDisruptionBudget: this drain keeps at least ${b.floor} of its ${replicas} replica(s) Ready (implicit budget maxUnavailable ${budget} = ${b.maxUnavailable})` +
+      (healthy <= b.floor ? `, which allows no disruption right now (${healthy} Ready): the drain waits for it` : "") +
+      `; add a PodDisruptionBudget: the implicit one protects only this drain (GKE repairs, the cluster autoscaler and other tools do not know it)`);
+  }
+  if (unprotected.length) {
+    warnings.push(`defaultBudget is "none": ${unprotected.length} workload(s) without a PodDisruptionBudget have all their pool pods evicted at once: ${listNames(unprotected)}`);
+  }
+  return out;
 }

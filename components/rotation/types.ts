@@ -3,7 +3,9 @@
  * Kubernetes objects are typed loosely on purpose: the engine reads objects from the typed client,
  * from raw watch events and from JSON snapshots alike, and only touches documented fields.
  */
-import type { V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type { V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
+import type { WorkloadAvailability } from "./availability";
+import type { DefaultBudget } from "./budget";
 
 /** Label GKE puts on every node of a node pool. */
 export const GKE_POOL_LABEL = "cloud.google.com/gke-nodepool";
@@ -35,6 +37,12 @@ export interface PlanOptions extends PoolTarget {
   force?: boolean;
   /** Evict pods with emptyDir volumes (their data is lost). */
   deleteEmptyDirData?: boolean;
+  /**
+   * Implicit budget of workloads no PDB selects (budget.ts): an integer >= 1, "N%" of the
+   * controller's spec.replicas (rounded up), or "none" (evict them all at once, like kubectl).
+   * Default DEFAULT_BUDGET ("25%").
+   */
+  defaultBudget?: DefaultBudget;
 }
 
 /** Options of the drain; everything optional except the pool. */
@@ -93,6 +101,24 @@ export interface PdbPlan {
   neverAllows: boolean;  // can never allow a disruption
 }
 
+/** A workload on the pool that no PDB selects, drained under the implicit budget. */
+export interface ImplicitBudgetPlan {
+  /** "<ns>/<Kind>/<name>" (Deployment, StatefulSet, or ReplicaSet without a Deployment). */
+  workload: string;
+  /** Expected pods: the controller's spec.replicas. */
+  replicas: number;
+  /** Ready pods the drain keeps at least: replicas - maxUnavailable. */
+  floor: number;
+  /** The setting it comes from ("25%", "2"). */
+  budget: string;
+  /** Pods that may be unavailable at once (the budget scaled, rounded up, at least 1). */
+  maxUnavailable: number;
+  /** Ready, non-terminating pods now, anywhere in the cluster. */
+  healthy: number;
+  /** Its pods on the pool to evict. */
+  poolPods: number;
+}
+
 /** Result of `plan`. */
 export interface Plan {
   pool: string;
@@ -101,6 +127,8 @@ export interface Plan {
   replacementNodes: string[];
   pods: PodPlan[];
   pdbs: PdbPlan[];
+  /** Workloads without a PDB covered by the implicit budget (empty with defaultBudget "none"). */
+  implicitBudgets: ImplicitBudgetPlan[];
   /** DaemonSets with pods on the pool that are not yet Ready on every replacement node they target. */
   daemonSetsPending: string[];
   blockers: string[];
@@ -116,7 +144,14 @@ export interface ClusterSnapshot {
   pods: V1Pod[] | any[];
   pdbs: V1PodDisruptionBudget[] | any[];
   /** Optional: lets the plan resolve ReplicaSet -> Deployment exactly (else by pod-template-hash). */
-  replicaSets?: any[];
+  replicaSets?: V1ReplicaSet[] | any[];
+  /**
+   * Optional: the scalable controllers, whose spec.replicas are the implicit budgets' expected pods.
+   * When deployments, statefulSets and replicaSets are all absent, the plan counts a workload's
+   * pods instead; when present, a workload whose controller is not among them has no implicit budget.
+   */
+  deployments?: V1Deployment[] | any[];
+  statefulSets?: V1StatefulSet[] | any[];
 }
 
 /** JSON-serialisable result of a drain (also attached to DrainError). */
@@ -141,6 +176,12 @@ export interface DrainSummary {
    * ready (with waitForReady), soaked (with soakMs).
    */
   phasesMs?: Record<string, number>;
+  /**
+   * Per moved workload, from the drain's own pod watch: replicas, floor (PDB or implicit), fewest
+   * Ready pods seen, ms below the floor and at zero (formatAvailability renders it). Also on a
+   * failed drain (DrainError.summary), covering the time until the failure.
+   */
+  availability: WorkloadAvailability[];
   reason?: string;
 }
 
