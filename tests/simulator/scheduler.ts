@@ -1,10 +1,13 @@
 /**
  * The scheduler: binds pending pods to Ready nodes with room for their requests, honouring
- * nodeSelector, required node affinity, required pod anti-affinity, topology spread
- * (DoNotSchedule), taints and tolerations and cordons; otherwise PodScheduled=False/Unschedulable
- * with a message like kube-scheduler's. Picks the first feasible node round-robin (no scoring).
+ * nodeSelector, required node affinity, required pod anti-affinity (any topologyKey, namespaces and
+ * namespaceSelector), topology spread (spread.ts: DoNotSchedule with minDomains, matchLabelKeys and
+ * the node inclusion policies; ScheduleAnyway as a preference), taints and tolerations and cordons;
+ * otherwise PodScheduled=False/Unschedulable with a message like kube-scheduler's. Picks the first
+ * feasible node round-robin, or the preferred one when the pod has ScheduleAnyway constraints.
  */
 import type { Cluster } from "./cluster";
+import { constraintsOf, spreadFilter, spreadScore, spreadState } from "./spread";
 import {
   isNodeReady, isTerminal, matchesLabelSelector, nodeMatchesPod, nowIso, Obj, parseQuantity, pinnedNodeName, podRequests, setCondition, tolerates, toleratesNode,
 } from "./util";
@@ -65,7 +68,7 @@ export class Scheduler {
   }
 
   /** Why `node` cannot run `pod`, or undefined if it fits (scheduler filter plugins, simplified). */
-  private unfit(pod: Obj, req: { cpu: number; memory: number }, node: Obj): string | undefined {
+  private unfit(pod: Obj, req: { cpu: number; memory: number }, node: Obj, blocked: Map<string, boolean>[]): string | undefined {
     if (node.metadata.deletionTimestamp || !isNodeReady(node)) return "node(s) were not ready";
     if (node.spec?.unschedulable && !tolerates(pod.spec?.tolerations, { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" })) {
       return "node(s) were unschedulable";
@@ -75,7 +78,7 @@ export class Scheduler {
       const t = (node.spec?.taints ?? []).find((x: Obj) => x.effect !== "PreferNoSchedule" && !tolerates(pod.spec?.tolerations, x));
       return `node(s) had untolerated taint {${t.key}: ${t.value ?? ""}}`;
     }
-    const anti = this.antiAffinityConflict(pod, node);
+    const anti = this.antiAffinityConflict(pod, node, blocked);
     if (anti) return anti;
     const alloc = node.status?.allocatable ?? {};
     const u = this.usage.get(node.metadata.name) ?? { cpu: 0, memory: 0, pods: 0 };
@@ -97,22 +100,39 @@ export class Scheduler {
   }
 
   /**
-   * Required pod anti-affinity (InterPodAffinity filter), both ways: the incoming pod's terms against
-   * pods already in the node's topology domain, and existing pods' terms against the incoming pod.
-   * namespaceSelector is not supported (terms apply to `namespaces` or the pod's own namespace).
+   * Whether an affinity term of a pod in `ownerNs` covers namespace `ns` (InterPodAffinity,
+   * GetNamespacesFromPodAffinityTerm + namespaceSelector): the `namespaces` listed, those matching
+   * `namespaceSelector` (`{}` = all), or, with neither, the owner's own namespace.
    */
-  private antiAffinityConflict(pod: Obj, node: Obj): string | undefined {
+  private termCovers(t: Obj, ownerNs: string, ns: string): boolean {
+    const listed: string[] = t.namespaces ?? [];
+    if (!listed.length && !t.namespaceSelector) return ns === ownerNs;
+    if (listed.includes(ns)) return true;
+    if (!t.namespaceSelector) return false;
+    return matchesLabelSelector(t.namespaceSelector, this.c.store.peek("namespaces", ns)?.metadata.labels, true);
+  }
+
+  /**
+   * Required pod anti-affinity (InterPodAffinity filter), both ways: the incoming pod's terms against
+   * pods already in the node's topology domain (any topologyKey: hostname, zone, ...), and existing
+   * pods' terms against the incoming pod. A node without the term's topologyKey satisfies it.
+   * `blocked` caches, per term of the incoming pod, the domains holding a matching pod.
+   */
+  private antiAffinityConflict(pod: Obj, node: Obj, blocked: Map<string, boolean>[]): string | undefined {
     const labels = node.metadata.labels ?? {};
     const ns = pod.metadata.namespace;
-    for (const t of pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+    const terms: Obj[] = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    for (let i = 0; i < terms.length; i++) {
+      const t = terms[i];
       const value = labels[t.topologyKey];
       if (value === undefined) continue;
-      const namespaces: string[] = t.namespaces?.length ? t.namespaces : [ns];
-      for (const other of this.podsInDomain(t.topologyKey, value)) {
-        if (namespaces.includes(other.metadata.namespace) && matchesLabelSelector(t.labelSelector, other.metadata.labels)) {
-          return "node(s) didn't match pod anti-affinity rules";
-        }
+      const cache = (blocked[i] ??= new Map());
+      let hit = cache.get(value);
+      if (hit === undefined) {
+        hit = this.podsInDomain(t.topologyKey, value).some((other) => this.termCovers(t, ns, other.metadata.namespace) && matchesLabelSelector(t.labelSelector, other.metadata.labels));
+        cache.set(value, hit);
       }
+      if (hit) return "node(s) didn't match pod anti-affinity rules";
     }
     for (const k of this.antiAffinityPods) {
       const other = this.c.store.peek("pods", k);
@@ -121,44 +141,8 @@ export class Scheduler {
       for (const t of other.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
         const value = labels[t.topologyKey];
         if (value === undefined || otherNode?.metadata.labels?.[t.topologyKey] !== value) continue;
-        const namespaces: string[] = t.namespaces?.length ? t.namespaces : [other.metadata.namespace];
-        if (namespaces.includes(ns) && matchesLabelSelector(t.labelSelector, pod.metadata.labels)) return "node(s) didn't satisfy existing pods anti-affinity rules";
+        if (this.termCovers(t, other.metadata.namespace, ns) && matchesLabelSelector(t.labelSelector, pod.metadata.labels)) return "node(s) didn't satisfy existing pods anti-affinity rules";
       }
-    }
-    return undefined;
-  }
-
-  /**
-   * PodTopologySpread with whenUnsatisfiable DoNotSchedule: matching pods (same namespace, not
-   * terminating) per topology domain over the nodes the pod may land on (nodeAffinityPolicy Honor,
-   * nodeTaintsPolicy Ignore, the defaults). minDomains and matchLabelKeys are not supported.
-   */
-  private spreadCounts(pod: Obj): { key: string; maxSkew: number; counts: Map<string, number>; min: number }[] {
-    const out: { key: string; maxSkew: number; counts: Map<string, number>; min: number }[] = [];
-    for (const c of pod.spec?.topologySpreadConstraints ?? []) {
-      if (c.whenUnsatisfiable !== "DoNotSchedule") continue;
-      const counts = new Map<string, number>();
-      for (const n of this.nodeOrder) {
-        const node = this.c.store.peek("nodes", n);
-        const value = node?.metadata.labels?.[c.topologyKey];
-        if (value === undefined || !nodeMatchesPod(pod.spec ?? {}, node!)) continue;
-        let k = counts.get(value) ?? 0;
-        for (const p of this.c.store.podsOnNode(n)) {
-          if (p.metadata.deletionTimestamp || isTerminal(p) || p.metadata.namespace !== pod.metadata.namespace) continue;
-          if (matchesLabelSelector(c.labelSelector, p.metadata.labels)) k++;
-        }
-        counts.set(value, k);
-      }
-      out.push({ key: c.topologyKey, maxSkew: c.maxSkew ?? 1, counts, min: counts.size ? Math.min(...counts.values()) : 0 });
-    }
-    return out;
-  }
-
-  private spreadViolation(spread: ReturnType<Scheduler["spreadCounts"]>, node: Obj): string | undefined {
-    for (const c of spread) {
-      const value = node.metadata.labels?.[c.key];
-      if (value === undefined) return "node(s) didn't match pod topology spread constraints (missing required label)";
-      if ((c.counts.get(value) ?? 0) + 1 - c.min > c.maxSkew) return "node(s) didn't match pod topology spread constraints";
     }
     return undefined;
   }
@@ -169,9 +153,18 @@ export class Scheduler {
       if (!pod || pod.spec?.nodeName || pod.metadata.deletionTimestamp) continue;
       if (pod.spec?.schedulerName && pod.spec.schedulerName !== "default-scheduler") continue;
       const req = podRequests(pod);
-      const spread = this.spreadCounts(pod);
+      const hard = constraintsOf(pod, "DoNotSchedule");
+      const soft = constraintsOf(pod, "ScheduleAnyway");
+      const spreads = hard.length > 0 || soft.length > 0;
+      const nodes = spreads ? this.nodeOrder.map((n) => this.c.store.peek("nodes", n)).filter((n): n is Obj => !!n) : [];
+      const nsPods = spreads ? this.c.store.list("pods", pod.metadata.namespace) : [];
+      const spread = spreadState(pod, hard, nodes, nsPods);
+      const preference = soft.length ? spreadState(pod, soft, nodes, nsPods) : undefined;
       let chosen: string | undefined;
+      let chosenIdx = 0;
+      let best = Number.POSITIVE_INFINITY;
       const reasons = new Map<string, number>();
+      const blocked: Map<string, boolean>[] = [];
       const pinned = pinnedNodeName(pod.spec ?? {});
       const candidates = pinned ? [pinned] : this.nodeOrder;
       const n = candidates.length;
@@ -179,14 +172,21 @@ export class Scheduler {
         const idx = pinned ? 0 : (this.nodeCursor + i) % n;
         const node = this.c.store.peek("nodes", candidates[idx]);
         if (!node) { reasons.set("node(s) not found", (reasons.get("node(s) not found") ?? 0) + 1); continue; }
-        const why = this.unfit(pod, req, node) ?? this.spreadViolation(spread, node);
-        if (!why) {
-          chosen = node.metadata.name;
-          if (!pinned) this.nodeCursor = (idx + 1) % n;
-          break;
+        const why = this.unfit(pod, req, node, blocked) ?? spreadFilter(spread, node);
+        if (why) {
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
+          continue;
         }
-        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        // first feasible node in round-robin order, or, with ScheduleAnyway constraints, the preferred one
+        const score = preference ? spreadScore(preference, node) : 0;
+        if (chosen === undefined || score < best) {
+          chosen = node.metadata.name;
+          chosenIdx = idx;
+          best = score;
+        }
+        if (!preference) break;
       }
+      if (chosen && !pinned) this.nodeCursor = (chosenIdx + 1) % n;
       if (chosen) {
         this.c.store.mutate("pods", key, (p) => {
           p.spec.nodeName = chosen;
