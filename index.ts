@@ -1,13 +1,15 @@
 /**
  * nodepool-rotation: the Pulumi program.
  *
- * stack config → validated config → GKE cluster (created or adopted) → one VersionedNodePool per
- * configured pool. Config is validated before any resource is registered.
+ * stack config → validated config → what GKE reports now (cluster, pools, offered versions) →
+ * preview checks → GKE cluster (created or adopted) → one VersionedNodePool per configured pool.
+ * Config is validated before any resource is registered; the cluster and every pool take inputs
+ * from the checks, so a failed check registers nothing that could change.
  */
 import * as gcp from "@pulumi/gcp";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig, loadStackConfig } from "./components/config";
+import { PreflightError, preflight, readLiveCluster, readOfferedNodeVersions, upgradePolicy } from "./components/gke";
 import { gkeKubeconfigOutput } from "./components/kubeconfig";
 import { VersionedNodePool } from "./components/versionedNodePool";
 import { gateDependency, requireVerifiedIn, verifiedVersionsOutput } from "./components/promotion/gate";
@@ -25,17 +27,37 @@ interface ClusterRef {
 }
 
 /**
- * A new cluster for pinned pools: no release channel (node auto-upgrade cannot be disabled inside
- * one, and GKE enrolls new clusters in REGULAR unless told UNSPECIFIED), pinned control-plane
- * version, Workload Identity, and the default node pool removed (pools are VersionedNodePools).
+ * What GKE reports before anything changes: the cluster (undefined before the first `up` of a stack
+ * that creates it), the node versions offered in its location, and the checks on both. Rejects with
+ * PreflightError (one line per problem) — then the cluster and the pools, whose inputs wait on it,
+ * are never registered. Warnings go to the preview's diagnostics.
+ */
+const checked = (async () => {
+  const [live, offered] = await Promise.all([
+    readLiveCluster({ project, location, name: clusterName }, !config.cluster.create),
+    readOfferedNodeVersions({ project, location }),
+  ]);
+  const result = preflight({ config, live, offered, stack: pulumi.getStack() });
+  if (result.errors.length > 0) throw new PreflightError(result.errors);
+  for (const w of result.warnings) void pulumi.log.warn(w);
+  return result;
+})();
+
+/**
+ * A new cluster for pinned pools: in the configured release channel (default REGULAR) with the
+ * maintenance exclusion that holds node versions until end of support (components/gke.ts
+ * `upgradePolicy`), pinned control-plane version, Workload Identity, and the default node pool
+ * removed (pools are VersionedNodePools).
  */
 function createCluster(cfg: StackConfig): ClusterRef {
+  const held = checked.then((c) => upgradePolicy(c.channel).cluster);
   const cluster = new gcp.container.Cluster("cluster", {
     name: clusterName,
     project,
     location,
     minMasterVersion: cfg.cluster.controlPlaneVersion,
-    releaseChannel: { channel: "UNSPECIFIED" },
+    releaseChannel: held.then((h) => h.releaseChannel),
+    maintenancePolicy: held.then((h) => h.maintenancePolicy),
     removeDefaultNodePool: true,
     initialNodeCount: 1,
     workloadIdentityConfig: { workloadPool: `${project}.svc.id.goog` },
@@ -68,9 +90,6 @@ const clusterKubeconfig = gkeKubeconfigOutput({
   caCertificate: cluster.caCertificate,
 });
 
-/** Kubernetes provider for in-cluster resources of this stack (exec auth, no token in state). */
-const k8sProvider = new k8s.Provider("gke", { kubeconfig: clusterKubeconfig });
-
 /**
  * Prod gate (`nodepool-rotation:promotion.requireVerifiedIn`): read that stack's `verifiedVersions`
  * through a StackReference; the pools depend on it, so none is created or replaced unless every
@@ -91,6 +110,8 @@ const nodePools = config.pools.map(
         clusterId: `${project}/${location}/${clusterName}`,
         kubeconfig: clusterKubeconfig,
         drain: config.drain,
+        initialNodeCount: checked.then((c) => c.sizes[pool.role].count),
+        releaseChannel: checked.then((c) => c.channel),
       },
       promotionGate ? { dependsOn: gateDependency(promotionGate) } : undefined,
     ),

@@ -35,6 +35,11 @@ export interface TaintConfig {
   effect: TaintEffect;
 }
 
+/** Release channels a cluster can be enrolled in (GKE API `ReleaseChannel.Channel`). */
+export const RELEASE_CHANNELS = ["STABLE", "REGULAR", "RAPID", "EXTENDED"] as const;
+/** A release channel, or `UNSPECIFIED` ("no channel": existing customers only, removed by GKE on 2027-06-14). */
+export type ReleaseChannel = (typeof RELEASE_CHANNELS)[number] | "UNSPECIFIED";
+
 /** The GKE cluster the pools belong to. */
 export interface ClusterConfig {
   /** GKE cluster name. */
@@ -45,13 +50,21 @@ export interface ClusterConfig {
   controlPlaneVersion: string;
   /** true: this stack creates the cluster; false: adopt an existing cluster by name (only pools are managed). */
   create: boolean;
+  /**
+   * Release channel. Created clusters: default REGULAR; UNSPECIFIED only as an explicit choice for an
+   * existing no-channel cluster. Adopted clusters: leave unset (pools follow the live channel) or
+   * name the live channel. The mode is decided in components/gke.ts (`preflight`).
+   */
+  releaseChannel?: ReleaseChannel;
+  /** Warn in previews when a pool's version is this many days or fewer from its end of standard support. Default 30. */
+  warnEndOfSupportDays?: number;
 }
 
 /** One node pool, identified by its stable `role`; its GKE name is derived (see naming.ts). */
 export interface PoolConfig {
   /** Stable identity (`app`, `batch`): `[a-z][a-z0-9-]*`, <= 20 chars. Workloads select on the role label. */
   role: string;
-  /** Exact GKE node version, e.g. `1.31.4-gke.1100`. */
+  /** Exact GKE node version, e.g. `1.35.2-gke.1269000`. */
   version: string;
   /** Day of the rotation, `YYYY-MM-DD`; part of the pool name. */
   rotatedOn: string;
@@ -65,10 +78,10 @@ export interface PoolConfig {
   minNodes: number;
   maxNodes: number;
   /**
-   * Nodes the pool is created with (per zone), minNodes..maxNodes; default max(minNodes, 1). Used
-   * once, when the pool is created (later changes are ignored). The old pool's drain refuses to start
-   * until the evicted pods fit on the new pool, so set it to the old pool's current size when the
-   * autoscaler has grown that pool above minNodes.
+   * Floor of the size a new pool is created with (per zone), minNodes..maxNodes; default
+   * max(minNodes, 1). A rotation creates the new pool with at least the LIVE per-zone size of the
+   * pool it replaces (read from GKE at preview/up, clamped to maxNodes), so this only matters
+   * when it is larger, or on the first `up` (nothing to read). See components/gke.ts `newPoolSize`.
    */
   initialNodes?: number;
   spot: boolean;
@@ -108,6 +121,12 @@ export interface DrainConfig {
    * ignored; `pulumi preview` shows every drainer update). Never leave it on.
    */
   skip?: boolean;
+  /**
+   * Also ask GKE to honour PodDisruptionBudgets when it deletes the pool
+   * (`nodeDrainConfig.respectPdbDuringNodePoolDeletion`, opt-in since 2026): a backstop behind this
+   * tool's own drain, which normally leaves nothing for GKE to evict. Default false (not set).
+   */
+  gkeRespectPdbOnDelete?: boolean;
 }
 
 /** Promotion gate (behaviour: issue 7). */
@@ -235,6 +254,8 @@ const stackSchema = {
         location: { type: "string", pattern: LOCATION_PATTERN },
         controlPlaneVersion: { type: "string", pattern: GKE_VERSION_REGEX.source },
         create: { type: "boolean" },
+        releaseChannel: { enum: [...RELEASE_CHANNELS, "UNSPECIFIED"] },
+        warnEndOfSupportDays: { type: "integer", minimum: 0, maximum: 365 },
       },
     },
     [K.pools]: { type: "array", minItems: 1, items: poolSchema },
@@ -255,6 +276,7 @@ const stackSchema = {
         waitForReady: { type: "boolean" },
         deleteEmptyDirData: { type: "boolean" },
         skip: { type: "boolean" },
+        gkeRespectPdbOnDelete: { type: "boolean" },
       },
     },
     [K.promotion]: {
@@ -276,17 +298,19 @@ const HINTS: Record<string, string> = {
   [K.project]: "a GCP project id, e.g. acme-game-staging",
   [K.region]: "a GCP region, e.g. asia-northeast1",
   [K.environment]: "lowercase letters, digits and dashes, starting with a letter, <= 30 chars, e.g. staging",
-  [K.cluster]: "an object with name, location, controlPlaneVersion and create",
+  [K.cluster]: "an object with name, location, controlPlaneVersion, create, releaseChannel and warnEndOfSupportDays",
   [K.pools]: "a non-empty list of pools (role, version, rotatedOn, machineType, minNodes, maxNodes, ...)",
-  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData, skip",
+  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData, skip, gkeRespectPdbOnDelete",
   [K.promotion]: "an object like { requireVerifiedIn: staging }",
   [K.poolNameHistory]: "a map role -> list of pool names (maintained by npm run bump)",
   name: "a GKE cluster name: lowercase letters, digits and dashes, starting with a letter, <= 40 chars, e.g. game-staging",
   location: "a region (asia-northeast1) or zone (asia-northeast1-a)",
-  controlPlaneVersion: "an exact GKE version, e.g. 1.31.4-gke.1100",
+  controlPlaneVersion: "an exact GKE version, e.g. 1.35.2-gke.1269000",
   create: "true (this stack creates the cluster) or false (adopt an existing one by name)",
+  releaseChannel: "STABLE, REGULAR, RAPID or EXTENDED (UNSPECIFIED only for an existing no-channel cluster)",
+  warnEndOfSupportDays: "an integer number of days 0..365, e.g. 30",
   role: "lowercase letters, digits and dashes, starting with a letter, not ending with a dash, <= 20 chars, e.g. app",
-  version: "an exact GKE version MAJOR.MINOR.PATCH-gke.BUILD, e.g. 1.31.4-gke.1100 (quote it if YAML mangles it)",
+  version: "an exact GKE version MAJOR.MINOR.PATCH-gke.BUILD, e.g. 1.35.2-gke.1269000 (quote it if YAML mangles it)",
   rotatedOn: 'a quoted date "YYYY-MM-DD", e.g. "2026-11-20"',
   revision: "an integer >= 1 (set by npm run bump for a same-day rollback), or remove the key",
   machineType: "a GCE machine type, e.g. e2-standard-4",
@@ -295,7 +319,7 @@ const HINTS: Record<string, string> = {
   imageType: "COS_CONTAINERD or UBUNTU_CONTAINERD",
   minNodes: "an integer 0..1000, <= maxNodes",
   maxNodes: "an integer 1..1000, >= minNodes",
-  initialNodes: "an integer 1..1000 between minNodes and maxNodes (the new pool's size at creation), or remove the key",
+  initialNodes: "an integer 1..1000 between minNodes and maxNodes (the least a new pool is created with), or remove the key",
   spot: "true or false",
   serviceAccount: "a service account email, e.g. gke-nodes@my-project.iam.gserviceaccount.com",
   oauthScopes: "a non-empty list of scope URLs, e.g. [https://www.googleapis.com/auth/cloud-platform]",
@@ -311,6 +335,7 @@ const HINTS: Record<string, string> = {
   batchSoakSeconds: "an integer number of seconds >= 0",
   soakSeconds: "an integer number of seconds >= 0",
   waitForReady: "true or false",
+  gkeRespectPdbOnDelete: "true or false",
   requireVerifiedIn: "a stack name, e.g. staging",
 };
 

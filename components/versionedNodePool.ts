@@ -9,9 +9,11 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { DrainConfig, ENV_LABEL, PoolConfig, ROLE_LABEL } from "./config";
+import { DrainConfig, ENV_LABEL, PoolConfig, ROLE_LABEL, ReleaseChannel } from "./config";
+import { DEFAULT_RELEASE_CHANNEL, newPoolSize, upgradePolicy } from "./gke";
 import { poolName } from "./naming";
 import { PoolDrainer } from "./poolDrainer";
+import { poolGuardHook } from "./poolGuard";
 
 /** GCE resource label keys cannot contain "/": the role is exported to billing/monitoring under this key. */
 export const ROLE_RESOURCE_LABEL = "nodepool-rotation-role";
@@ -32,11 +34,20 @@ export interface VersionedNodePoolArgs {
   clusterId: pulumi.Input<string>;
   /** Exec-auth kubeconfig of the cluster (secret): what the pool's drainer talks to the cluster with. */
   kubeconfig: pulumi.Input<string>;
-  /** Drain options of the stack (`nodepool-rotation:drain`), for the pool's drainer. */
+  /** Drain options of the stack (`nodepool-rotation:drain`), for the pool's drainer (and `gkeRespectPdbOnDelete` for the pool). */
   drain?: DrainConfig;
+  /**
+   * Nodes per zone the pool is created with. index.ts passes `preflight().sizes[role].count`
+   * (components/gke.ts `newPoolSize`: the live size of the pool being replaced, or the value GKE
+   * reports for this very pool, so an unchanged pool never diffs). Default without live data:
+   * `initialNodes ?? max(minNodes, 1)`.
+   */
+  initialNodeCount?: pulumi.Input<number>;
+  /** Release-channel mode of the cluster, deciding how the version is held (components/gke.ts `upgradePolicy`). Default REGULAR. */
+  releaseChannel?: pulumi.Input<ReleaseChannel>;
 }
 
-/** A GKE node pool with a versioned name, pinned version and no auto-upgrade. */
+/** A GKE node pool with a versioned name and a pinned version, held there by the channel mode's upgrade policy. */
 export class VersionedNodePool extends pulumi.ComponentResource {
   /** The GKE node pool. Public so that the drainer (and policies/tests) can depend on it. */
   public readonly nodePool: gcp.container.NodePool;
@@ -59,6 +70,9 @@ export class VersionedNodePool extends pulumi.ComponentResource {
     this.name = poolName(pool, environment);
 
     const k8sLabels = { ...pool.labels, [ROLE_LABEL]: pool.role, [ENV_LABEL]: environment };
+    // gkeRespectPdbOnDelete is GKE's (the pool's), not the drainer's: changing it never touches the drainer.
+    const { gkeRespectPdbOnDelete, ...drainerOptions } = args.drain ?? {};
+    const held = pulumi.output(args.releaseChannel ?? DEFAULT_RELEASE_CHANNEL).apply((c) => upgradePolicy(c).pool);
 
     this.nodePool = new gcp.container.NodePool(
       pool.role,
@@ -68,16 +82,20 @@ export class VersionedNodePool extends pulumi.ComponentResource {
         project: args.project,
         location: args.location,
         cluster: args.cluster,
-        // Pinned version; auto-upgrade off, or GKE would move the nodes under us (they fight).
+        // Pinned version, held there: no channel = auto-upgrade off; in a channel auto-upgrade must
+        // be on and the pool's end-of-support exclusion (plus the cluster's) holds it (gke.ts).
         version: pool.version,
-        management: { autoUpgrade: false, autoRepair: true },
-        // ForceNew in the provider: set once at creation and ignored afterwards (see opts), so
-        // changing it never attempts a same-name replacement. The new pool must hold what the old
-        // pool's drain moves onto it (the drain refuses until it fits): see PoolConfig.initialNodes.
-        initialNodeCount: pool.initialNodes ?? Math.max(pool.minNodes, 1),
+        management: held.management,
+        maintenancePolicies: held.maintenancePolicies,
+        // ForceNew, and deliberately NOT in ignoreChanges (the engine would copy the old pool's value
+        // into the replacement): sized from the live pool it replaces, stable while the name stays.
+        initialNodeCount: args.initialNodeCount ?? newPoolSize(pool, this.name, environment, undefined).count,
         autoscaling: { minNodeCount: pool.minNodes, maxNodeCount: pool.maxNodes },
         // For GKE-driven node updates (e.g. a label change): surge, never take a node away first.
         upgradeSettings: { strategy: "SURGE", maxSurge: pool.maxSurge, maxUnavailable: 0 },
+        // Opt-in backstop: GKE honours PDBs when it deletes the pool (not ForceNew: updated in place;
+        // terraform-provider-google resource_container_node_pool.go `node_drain_config`).
+        nodeDrainConfigs: gkeRespectPdbOnDelete ? [{ respectPdbDuringNodePoolDeletion: true }] : undefined,
         nodeConfig: {
           machineType: pool.machineType,
           diskType: pool.diskType,
@@ -95,7 +113,13 @@ export class VersionedNodePool extends pulumi.ComponentResource {
         },
       },
       // Never deleteBeforeReplace: the default create-before-delete is the whole point.
-      { parent: this, ignoreChanges: ["initialNodeCount"] },
+      {
+        parent: this,
+        // Right before GKE deletes this pool (on any path: rotation, failed/interrupted run, --target,
+        // destroy --run-program) the pool guard re-checks it and drains pods put there since its drain;
+        // it fails the delete if they cannot move (components/poolGuard.ts, docs/failure-paths.md).
+        hooks: { beforeDelete: [poolGuardHook({ clusterId: args.clusterId, kubeconfig: args.kubeconfig, drain: args.drain })] },
+      },
     );
 
     this.poolName = this.nodePool.name;
@@ -106,7 +130,7 @@ export class VersionedNodePool extends pulumi.ComponentResource {
     // never deleteBeforeReplace (would drain before the new pool exists).
     this.drainer = new PoolDrainer(
       `${pool.role}-drainer`,
-      { poolName: this.name, role: pool.role, cluster: args.clusterId, kubeconfig: args.kubeconfig, options: args.drain ?? {} },
+      { poolName: this.name, role: pool.role, cluster: args.clusterId, kubeconfig: args.kubeconfig, options: drainerOptions },
       { parent: this, dependsOn: [this.nodePool] },
     );
 

@@ -38,7 +38,7 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { what: "version without -gke build", edit: (c) => (c[P][0].version = "1.31.4"), expect: [/^nodepool-rotation:pools\[0\]\.version = "1\.31\.4": wrong format — use an exact GKE version .*1\.31\.4-gke\.1100/] },
+  { what: "version without -gke build", edit: (c) => (c[P][0].version = "1.31.4"), expect: [/^nodepool-rotation:pools\[0\]\.version = "1\.31\.4": wrong format — use an exact GKE version .*1\.35\.2-gke\.1269000/] },
   { what: "version with a v prefix", edit: (c) => (c[P][1].version = "v1.31.4-gke.1100"), expect: [/pools\[1\]\.version = "v1\.31\.4-gke\.1100": wrong format/] },
   { what: "version 'latest'", edit: (c) => (c[P][0].version = "latest"), expect: [/pools\[0\]\.version = "latest": wrong format/] },
   { what: "version YAML-mangled to a number (1.31)", edit: (c) => (c[P][0].version = 1.31), expect: [/pools\[0\]\.version = 1\.31: must be a string — use an exact GKE version/] },
@@ -64,8 +64,8 @@ const cases: Case[] = [
   { what: "typo in a pool key", edit: (c) => ((c[P][0].machinetype = c[P][0].machineType), delete c[P][0].machineType), expect: [/pools\[0\]\.machinetype is not a known key — did you mean machineType\?/, /pools\[0\]\.machineType is missing/] },
   { what: "typo in a top-level key", edit: (c) => (c["nodepool-rotation:pool"] = c[P]), expect: [/^nodepool-rotation:pool is not a known key — did you mean nodepool-rotation:pools\?/] },
   { what: "bad taint effect", edit: (c) => (c[P][1].taints[0].effect = "NoSchedule"), expect: [/pools\[1\]\.taints\[0\]\.effect = "NoSchedule": not allowed — use NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE/] },
-  { what: "pool version newer than the control plane", edit: (c) => (c[P][0].version = "1.32.1-gke.1000"), expect: [/pools\[0\]\.version = "1\.32\.1-gke\.1000": node version 1\.32\.1-gke\.1000 is newer than the control plane 1\.31\.4-gke\.1100 .*upgrade nodepool-rotation:cluster\.controlPlaneVersion first/] },
-  { what: "pool version 3 minors older than the control plane", edit: (c) => (c[P][0].version = "1.28.9-gke.1000"), expect: [/pools\[0\]\.version = "1\.28\.9-gke\.1000": node version .* is 3 minor versions older .*GKE allows at most 2/] },
+  { what: "pool version newer than the control plane", edit: (c) => (c[P][0].version = "1.36.1-gke.1000"), expect: [/pools\[0\]\.version = "1\.36\.1-gke\.1000": node version 1\.36\.1-gke\.1000 is newer than the control plane 1\.35\.2-gke\.1269000 .*upgrade nodepool-rotation:cluster\.controlPlaneVersion first/] },
+  { what: "pool version 3 minors older than the control plane", edit: (c) => (c[P][0].version = "1.32.9-gke.1000"), expect: [/pools\[0\]\.version = "1\.32\.9-gke\.1000": node version .* is 3 minor versions older .*GKE allows at most 2/] },
   { what: "environment with uppercase", edit: (c) => (c["nodepool-rotation:environment"] = "Staging"), expect: [/^nodepool-rotation:environment = "Staging": wrong format/] },
   { what: "cluster location not a region or zone", edit: (c) => (c[C].location = "tokyo"), expect: [/^nodepool-rotation:cluster\.location = "tokyo": wrong format — use a region \(asia-northeast1\) or zone/] },
   { what: "cluster.create as a string", edit: (c) => (c[C].create = "yes"), expect: [/^nodepool-rotation:cluster\.create = "yes": must be a boolean/] },
@@ -77,6 +77,9 @@ const cases: Case[] = [
   { what: "drain.deleteEmptyDirData not a boolean", edit: (c) => (c["nodepool-rotation:drain"].deleteEmptyDirData = "yes"), expect: [/^nodepool-rotation:drain\.deleteEmptyDirData = "yes"/] },
   { what: "initialNodes above maxNodes", edit: (c) => (c["nodepool-rotation:pools"][0].initialNodes = 7), expect: [/^nodepool-rotation:pools\[0\]\.initialNodes = 7 is outside minNodes\.\.maxNodes \(3\.\.6\)/] },
   { what: "initialNodes zero", edit: (c) => (c["nodepool-rotation:pools"][0].initialNodes = 0), expect: [/^nodepool-rotation:pools\[0\]\.initialNodes = 0/] },
+  { what: "unknown release channel", edit: (c) => (c[C].releaseChannel = "regular"), expect: [/^nodepool-rotation:cluster\.releaseChannel = "regular": not allowed — use STABLE, REGULAR, RAPID or EXTENDED/] },
+  { what: "warnEndOfSupportDays negative", edit: (c) => (c[C].warnEndOfSupportDays = -1), expect: [/^nodepool-rotation:cluster\.warnEndOfSupportDays = -1: must be >= 0/] },
+  { what: "drain.gkeRespectPdbOnDelete not a boolean", edit: (c) => (c["nodepool-rotation:drain"].gkeRespectPdbOnDelete = "yes"), expect: [/^nodepool-rotation:drain\.gkeRespectPdbOnDelete = "yes": must be a boolean — use true or false/] },
   { what: "drain with an unknown option", edit: (c) => (c["nodepool-rotation:drain"].deadline = 5), expect: [/^nodepool-rotation:drain\.deadline is not a known key — did you mean deadlineMinutes\?/] },
   { what: "promotion gating on itself", edit: (c) => (c["nodepool-rotation:promotion"] = { requireVerifiedIn: "staging" }), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn = "staging": a stack cannot gate on itself/] },
   { what: "promotion without requireVerifiedIn", edit: (c) => (c["nodepool-rotation:promotion"] = {}), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn is missing/] },
@@ -152,7 +155,7 @@ describe("config: valid stack files", () => {
   it("applies defaults to optional pool fields and cluster.create", () => {
     const cfg = validateStackConfig(
       staging((c) => {
-        c[P] = [{ role: "app", version: "1.31.4-gke.1100", rotatedOn: "2026-11-20", machineType: "e2-standard-4", minNodes: 1, maxNodes: 3 }];
+        c[P] = [{ role: "app", version: "1.35.2-gke.1269000", rotatedOn: "2026-11-20", machineType: "e2-standard-4", minNodes: 1, maxNodes: 3 }];
         delete c[C].create;
         delete c["nodepool-rotation:drain"];
       }),

@@ -30,14 +30,24 @@ for (const stack of ["staging", "prod"]) {
       cluster = await run.waitFor(CLUSTER, 1);
     });
 
-    it("creates one cluster without release channel, pinned control plane, Workload Identity, default pool removed", () => {
+    it("creates one cluster in the REGULAR channel with the NO_MINOR_OR_NODE_UPGRADES exclusion until end of support, pinned control plane, Workload Identity, default pool removed", () => {
       assert.equal(cluster.length, 1);
       const c = cluster[0].inputs;
       assert.equal(c.name, file["nodepool-rotation:cluster"].name);
       assert.equal(c.location, file["nodepool-rotation:cluster"].location);
       assert.equal(c.project, file["gcp:project"]);
       assert.equal(c.minMasterVersion, file["nodepool-rotation:cluster"].controlPlaneVersion);
-      assert.deepEqual(c.releaseChannel, { channel: "UNSPECIFIED" });
+      assert.equal(file["nodepool-rotation:cluster"].releaseChannel, "REGULAR");
+      assert.deepEqual(c.releaseChannel, { channel: "REGULAR" });
+      assert.deepEqual(c.maintenancePolicy, {
+        maintenanceExclusions: [
+          {
+            exclusionName: "nodepool-rotation-hold-versions",
+            startTime: "2026-01-01T00:00:00Z",
+            exclusionOptions: { scope: "NO_MINOR_OR_NODE_UPGRADES", endTimeBehavior: "UNTIL_END_OF_SUPPORT" },
+          },
+        ],
+      });
       assert.equal(c.removeDefaultNodePool, true);
       assert.deepEqual(c.workloadIdentityConfig, { workloadPool: `${file["gcp:project"]}.svc.id.goog` });
     });
@@ -56,11 +66,13 @@ for (const stack of ["staging", "prod"]) {
       assert.equal(new Set(nodePools.map((r) => r.inputs.name)).size, nodePools.length, "pool names distinct");
     });
 
-    it("pins the version with auto-upgrade off, auto-repair on, surge upgrades with maxUnavailable 0", () => {
+    it("pins the version, held by the pool's end-of-support exclusion (auto-upgrade cannot be off in a channel), auto-repair on, surge upgrades with maxUnavailable 0", () => {
       for (const raw of file["nodepool-rotation:pools"]) {
         const r = nodePools.find((n) => n.name === raw.role)!.inputs;
         assert.equal(r.version, raw.version);
-        assert.deepEqual(r.management, { autoUpgrade: false, autoRepair: true });
+        assert.deepEqual(r.management, { autoUpgrade: true, autoRepair: true });
+        assert.deepEqual(r.maintenancePolicies, [{ exclusionUntilEndOfSupports: [{ enabled: true }] }]);
+        assert.equal(r.nodeDrainConfigs, undefined, "GKE's PDB-respecting deletion is opt-in");
         assert.equal(r.upgradeSettings.maxUnavailable, 0);
         assert.equal(r.upgradeSettings.maxSurge, raw.maxSurge ?? 1);
         assert.ok(r.upgradeSettings.maxSurge >= 1);
@@ -93,7 +105,7 @@ for (const stack of ["staging", "prod"]) {
       assert.deepEqual(pools, expected);
     });
 
-    it("exports a secret exec-auth kubeconfig (gke-gcloud-auth-plugin, no token) and builds a kubernetes Provider from it", async () => {
+    it("exports a secret exec-auth kubeconfig (gke-gcloud-auth-plugin, no token) that the drainers use; no kubernetes Provider", async () => {
       assert.equal(await outputs.kubeconfig.isSecret, true);
       const text: string = await resolve(outputs.kubeconfig);
       const kc = YAML.parse(text);
@@ -104,11 +116,14 @@ for (const stack of ["staging", "prod"]) {
       assert.equal(kc.users[0].user.exec.command, "gke-gcloud-auth-plugin");
       assert.equal(kc.users[0].user.exec.apiVersion, "client.authentication.k8s.io/v1beta1");
       assert.doesNotMatch(text, /token|password|client-key/i);
-      const [provider] = await run.waitFor("pulumi:providers:kubernetes");
-      // a secret input reaches the mock monitor wrapped as { <sig>: <secret sig>, value }
-      const providerKc = provider.inputs.kubeconfig;
-      assert.equal(typeof providerKc, "object", "kubeconfig input is marked secret");
-      assert.equal(providerKc.value, text);
+      const drainers = await run.waitFor("pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer", cfg.pools.length);
+      for (const d of drainers) {
+        // a secret input reaches the mock monitor wrapped as { <sig>: <secret sig>, value }
+        assert.equal(typeof d.inputs.kubeconfig, "object", "kubeconfig input is marked secret");
+        assert.equal(d.inputs.kubeconfig.value, text);
+      }
+      // issue 12.7: a Provider nothing used ran discovery through the exec plugin on every preview
+      assert.equal(run.resources.filter((r) => r.type === "pulumi:providers:kubernetes").length, 0);
     });
   });
 }
@@ -126,7 +141,7 @@ describe("program: behaviours across runs", () => {
   it("a version bump in the stack file renames the pool but keeps its Pulumi name (a create-before-delete replace)", async () => {
     const before = stackFileConfig("staging");
     const after = clone(before);
-    after["nodepool-rotation:pools"][0].version = "1.30.8-gke.1200";
+    after["nodepool-rotation:pools"][0].version = "1.34.4-gke.1047000";
     const role = before["nodepool-rotation:pools"][0].role;
     const a = await runProgram("staging", before);
     const [poolA] = (await a.waitFor(NODEPOOL, 2)).filter((r) => r.name === role);
@@ -134,8 +149,8 @@ describe("program: behaviours across runs", () => {
     const poolsB = await b.waitFor(NODEPOOL, 2);
     const poolB = poolsB.find((r) => r.name === role)!;
     assert.notEqual(poolB.inputs.name, poolA.inputs.name);
-    assert.equal(poolB.inputs.version, "1.30.8-gke.1200");
-    assert.match(poolB.inputs.name, /-1-30-8-gke1200-/);
+    assert.equal(poolB.inputs.version, "1.34.4-gke.1047000");
+    assert.match(poolB.inputs.name, /-1-34-4-gke1047000-/);
     // the other pool is untouched
     const other = before["nodepool-rotation:pools"][1].role;
     assert.equal(poolsB.find((r) => r.name === other)!.inputs.name, (await a.waitFor(NODEPOOL, 2)).find((r) => r.name === other)!.inputs.name);
