@@ -42,7 +42,7 @@ describe("rotation CLI", function () {
       }
     }
     const names = program.commands.find((c) => c.name() === "drain")!.options.map((o) => o.long);
-    for (const f of ["--kubeconfig", "--pool", "--json", "--deadline", "--concurrency", "--batch", "--batch-soak", "--wait-for-ready", "--soak", "--keep-cordoned", "--force", "--delete-emptydir-data", "--pool-label", "--replacement-selector"]) {
+    for (const f of ["--kubeconfig", "--pool", "--json", "--deadline", "--concurrency", "--batch", "--batch-soak", "--wait-for-ready", "--soak", "--keep-cordoned", "--force", "--delete-emptydir-data", "--pool-label", "--replacement-selector", "--default-budget"]) {
       assert.ok(names.includes(f), `drain has ${f}`);
     }
   });
