@@ -26,7 +26,7 @@ import {
 import { isRealDate } from "../components/config";
 import { POOL_DRAINER_TYPE } from "../components/poolDrainer";
 import { GKE_POOL_NAME_REGEX, checkVersionSkew, tryParseGkeVersion, versionSlug } from "../components/naming";
-import { isUnknown, known, plain } from "./unknown";
+import { UNKNOWN, Unknown, isUnknown, known, plain } from "./unknown";
 import {
     K8S_TYPES,
     LabelSelector,
@@ -169,30 +169,6 @@ const nodepoolNoDeleteBeforeReplace: ResourceValidationPolicy = {
     },
 };
 
-const nodepoolPinnedVersionNoAutoupgrade: ResourceValidationPolicy = {
-    name: "nodepool-pinned-version-no-autoupgrade",
-    description: "A node pool that pins `version` has management.autoUpgrade false and autoRepair true.",
-    remediationSteps: "Set management: { autoUpgrade: false, autoRepair: true } on the pool.",
-    validateResource: validateResourceOfType(gcp.container.NodePool, (pool, args, report) => {
-        const version = known(() => pool.version);
-        if (isUnknown(version)) {
-            return;
-        }
-        if (version === undefined || version === null || version === "") {
-            args.notApplicable("the pool does not pin a version");
-        }
-        // pulumi-gcp NodePoolManagement: both are "Enabled by default" when unset.
-        const autoUpgrade = known(() => pool.management?.autoUpgrade);
-        const autoRepair = known(() => pool.management?.autoRepair);
-        if (!isUnknown(autoUpgrade) && autoUpgrade !== false) {
-            report(`pool pins version ${version} but management.autoUpgrade is ${autoUpgrade === undefined ? "unset (GKE's default is true)" : autoUpgrade}: GKE would upgrade the nodes in place behind Pulumi's back, without this tool's PDB-aware drain, and the pinned version and GKE would fight.`);
-        }
-        if (!isUnknown(autoRepair) && autoRepair === false) {
-            report("management.autoRepair is false: with auto-upgrade off, auto-repair is what replaces broken nodes.");
-        }
-    }),
-};
-
 const nodepoolSurgeNoUnavailable: ResourceValidationPolicy = {
     name: "nodepool-surge-no-unavailable",
     description: "A node pool's upgradeSettings are surge upgrades with maxUnavailable 0 and maxSurge >= 1.",
@@ -310,43 +286,147 @@ function controlPlaneVersion(cluster: PolicyResource): string | undefined {
     return undefined;
 }
 
+/** Cluster-scope exclusion scope that holds node versions (minor and patch), and the end behaviour that keeps it held. */
+export const NODE_HOLD_SCOPE = "NO_MINOR_OR_NODE_UPGRADES";
+export const UNTIL_END_OF_SUPPORT = "UNTIL_END_OF_SUPPORT";
+/** `releaseChannel.channel` of a cluster without a release channel ("no channel"). */
+export const NO_CHANNEL = "UNSPECIFIED";
+
+/**
+ * True when the cluster has a maintenance exclusion that holds every node pool's version until the
+ * version's end of support: scope NO_MINOR_OR_NODE_UPGRADES (NO_MINOR_UPGRADES still lets node
+ * patch upgrades through; NO_UPGRADES lasts at most 30 days) with endTimeBehavior
+ * UNTIL_END_OF_SUPPORT (a fixed endTime lapses). @pulumi/gcp 9.37
+ * ClusterMaintenancePolicyMaintenanceExclusion.exclusionOptions.{scope,endTimeBehavior}.
+ */
+function clusterHoldsNodeVersions(cluster: PolicyResource): boolean | Unknown {
+    return known(() => {
+        const exclusions: any[] = cluster.props.maintenancePolicy?.maintenanceExclusions ?? [];
+        return exclusions.some(e => e?.exclusionOptions?.scope === NODE_HOLD_SCOPE && e?.exclusionOptions?.endTimeBehavior === UNTIL_END_OF_SUPPORT);
+    });
+}
+
+/** True when the pool has its own exclusion until end of support (NodePool.maintenancePolicies[].exclusionUntilEndOfSupports[].enabled). */
+function poolHoldsItsVersion(pool: PolicyResource): boolean | Unknown {
+    return known(() => {
+        const policies: any[] = pool.props.maintenancePolicies ?? [];
+        return policies.some(m => (m?.exclusionUntilEndOfSupports ?? []).some((x: any) => x?.enabled === true));
+    });
+}
+
+/** What decides whether a pinned pool stays at its version; `cluster` undefined = not a resource of this stack (adopted). */
+export interface PinFacts {
+    version: string;
+    /** management.autoUpgrade; undefined = unset (GKE's default is true). */
+    autoUpgrade: boolean | undefined | Unknown;
+    /** The pool's own exclusion until end of support. */
+    poolHold: boolean | Unknown;
+    cluster?: { name: string; channel: string | undefined | Unknown; hold: boolean | Unknown };
+}
+
+const HOLD_FIX = `maintenancePolicies: [{ exclusionUntilEndOfSupports: [{ enabled: true }] }] on the pool, or a cluster maintenance exclusion with exclusionOptions { scope: "${NODE_HOLD_SCOPE}", endTimeBehavior: "${UNTIL_END_OF_SUPPORT}" }`;
+
+/**
+ * Why a pinned pool would not stay at its version, or undefined when it does (or when a value it
+ * depends on is unknown). Two valid modes (GKE release-channels and maintenance-exclusions docs):
+ *  - no release channel (`UNSPECIFIED`): management.autoUpgrade false;
+ *  - in a release channel (any other value, or unset — GKE then enrols the cluster): auto-upgrade
+ *    cannot be turned off (the API rejects false), so an exclusion until end of support must hold
+ *    the pool: its own, or the cluster's NO_MINOR_OR_NODE_UPGRADES one.
+ * For a cluster outside the stack only the pool's own settings count.
+ */
+export function pinningProblem(f: PinFacts): string | undefined {
+    const upgrades = isUnknown(f.autoUpgrade) ? UNKNOWN : f.autoUpgrade !== false;
+    const setting = f.autoUpgrade === undefined ? "unset (GKE's default is true)" : String(f.autoUpgrade);
+    const channel = f.cluster ? f.cluster.channel : UNKNOWN;
+    if (!isUnknown(channel) && channel === NO_CHANNEL) {
+        if (upgrades === true) {
+            return `pool pins version ${f.version} in cluster "${f.cluster!.name}", which has no release channel, but management.autoUpgrade is ${setting}: GKE would upgrade the nodes in place behind Pulumi's back, without this tool's PDB-aware drain. Set management.autoUpgrade: false.`;
+        }
+        return undefined;
+    }
+    if (!isUnknown(channel) && f.autoUpgrade === false) {
+        return `pool pins version ${f.version} with management.autoUpgrade false, but cluster "${f.cluster!.name}" is in release channel ${channel ?? "(unset: GKE enrols it in one)"}, where GKE rejects that ("Auto_upgrade cannot be false when release_channel ... is set"): set autoUpgrade: true and hold the version with ${HOLD_FIX}.`;
+    }
+    if (upgrades !== true) {
+        return undefined; // auto-upgrade off (valid without a channel; the channel is unknown) or unknown
+    }
+    const holds = [f.poolHold, f.cluster ? f.cluster.hold : false];
+    if (holds.some(h => h === true) || holds.some(isUnknown)) {
+        return undefined;
+    }
+    const where = isUnknown(channel)
+        ? (f.cluster ? `cluster "${f.cluster.name}" (release channel not known yet)` : "a cluster outside this stack")
+        : `release channel ${channel ?? "(unset: GKE enrols the cluster in one)"} of cluster "${f.cluster!.name}"`;
+    return `pool pins version ${f.version} with management.autoUpgrade ${setting} in ${where}, and no maintenance exclusion holds it: GKE would upgrade the nodes in place without this tool's PDB-aware drain. Add ${HOLD_FIX}` +
+        (f.cluster ? "." : "; or, for a cluster without a release channel, set management.autoUpgrade: false.");
+}
+
+const nodepoolPinnedVersionNoAutoupgrade: StackValidationPolicy = {
+    name: "nodepool-pinned-version-no-autoupgrade",
+    description: "A node pool that pins `version` stays there until Pulumi moves it: without a release channel auto-upgrade is off; in a release channel an exclusion until end of support (the pool's own, or the cluster's NO_MINOR_OR_NODE_UPGRADES) holds it. Auto-repair stays on.",
+    remediationSteps: `No channel: management: { autoUpgrade: false, autoRepair: true }. In a channel: management: { autoUpgrade: true, autoRepair: true } plus ${HOLD_FIX}.`,
+    validateStack: (args, report) => {
+        const clusters = args.resources.filter(r => r.type === TYPES.cluster);
+        const pinned = args.resources.filter(r => {
+            if (r.type !== TYPES.nodePool) return false;
+            const v = known(() => r.props.version);
+            return isUnknown(v) || (v !== undefined && v !== null && v !== "");
+        });
+        if (pinned.length === 0) {
+            args.notApplicable("the stack has no node pool that pins a version");
+        }
+        for (const pool of pinned) {
+            const version = known(() => pool.props.version);
+            if (isUnknown(version)) {
+                continue;
+            }
+            // pulumi-gcp NodePoolManagement: autoUpgrade and autoRepair are "Enabled by default" when unset.
+            const autoRepair = known(() => pool.props.management?.autoRepair);
+            if (!isUnknown(autoRepair) && autoRepair === false) {
+                report(`node pool "${pool.name}": management.autoRepair is false: auto-repair is what replaces broken nodes of a pinned pool.`, pool.urn);
+            }
+            const cluster = clusterOf(pool, clusters);
+            const problem = pinningProblem({
+                version: String(version),
+                autoUpgrade: known(() => pool.props.management?.autoUpgrade),
+                poolHold: poolHoldsItsVersion(pool),
+                cluster: cluster && {
+                    name: cluster.name,
+                    channel: known(() => cluster.props.releaseChannel?.channel),
+                    hold: clusterHoldsNodeVersions(cluster),
+                },
+            });
+            if (problem) {
+                report(`node pool "${pool.name}": ${problem}`, pool.urn);
+            }
+        }
+    },
+};
+
 const nodepoolVersionSkew: StackValidationPolicy = {
     name: "nodepool-version-skew",
-    description: "Every pool version is <= the control-plane version and at most 2 minors older; a cluster with version-pinned pools has no release channel.",
-    remediationSteps: "Bump the control plane first (cluster.controlPlaneVersion), then the pools; set releaseChannel: { channel: \"UNSPECIFIED\" } on the cluster.",
+    description: "Every pool version is <= the control-plane version (also the -gke.N build) and at most 2 minors older.",
+    remediationSteps: "Bump the control plane first (npm run bump -- --stack S --control-plane V), then the pools.",
     validateStack: (args, report) => {
         const clusters = args.resources.filter(r => r.type === TYPES.cluster);
         const pools = args.resources.filter(r => r.type === TYPES.nodePool);
         if (pools.length === 0) {
             args.notApplicable("the stack has no node pools");
         }
-        const pinningClusters = new Map<string, PolicyResource>();
         for (const pool of pools) {
             const version = known(() => pool.props.version);
             if (isUnknown(version) || !tryParseGkeVersion(version)) {
                 continue; // unknown, or not pinned (nodepool-versioned-name reports a missing/bad version)
             }
             const cluster = clusterOf(pool, clusters);
-            if (!cluster) {
-                continue; // adopted cluster: not a resource of this stack
-            }
-            pinningClusters.set(cluster.urn, cluster);
-            const cp = controlPlaneVersion(cluster);
+            const cp = cluster && controlPlaneVersion(cluster);
             if (cp === undefined) {
-                continue;
+                continue; // adopted cluster (not a resource of this stack), or no known control-plane version
             }
             const problem = checkVersionSkew(cp, version as string);
             if (problem) {
                 report(`node pool "${pool.name}": ${problem}.`, pool.urn);
-            }
-        }
-        for (const cluster of pinningClusters.values()) {
-            const channel = known(() => cluster.props.releaseChannel?.channel);
-            if (isUnknown(channel)) {
-                continue;
-            }
-            if (channel !== "UNSPECIFIED") {
-                report(`cluster "${cluster.name}" has version-pinned pools but releaseChannel is ${channel === undefined ? "unset (GKE enrols new Standard clusters in a channel by default)" : `"${channel}"`}: node auto-upgrade cannot be turned off inside a release channel. Set releaseChannel.channel to "UNSPECIFIED".`, cluster.urn);
             }
         }
     },

@@ -9,7 +9,7 @@ import Ajv from "ajv";
 import { poolName } from "../../components/naming";
 import { POLICY_NAMES, TYPES, configSchemas, policies, policyByName, versionedNameProblems } from "../../policy/policies";
 import { PackResult, ResourceSpec, UNKNOWN, failedPolicies, runPack, runPolicy } from "./harness";
-import { CONTROL_PLANE, deployment, drainerFor, goodCluster, goodPool, goodStack, merge, pdb } from "./fixtures/resources";
+import { CONTROL_PLANE, OLDER_NODES, PinMode, deployment, drainerFor, goodCluster, goodPool, goodStack, merge, pdb } from "./fixtures/resources";
 
 /** Runs one policy and returns its violation messages (asserting nothing was skipped for unknowns). */
 async function check(name: (typeof POLICY_NAMES)[number], specs: ResourceSpec[], config = {}): Promise<string[]> {
@@ -65,18 +65,20 @@ describe("policy pack: shape", () => {
 });
 
 describe("policy pack: a compliant stack", () => {
-    it("passes every policy with mandatory enforcement and no preview skips", async () => {
-        const r = await runPack(goodStack());
-        assert.deepEqual(r.violations, []);
-        assert.deepEqual(r.previewSkips, []);
-        // the pack really looked: every policy applied to at least one resource of the stack
-        const specs = goodStack();
-        for (const p of policies) {
-            const skipped = r.notApplicable.filter(na => na.policy === p.name).length;
-            const chances = "validateStack" in p ? 1 : specs.length;
-            assert.ok(skipped < chances, `${p.name} applied to nothing`);
-        }
-    });
+    for (const mode of ["channel", "no-channel"] as PinMode[]) {
+        it(`passes every policy with mandatory enforcement and no preview skips (${mode})`, async () => {
+            const specs = goodStack(mode);
+            const r = await runPack(specs);
+            assert.deepEqual(r.violations, []);
+            assert.deepEqual(r.previewSkips, []);
+            // the pack really looked: every policy applied to at least one resource of the stack
+            for (const p of policies) {
+                const skipped = r.notApplicable.filter(na => na.policy === p.name).length;
+                const chances = "validateStack" in p ? 1 : specs.length;
+                assert.ok(skipped < chances, `${p.name} applied to nothing`);
+            }
+        });
+    }
 
     it("a violation is mandatory by default, and a stack's config can downgrade or disable it", async () => {
         const stack = [...goodStack(), deployment("api")]; // api: 3 replicas, no PDB
@@ -97,17 +99,17 @@ describe("nodepool-versioned-name", () => {
 
     it("passes role-versionSlug-date-hash names", async () => {
         assert.deepEqual(await v({}), []);
-        assert.deepEqual(versionedNameProblems("batch-1-30-8-gke1200-20261121-0b1c2", "1.30.8-gke.1200"), []);
+        assert.deepEqual(versionedNameProblems("batch-1-34-4-gke1047000-20261121-0b1c2", OLDER_NODES), []);
     });
     it("agrees with naming.ts: every name poolName() builds passes, for a spread of roles, versions and dates", () => {
         let n = 0;
         for (const role of ["app", "b", "batch-workers", "a-very-long-role-name", "x1-y2"]) {
-            for (const version of ["1.31.4-gke.1100", "1.9.0-gke.1", "1.32.12-gke.1234567890", "2.0.0-gke.0"]) {
+            for (const version of [CONTROL_PLANE, "1.9.0-gke.1", "1.32.12-gke.1234567890", "2.0.0-gke.0"]) {
                 for (const rotatedOn of ["2026-11-20", "2028-02-29", "2030-12-31"]) {
                     const pool = { role, version, rotatedOn, machineType: "e2-standard-4", diskType: "pd-balanced", diskSizeGb: 100, imageType: "COS_CONTAINERD", serviceAccount: undefined, oauthScopes: [], spot: false };
                     const name = poolName(pool, "staging");
                     assert.deepEqual(versionedNameProblems(name, version), [], `${name} for ${version}`);
-                    const other = version === "2.0.0-gke.0" ? "1.31.4-gke.1100" : "2.0.0-gke.0";
+                    const other = version === "2.0.0-gke.0" ? CONTROL_PLANE : "2.0.0-gke.0";
                     assert.equal(versionedNameProblems(name, other).length, 1, `${name} must not pass for ${other}`);
                     n++;
                 }
@@ -116,22 +118,22 @@ describe("nodepool-versioned-name", () => {
         assert.equal(n, 60);
     });
     it("fails a name that does not carry the pool's version (bumped version, stale name)", async () => {
-        only(await v({ version: "1.31.5-gke.1200" }), /does not embed "-1-31-5-gke1200-YYYYMMDD"/);
+        only(await v({ version: "1.35.3-gke.1200000" }), /does not embed "-1-35-3-gke1200000-YYYYMMDD"/);
     });
     it("fails a name without a date", async () => {
-        only(await v({ name: "app-1-31-4-gke1100-3fa9c" }), /does not embed/);
+        only(await v({ name: "app-1-35-2-gke1269000-3fa9c" }), /does not embed/);
     });
     it("fails an impossible date", async () => {
-        only(await v({ name: "app-1-31-4-gke1100-20261340-3fa9c" }), /not a real date/);
+        only(await v({ name: "app-1-35-2-gke1269000-20261340-3fa9c" }), /not a real date/);
     });
     it("fails names GKE rejects (uppercase, > 40 chars)", async () => {
-        only(await v({ name: "App-1-31-4-gke1100-20261120-3fa9c" }), /GKE's pool name rule/);
-        only(await v({ name: "application-server-1-31-4-gke1100-20261120-3fa9c" }), /at most 40/);
+        only(await v({ name: "App-1-35-2-gke1269000-20261120-3fa9c" }), /GKE's pool name rule/);
+        only(await v({ name: "application-server-1-35-2-gke1269000-20261120-3fa9c" }), /at most 40/);
     });
     it("fails autonamed pools and pools without an exact version", async () => {
         only(await v({ name: undefined, namePrefix: "app-" }), /no explicit `name`/);
         only(await v({ version: undefined }), /does not pin an exact GKE `version`/);
-        only(await v({ version: "1.31" }), /does not pin an exact GKE `version`/);
+        only(await v({ version: "1.35" }), /does not pin an exact GKE `version`/);
     });
     it("does not apply to other resource types", async () => {
         const r = await runPolicy(policyByName("nodepool-versioned-name"), [goodCluster()]);
@@ -157,21 +159,87 @@ describe("nodepool-no-delete-before-replace", () => {
 });
 
 describe("nodepool-pinned-version-no-autoupgrade", () => {
-    const v = (patch: any) => check("nodepool-pinned-version-no-autoupgrade", [goodPool(patch)]);
-    it("passes autoUpgrade false + autoRepair true", async () => {
-        assert.deepEqual(await v({}), []);
+    const NAME = "nodepool-pinned-version-no-autoupgrade";
+    /** Cluster in `mode` (patched) with one pool (patched); the policy's messages. */
+    const v = (mode: PinMode, poolPatch: any = {}, clusterPatch: any = {}) => {
+        const cluster = goodCluster(clusterPatch, mode);
+        return check(NAME, [cluster, goodPool(poolPatch, "app-pool", cluster)]);
+    };
+    const noPoolHold = { maintenancePolicies: undefined };
+    const noClusterHold = { maintenancePolicy: undefined };
+
+    describe("no release channel (UNSPECIFIED)", () => {
+        it("passes autoUpgrade false + autoRepair true", async () => {
+            assert.deepEqual(await v("no-channel"), []);
+        });
+        it("fails auto-upgrade on, or unset (GKE's default is on) — an exclusion does not make up for it", async () => {
+            only(await v("no-channel", { management: { autoUpgrade: true } }), /has no release channel, but management\.autoUpgrade is true.*Set management\.autoUpgrade: false/);
+            only(await v("no-channel", { management: undefined }), /autoUpgrade is unset \(GKE's default is true\)/);
+            only(await v("no-channel", { management: { autoUpgrade: true }, maintenancePolicies: [{ exclusionUntilEndOfSupports: [{ enabled: true }] }] }), /has no release channel/);
+        });
     });
-    it("fails auto-upgrade on, or unset (GKE's default is on)", async () => {
-        only(await v({ management: { autoUpgrade: true } }), /autoUpgrade is true/);
-        only(await v({ management: undefined }), /autoUpgrade is unset/);
+
+    describe("in a release channel", () => {
+        it("passes auto-upgrade on held by both exclusions, by the pool's alone, or by the cluster's alone", async () => {
+            assert.deepEqual(await v("channel"), []);
+            assert.deepEqual(await v("channel", {}, noClusterHold), []);
+            assert.deepEqual(await v("channel", noPoolHold), []);
+            for (const channel of ["STABLE", "RAPID", "EXTENDED"]) {
+                assert.deepEqual(await v("channel", noPoolHold, { releaseChannel: { channel } }), [], channel);
+            }
+        });
+        it("fails a pool nothing holds, naming the channel and both fixes", async () => {
+            only(await v("channel", noPoolHold, noClusterHold), /node pool "app-pool": pool pins version 1\.35\.2-gke\.1269000 with management\.autoUpgrade true in release channel REGULAR of cluster "cluster", and no maintenance exclusion holds it.*exclusionUntilEndOfSupports.*NO_MINOR_OR_NODE_UPGRADES/);
+            only(await v("channel", { maintenancePolicies: [{ exclusionUntilEndOfSupports: [{ enabled: false }] }] }, noClusterHold), /no maintenance exclusion holds it/);
+        });
+        it("does not count cluster exclusions that lapse or let node upgrades through", async () => {
+            const exclusion = (exclusionOptions: any) => ({ maintenancePolicy: { maintenanceExclusions: [{ exclusionName: "x", startTime: "2026-11-20T00:00:00Z", endTime: "2026-12-20T00:00:00Z", exclusionOptions }] } });
+            only(await v("channel", noPoolHold, exclusion({ scope: "NO_MINOR_OR_NODE_UPGRADES" })), /no maintenance exclusion holds it/);
+            only(await v("channel", noPoolHold, exclusion({ scope: "NO_MINOR_UPGRADES", endTimeBehavior: "UNTIL_END_OF_SUPPORT" })), /no maintenance exclusion holds it/);
+            only(await v("channel", noPoolHold, exclusion({ scope: "NO_UPGRADES" })), /no maintenance exclusion holds it/);
+        });
+        it("an unset channel counts as a channel (GKE enrols the cluster)", async () => {
+            only(await v("channel", noPoolHold, { releaseChannel: undefined, maintenancePolicy: undefined }), /release channel \(unset: GKE enrols the cluster in one\)/);
+            assert.deepEqual(await v("channel", {}, { releaseChannel: undefined }), []);
+        });
+        it("fails auto-upgrade off, which GKE rejects inside a channel", async () => {
+            only(await v("channel", { management: { autoUpgrade: false } }), /management\.autoUpgrade false, but cluster "cluster" is in release channel REGULAR, where GKE rejects that.*set autoUpgrade: true/);
+        });
     });
-    it("fails auto-repair off", async () => {
-        only(await v({ management: { autoRepair: false } }), /autoRepair is false/);
+
+    it("fails auto-repair off in either mode", async () => {
+        only(await v("no-channel", { management: { autoRepair: false } }), /autoRepair is false/);
+        only(await v("channel", { management: { autoRepair: false } }), /autoRepair is false/);
     });
-    it("does not apply to a pool that follows the cluster's version", async () => {
-        const r = await runPolicy(policyByName("nodepool-pinned-version-no-autoupgrade"), [goodPool({ version: undefined, management: undefined })]);
+
+    describe("a cluster outside the stack (adopted): only the pool's own settings count", () => {
+        const adopted = (patch: any) => check(NAME, [goodPool(patch, "app-pool", goodCluster({}, "channel"))]);
+        it("passes auto-upgrade off, or on with the pool's own exclusion", async () => {
+            assert.deepEqual(await adopted({}), []);
+            assert.deepEqual(await adopted({ management: { autoUpgrade: false }, maintenancePolicies: undefined }), []);
+        });
+        it("fails auto-upgrade on without the pool's own exclusion", async () => {
+            only(await adopted(noPoolHold), /in a cluster outside this stack, and no maintenance exclusion holds it.*or, for a cluster without a release channel, set management\.autoUpgrade: false/);
+        });
+    });
+
+    it("values unknown during preview stand the check aside instead of guessing", async () => {
+        // channel unknown: auto-upgrade off is right without a channel, on + an exclusion right with one
+        assert.deepEqual(await v("no-channel", {}, { releaseChannel: UNKNOWN.object }), []);
+        assert.deepEqual(await v("channel", noPoolHold, { releaseChannel: UNKNOWN.object }), []);
+        // ...but auto-upgrade on with nothing holding the pool is wrong in both modes, so it is still reported
+        only(await v("channel", noPoolHold, { releaseChannel: UNKNOWN.object, maintenancePolicy: undefined }), /in cluster "cluster" \(release channel not known yet\), and no maintenance exclusion holds it/);
+        assert.deepEqual(await v("channel", noPoolHold, { maintenancePolicy: UNKNOWN.object }), []);
+        assert.deepEqual(await v("channel", { maintenancePolicies: UNKNOWN.array }, noClusterHold), []);
+        assert.deepEqual(await v("channel", { management: { autoUpgrade: UNKNOWN.bool } }, noClusterHold), []);
+        assert.deepEqual(await v("no-channel", { management: { autoUpgrade: UNKNOWN.bool } }), []);
+    });
+
+    it("does not apply to a stack whose pools follow the cluster's version", async () => {
+        const cluster = goodCluster();
+        const r = await runPolicy(policyByName(NAME), [cluster, goodPool({ version: undefined, management: undefined }, "app-pool", cluster)]);
         assert.deepEqual(r.violations, []);
-        assert.match(r.notApplicable[0].reason ?? "", /does not pin/);
+        assert.match(r.notApplicable[0].reason ?? "", /no node pool that pins a version/);
     });
 });
 
@@ -234,32 +302,34 @@ describe("nodepool-has-drainer", () => {
         only(await check("nodepool-has-drainer", [cluster, pool, drainerFor(pool), drainerFor(pool, "second")]), /2 PoolDrainers/);
     });
     it("fails a drainer that drains another pool name", async () => {
-        only(await check("nodepool-has-drainer", [cluster, pool, drainerFor(pool, "d", { poolName: "app-1-30-0-gke1-20250101-aaaaa" })]), /drains "app-1-30-0-gke1-20250101-aaaaa"/);
+        only(await check("nodepool-has-drainer", [cluster, pool, drainerFor(pool, "d", { poolName: "app-1-34-0-gke1000000-20261001-aaaaa" })]), /drains "app-1-34-0-gke1000000-20261001-aaaaa"/);
     });
 });
 
 describe("nodepool-version-skew", () => {
-    const stack = (poolVersion: string, clusterPatch: any = {}) => {
-        const cluster = goodCluster(clusterPatch);
+    const stack = (poolVersion: string, clusterPatch: any = {}, mode: PinMode = "channel") => {
+        const cluster = goodCluster(clusterPatch, mode);
         return [cluster, goodPool({ version: poolVersion }, "app-pool", cluster)];
     };
     it("passes equal versions and pools up to 2 minors older", async () => {
         assert.deepEqual(await check("nodepool-version-skew", stack(CONTROL_PLANE)), []);
-        assert.deepEqual(await check("nodepool-version-skew", stack("1.29.9-gke.1")), []);
+        assert.deepEqual(await check("nodepool-version-skew", stack("1.33.9-gke.1000000")), []);
     });
-    it("fails a pool newer than the control plane (patch or build count)", async () => {
-        only(await check("nodepool-version-skew", stack("1.31.4-gke.1101")), /newer than the control plane/);
-        only(await check("nodepool-version-skew", stack("1.32.0-gke.1")), /newer than the control plane/);
+    it("fails a pool newer than the control plane (a newer -gke.N build, or a newer minor)", async () => {
+        only(await check("nodepool-version-skew", stack("1.35.2-gke.1269001")), /newer than the control plane/);
+        only(await check("nodepool-version-skew", stack("1.36.0-gke.1000000")), /newer than the control plane/);
     });
     it("fails a pool 3 minors older", async () => {
-        only(await check("nodepool-version-skew", stack("1.28.15-gke.1")), /3 minor versions older/);
+        only(await check("nodepool-version-skew", stack("1.32.15-gke.1000000")), /3 minor versions older/);
     });
     it("uses the reported masterVersion when the cluster does not pin minMasterVersion", async () => {
-        only(await check("nodepool-version-skew", stack("1.31.4-gke.1100", { minMasterVersion: undefined, masterVersion: "1.30.2-gke.1" })), /newer than the control plane 1.30.2-gke.1/);
+        only(await check("nodepool-version-skew", stack(CONTROL_PLANE, { minMasterVersion: undefined, masterVersion: "1.34.2-gke.1000000" })), /newer than the control plane 1\.34\.2-gke\.1000000/);
     });
-    it("fails a release channel (or none set: GKE then enrols the cluster) on a cluster with pinned pools", async () => {
-        only(await check("nodepool-version-skew", stack(CONTROL_PLANE, { releaseChannel: { channel: "REGULAR" } })), /releaseChannel is "REGULAR"/);
-        only(await check("nodepool-version-skew", stack(CONTROL_PLANE, { releaseChannel: undefined })), /releaseChannel is unset/);
+    it("accepts every release channel and no channel alike (holding versions is nodepool-pinned-version-no-autoupgrade's concern)", async () => {
+        for (const channel of ["STABLE", "REGULAR", "RAPID", "EXTENDED", undefined]) {
+            assert.deepEqual(await check("nodepool-version-skew", stack(CONTROL_PLANE, { releaseChannel: channel ? { channel } : undefined })), [], String(channel));
+        }
+        assert.deepEqual(await check("nodepool-version-skew", stack(CONTROL_PLANE, {}, "no-channel")), []);
     });
     it("skips pools of an adopted cluster (no cluster resource in the stack)", async () => {
         assert.deepEqual(await check("nodepool-version-skew", [goodPool({ version: "1.20.0-gke.1" })]), []);
@@ -309,7 +379,7 @@ describe("workload-not-pinned-to-pool-name", () => {
         assert.deepEqual(await v(deployment("web")), []);
     });
     it("fails a nodeSelector on cloud.google.com/gke-nodepool", async () => {
-        only(await v(podSpec({ nodeSelector: { "cloud.google.com/gke-nodepool": "app-1-31-4-gke1100-20261120-3fa9c" } })), /nodeSelector targets cloud.google.com\/gke-nodepool/);
+        only(await v(podSpec({ nodeSelector: { "cloud.google.com/gke-nodepool": "app-1-35-2-gke1269000-20261120-3fa9c" } })), /nodeSelector targets cloud.google.com\/gke-nodepool/);
     });
     it("fails required and preferred node affinity on the pool name", async () => {
         const term = { matchExpressions: [{ key: "cloud.google.com/gke-nodepool", operator: "In", values: ["x"] }] };

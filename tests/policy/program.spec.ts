@@ -1,8 +1,9 @@
 /**
  * The policy pack against the REAL program (index.ts with Pulumi.<stack>.yaml), collected under
  * Pulumi mocks in the shapes the analyzer receives, plus a small workloads program
- * (fixtures/workloads.ts). The clean stacks pass the whole pack; each injected fault fails exactly
- * the policy that guards against it.
+ * (fixtures/workloads.ts), in both ways of holding pinned pools (release channel + end-of-support
+ * exclusions, or no channel + auto-upgrade off). The clean stacks pass the whole pack; each injected
+ * fault fails exactly the policy that guards against it.
  */
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
@@ -13,11 +14,33 @@ import { ResourceSpec, failedPolicies, runPack } from "./harness";
 import { Fault, ROOT, Registration, collectProgram } from "./program";
 import { WorkloadFaults, declareWorkloads } from "./fixtures/workloads";
 
+/**
+ * How the cluster holds pinned pools (issue 13): "channel" = the stack file's release channel
+ * (REGULAR unless it says otherwise: cluster exclusion NO_MINOR_OR_NODE_UPGRADES until end of
+ * support, pools auto-upgrading with their own exclusion); "no-channel" = the same file with
+ * `cluster.releaseChannel: UNSPECIFIED` (pools with auto-upgrade off).
+ */
+type PinMode = "channel" | "no-channel";
+const MODES: PinMode[] = ["channel", "no-channel"];
+const CLUSTER_KEY = "nodepool-rotation:cluster";
+
+/** The stack file's config, with the cluster's release channel set for `mode`. */
+function configFor(stack: string, mode: PinMode): Record<string, unknown> {
+    const config = stackFileConfig(stack);
+    const cluster = { ...(config[CLUSTER_KEY] as Record<string, unknown>) };
+    if (mode === "no-channel") {
+        cluster.releaseChannel = "UNSPECIFIED";
+    } else if (cluster.releaseChannel === "UNSPECIFIED") {
+        delete cluster.releaseChannel; // the program's default channel
+    }
+    return { ...config, [CLUSTER_KEY]: cluster };
+}
+
 /** The program plus the workloads fixture, collected for `stack`. */
-function collect(stack: string, opts: { preview?: boolean; fault?: Fault; workloads?: WorkloadFaults } = {}): Promise<ResourceSpec[]> {
+function collect(stack: string, opts: { preview?: boolean; fault?: Fault; workloads?: WorkloadFaults; mode?: PinMode } = {}): Promise<ResourceSpec[]> {
     return collectProgram({
         stack,
-        config: stackFileConfig(stack),
+        config: configFor(stack, opts.mode ?? "channel"),
         preview: opts.preview,
         fault: opts.fault,
         program: () => {
@@ -39,41 +62,59 @@ function edit(type: string, name: string | undefined, change: (reg: Registration
 
 const ofType = (specs: ResourceSpec[], type: string) => specs.filter(s => s.type === type);
 
-for (const stack of ["staging", "prod"]) {
-    for (const preview of [true, false]) {
-        describe(`policy pack on the real program: ${stack} (${preview ? "pulumi preview" : "pulumi up"})`, () => {
-            let specs: ResourceSpec[];
-            before(async () => {
-                specs = await collect(stack, { preview });
-            });
+for (const mode of MODES) {
+    for (const stack of ["staging", "prod"]) {
+        for (const preview of [true, false]) {
+            describe(`policy pack on the real program: ${stack}, ${mode} (${preview ? "pulumi preview" : "pulumi up"})`, () => {
+                let specs: ResourceSpec[];
+                before(async () => {
+                    specs = await collect(stack, { preview, mode });
+                });
 
-            it("collects the program's cluster, every configured pool and the workloads", () => {
-                const pools = stackFileConfig(stack)["nodepool-rotation:pools"] as unknown[];
-                assert.equal(ofType(specs, TYPES.nodePool).length, pools.length);
-                assert.equal(ofType(specs, TYPES.cluster).length, 1);
-                assert.equal(ofType(specs, TYPES.deployment).length, 1);
-                assert.equal(ofType(specs, TYPES.pdb).length, 2);
-                for (const pool of ofType(specs, TYPES.nodePool)) {
-                    assert.ok(pool.propertyDependencies?.cluster?.length, `${pool.name} carries its dependency on the cluster`);
+                it("collects the program's cluster, every configured pool and the workloads", () => {
+                    const pools = stackFileConfig(stack)["nodepool-rotation:pools"] as unknown[];
+                    assert.equal(ofType(specs, TYPES.nodePool).length, pools.length);
+                    assert.equal(ofType(specs, TYPES.cluster).length, 1);
+                    assert.equal(ofType(specs, TYPES.deployment).length, 1);
+                    assert.equal(ofType(specs, TYPES.pdb).length, 2);
+                    for (const pool of ofType(specs, TYPES.nodePool)) {
+                        assert.ok(pool.propertyDependencies?.cluster?.length, `${pool.name} carries its dependency on the cluster`);
+                    }
+                });
+
+                it(`the program really is in ${mode} mode`, () => {
+                    const cluster = ofType(specs, TYPES.cluster)[0];
+                    const channel = cluster.props.releaseChannel?.channel;
+                    for (const pool of ofType(specs, TYPES.nodePool)) {
+                        if (mode === "no-channel") {
+                            assert.equal(channel, "UNSPECIFIED");
+                            assert.equal(pool.props.management?.autoUpgrade, false, pool.name);
+                        } else {
+                            assert.ok(channel !== "UNSPECIFIED", `channel ${channel}`);
+                            assert.equal(pool.props.management?.autoUpgrade, true, pool.name);
+                        }
+                    }
+                });
+
+                it("passes the whole pack, with nothing skipped for unknown values", async () => {
+                    const r = await runPack(specs);
+                    assert.deepEqual(r.previewSkips, []);
+                    assert.deepEqual(r.violations, []);
+                    // the pack really saw the rotation machinery: one PoolDrainer per pool
+                    assert.equal(ofType(specs, TYPES.poolDrainer).length, ofType(specs, TYPES.nodePool).length);
+                });
+
+                if (preview) {
+                    it("sees values that are unknown during preview (the drainers' kubeconfig, built from cluster outputs)", () => {
+                        const drainers = ofType(specs, TYPES.poolDrainer);
+                        assert.ok(drainers.length > 0);
+                        for (const d of drainers) {
+                            assert.match(JSON.stringify(d.props.kubeconfig), /04da6b54-80e4-46f7-96ec-b56ff0331ba9/, d.name);
+                        }
+                    });
                 }
             });
-
-            it("passes the whole pack, with nothing skipped for unknown values", async () => {
-                const r = await runPack(specs);
-                assert.deepEqual(r.previewSkips, []);
-                assert.deepEqual(r.violations, []);
-                // the pack really saw the rotation machinery: one PoolDrainer per pool
-                assert.equal(ofType(specs, TYPES.poolDrainer).length, ofType(specs, TYPES.nodePool).length);
-            });
-
-            if (preview) {
-                it("sees values that are unknown during preview (the kubeconfig built from cluster outputs)", () => {
-                    const provider = specs.find(s => s.type === "pulumi:providers:kubernetes");
-                    assert.ok(provider, "the program's kubernetes provider");
-                    assert.match(JSON.stringify(provider!.props), /04da6b54-80e4-46f7-96ec-b56ff0331ba9/);
-                });
-            }
-        });
+        }
     }
 }
 
@@ -87,21 +128,53 @@ describe("policy pack on the real program: one fault at a time fails exactly its
         appPoolName = ofType(clean, TYPES.nodePool).find(p => p.name === "app")!.props.name;
     });
 
-    /** Collects staging with the fault and returns the policies that failed. */
-    async function failing(opts: { fault?: Fault; workloads?: WorkloadFaults }): Promise<string[]> {
+    /** Collects staging (channel mode unless said otherwise) with the fault and returns the policies that failed. */
+    async function failing(opts: { fault?: Fault; workloads?: WorkloadFaults; mode?: PinMode }): Promise<string[]> {
         const r = await runPack(await collect("staging", opts));
         assert.deepEqual(r.previewSkips, []);
         return failedPolicies(r);
     }
 
+    /** Drops the app pool's own end-of-support exclusion and the cluster's NO_MINOR_OR_NODE_UPGRADES one. */
+    const noHolds: Fault = reg => {
+        if (reg.type === TYPES.nodePool && reg.name === "app") {
+            delete reg.props.maintenancePolicies;
+        }
+        if (reg.type === TYPES.cluster && reg.props.maintenancePolicy) {
+            delete reg.props.maintenancePolicy.maintenanceExclusions;
+        }
+        return reg;
+    };
+
+    it("channel: the pool's and the cluster's end-of-support exclusions both gone → nodepool-pinned-version-no-autoupgrade", async () => {
+        assert.deepEqual(await failing({ fault: noHolds }), ["nodepool-pinned-version-no-autoupgrade"]);
+    });
+
+    it("channel: either exclusion alone still holds the pool (no violation)", async () => {
+        const onlyCluster = edit(TYPES.nodePool, "app", reg => { delete reg.props.maintenancePolicies; });
+        assert.deepEqual(await failing({ fault: onlyCluster }), []);
+        const onlyPool = edit(TYPES.cluster, undefined, reg => { delete reg.props.maintenancePolicy?.maintenanceExclusions; });
+        assert.deepEqual(await failing({ fault: onlyPool }), []);
+    });
+
+    it("channel: auto-upgrade off (GKE rejects it in a channel) → nodepool-pinned-version-no-autoupgrade", async () => {
+        const fault = edit(TYPES.nodePool, "app", reg => { reg.props.management.autoUpgrade = false; });
+        assert.deepEqual(await failing({ fault }), ["nodepool-pinned-version-no-autoupgrade"]);
+    });
+
+    it("no channel: auto-upgrade on → nodepool-pinned-version-no-autoupgrade", async () => {
+        const fault = edit(TYPES.nodePool, "app", reg => { reg.props.management.autoUpgrade = true; });
+        assert.deepEqual(await failing({ fault, mode: "no-channel" }), ["nodepool-pinned-version-no-autoupgrade"]);
+    });
+
+    it("no channel: a release channel put on the cluster while pools keep auto-upgrade off → nodepool-pinned-version-no-autoupgrade", async () => {
+        const fault = edit(TYPES.cluster, undefined, reg => { reg.props.releaseChannel = { channel: "REGULAR" }; });
+        assert.deepEqual(await failing({ fault, mode: "no-channel" }), ["nodepool-pinned-version-no-autoupgrade"]);
+    });
+
     it("deleteBeforeReplace on a pool → nodepool-no-delete-before-replace", async () => {
         const fault = edit(TYPES.nodePool, "app", reg => { reg.opts!.deleteBeforeReplace = true; });
         assert.deepEqual(await failing({ fault }), ["nodepool-no-delete-before-replace"]);
-    });
-
-    it("auto-upgrade on → nodepool-pinned-version-no-autoupgrade", async () => {
-        const fault = edit(TYPES.nodePool, "app", reg => { reg.props.management.autoUpgrade = true; });
-        assert.deepEqual(await failing({ fault }), ["nodepool-pinned-version-no-autoupgrade"]);
     });
 
     it("a pool without drainer → nodepool-has-drainer", async () => {
@@ -119,11 +192,6 @@ describe("policy pack on the real program: one fault at a time fails exactly its
     it("a pool newer than the control plane → nodepool-version-skew", async () => {
         const v = parseGkeVersion(cpVersion);
         const fault = edit(TYPES.cluster, undefined, reg => { reg.props.minMasterVersion = `${v.major}.${v.minor - 1}.9-gke.100`; });
-        assert.deepEqual(await failing({ fault }), ["nodepool-version-skew"]);
-    });
-
-    it("a release channel on the cluster → nodepool-version-skew", async () => {
-        const fault = edit(TYPES.cluster, undefined, reg => { reg.props.releaseChannel = { channel: "REGULAR" }; });
         assert.deepEqual(await failing({ fault }), ["nodepool-version-skew"]);
     });
 

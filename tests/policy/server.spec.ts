@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { POLICY_NAMES, TYPES } from "../../policy/policies";
 import { stackFileConfig } from "../program/harness";
 import { ResourceSpec, UNKNOWN, urnOf } from "./harness";
-import { deployment, goodPool } from "./fixtures/resources";
+import { deployment, drainerFor, goodCluster, goodPool } from "./fixtures/resources";
 import { declareWorkloads } from "./fixtures/workloads";
 import { ROOT, collectProgram } from "./program";
 
@@ -137,10 +137,10 @@ describe("policy pack served over the analyzer protocol (as `pulumi preview --po
         assert.deepEqual(Object.keys(pdb.getConfigschema().getProperties().toJavaScript()).sort(), ["excludeNamespaces", "minReplicas"]);
     });
 
-    it("Analyze: a pool with auto-upgrade on and deleteBeforeReplace gets two mandatory diagnostics", async () => {
-        const pool = { ...goodPool({ management: { autoUpgrade: true } }), opts: { deleteBeforeReplace: true } };
+    it("Analyze: a pool with secure boot off and deleteBeforeReplace gets two mandatory diagnostics", async () => {
+        const pool = { ...goodPool({ nodeConfig: { shieldedInstanceConfig: { enableSecureBoot: false } } }), opts: { deleteBeforeReplace: true } };
         const ds = diagnostics(await call("analyze", analyzeRequest(pool)));
-        assert.deepEqual(ds.map(d => d.policy).sort(), ["nodepool-no-delete-before-replace", "nodepool-pinned-version-no-autoupgrade"]);
+        assert.deepEqual(ds.map(d => d.policy).sort(), ["nodepool-hardened", "nodepool-no-delete-before-replace"]);
         assert.ok(ds.every(d => d.level === LEVEL.MANDATORY));
     });
 
@@ -168,18 +168,26 @@ describe("policy pack served over the analyzer protocol (as `pulumi preview --po
         assert.match(faulty.find(d => d.policy === "workload-has-pdb")!.urn, /kubernetes:apps\/v1:Deployment::web$/);
     });
 
+    it("AnalyzeStack: a pool in a release channel that no exclusion holds is flagged on the pool", async () => {
+        const cluster = goodCluster({ maintenancePolicy: undefined });
+        const pool = goodPool({ maintenancePolicies: undefined }, "app-pool", cluster);
+        const ds = diagnostics(await call("analyzeStack", stackRequest([cluster, pool, drainerFor(pool)])));
+        assert.deepEqual(ds.map(d => [d.policy, d.level]), [["nodepool-pinned-version-no-autoupgrade", LEVEL.MANDATORY]]);
+        assert.equal(ds[0].urn, urnOf(pool));
+    });
+
     it("Configure: a stack's policy config downgrades or disables a policy", async () => {
         const setLevel = async (level: number) => {
             const req = new analyzerpb.ConfigureAnalyzerRequest();
             const c = new analyzerpb.PolicyConfig();
             c.setEnforcementlevel(level);
             c.setProperties(Struct.fromJavaScript({ minReplicas: 2 }));
-            req.getPolicyconfigMap().set("nodepool-pinned-version-no-autoupgrade", c);
+            req.getPolicyconfigMap().set("nodepool-hardened", c);
             await call("configure", req);
         };
-        const pool = goodPool({ management: { autoUpgrade: true } });
+        const pool = goodPool({ nodeConfig: { metadata: { "disable-legacy-endpoints": "false" } } });
         await setLevel(LEVEL.ADVISORY);
-        assert.deepEqual(diagnostics(await call("analyze", analyzeRequest(pool))).map(d => [d.policy, d.level]), [["nodepool-pinned-version-no-autoupgrade", LEVEL.ADVISORY]]);
+        assert.deepEqual(diagnostics(await call("analyze", analyzeRequest(pool))).map(d => [d.policy, d.level]), [["nodepool-hardened", LEVEL.ADVISORY]]);
         await setLevel(LEVEL.DISABLED);
         assert.deepEqual(diagnostics(await call("analyze", analyzeRequest(pool))), []);
     });
