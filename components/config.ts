@@ -9,6 +9,7 @@
  * running stack's config; index.ts calls it before registering any resource.
  */
 import Ajv, { type ErrorObject } from "ajv";
+import { type DefaultBudget, parseDefaultBudget } from "./rotation/budget";
 import * as pulumi from "@pulumi/pulumi";
 import {
   GKE_POOL_NAME_REGEX,
@@ -127,6 +128,13 @@ export interface DrainConfig {
    * tool's own drain, which normally leaves nothing for GKE to evict. Default false (not set).
    */
   gkeRespectPdbOnDelete?: boolean;
+  /**
+   * Implicit disruption budget of workloads no PodDisruptionBudget selects: an integer >= 1 (pods),
+   * a percentage "N%" of the controller's replicas (1..100, rounded up, at least 1), or "none"
+   * (evict them all at once, like kubectl drain). Default "25%". One definition:
+   * components/rotation/budget.ts.
+   */
+  defaultBudget?: DefaultBudget;
 }
 
 /** Promotion gate (behaviour: issue 7). */
@@ -277,6 +285,7 @@ const stackSchema = {
         deleteEmptyDirData: { type: "boolean" },
         skip: { type: "boolean" },
         gkeRespectPdbOnDelete: { type: "boolean" },
+        defaultBudget: { type: ["integer", "string"] }, // the forms: parseDefaultBudget (semantic checks)
       },
     },
     [K.promotion]: {
@@ -300,7 +309,7 @@ const HINTS: Record<string, string> = {
   [K.environment]: "lowercase letters, digits and dashes, starting with a letter, <= 30 chars, e.g. staging",
   [K.cluster]: "an object with name, location, controlPlaneVersion, create, releaseChannel and warnEndOfSupportDays",
   [K.pools]: "a non-empty list of pools (role, version, rotatedOn, machineType, minNodes, maxNodes, ...)",
-  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData, skip, gkeRespectPdbOnDelete",
+  [K.drain]: "an object with optional deadlineMinutes, concurrency, batch, batchSoakSeconds, soakSeconds, waitForReady, deleteEmptyDirData, skip, gkeRespectPdbOnDelete, defaultBudget",
   [K.promotion]: "an object like { requireVerifiedIn: staging }",
   [K.poolNameHistory]: "a map role -> list of pool names (maintained by npm run bump)",
   name: "a GKE cluster name: lowercase letters, digits and dashes, starting with a letter, <= 40 chars, e.g. game-staging",
@@ -336,6 +345,7 @@ const HINTS: Record<string, string> = {
   soakSeconds: "an integer number of seconds >= 0",
   waitForReady: "true or false",
   gkeRespectPdbOnDelete: "true or false",
+  defaultBudget: 'an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none", e.g. "25%"',
   requireVerifiedIn: "a stack name, e.g. staging",
 };
 
@@ -590,6 +600,15 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
   const promotion = cfg[K.promotion] as Partial<PromotionConfig> | undefined;
   if (opts.stack && promotion?.requireVerifiedIn === opts.stack) {
     problems.push(`${K.promotion}.requireVerifiedIn = ${show(opts.stack)}: a stack cannot gate on itself — name the stack that is rotated first, e.g. staging`);
+  }
+
+  const drainCfg = cfg[K.drain] as Partial<DrainConfig> | undefined;
+  if (drainCfg && typeof drainCfg === "object" && (typeof drainCfg.defaultBudget === "number" || typeof drainCfg.defaultBudget === "string")) {
+    try {
+      parseDefaultBudget(drainCfg.defaultBudget, `${K.drain}.defaultBudget`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
   }
 
   if (problems.length > 0) throw new StackConfigError(problems, opts.stack);

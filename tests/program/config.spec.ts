@@ -80,6 +80,12 @@ const cases: Case[] = [
   { what: "unknown release channel", edit: (c) => (c[C].releaseChannel = "regular"), expect: [/^nodepool-rotation:cluster\.releaseChannel = "regular": not allowed — use STABLE, REGULAR, RAPID or EXTENDED/] },
   { what: "warnEndOfSupportDays negative", edit: (c) => (c[C].warnEndOfSupportDays = -1), expect: [/^nodepool-rotation:cluster\.warnEndOfSupportDays = -1: must be >= 0/] },
   { what: "drain.gkeRespectPdbOnDelete not a boolean", edit: (c) => (c["nodepool-rotation:drain"].gkeRespectPdbOnDelete = "yes"), expect: [/^nodepool-rotation:drain\.gkeRespectPdbOnDelete = "yes": must be a boolean — use true or false/] },
+  { what: "drain.defaultBudget 0", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = 0), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got 0\)$/] },
+  { what: "drain.defaultBudget 0%", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = "0%"), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got "0%"\)$/] },
+  { what: "drain.defaultBudget 150%", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = "150%"), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got "150%"\)$/] },
+  { what: "drain.defaultBudget abc", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = "abc"), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got "abc"\)$/] },
+  { what: "drain.defaultBudget -1", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = -1), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got -1\)$/] },
+  { what: "drain.defaultBudget as a boolean", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = true), expect: [/^nodepool-rotation:drain\.defaultBudget = true: .*an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none"/] },
   { what: "drain with an unknown option", edit: (c) => (c["nodepool-rotation:drain"].deadline = 5), expect: [/^nodepool-rotation:drain\.deadline is not a known key — did you mean deadlineMinutes\?/] },
   { what: "promotion gating on itself", edit: (c) => (c["nodepool-rotation:promotion"] = { requireVerifiedIn: "staging" }), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn = "staging": a stack cannot gate on itself/] },
   { what: "promotion without requireVerifiedIn", edit: (c) => (c["nodepool-rotation:promotion"] = {}), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn is missing/] },
@@ -197,6 +203,10 @@ describe("config: valid stack files", () => {
       { stack: "staging" },
     );
     assert.equal(cfg.drain.batch, "25%");
+    for (const ok of [2, "3", "25%", "100%", "none"]) {
+      const withBudget = validateStackConfig(staging((c) => { c["nodepool-rotation:drain"] = { defaultBudget: ok }; }), { stack: "staging" });
+      assert.equal(withBudget.drain.defaultBudget, ok, `drain.defaultBudget ${JSON.stringify(ok)} accepted`);
+    }
     assert.deepEqual(cfg.poolNameHistory.app, ["app-1-30-8-gke1200-20261028-4c33b"]);
     assert.equal(cfg.pools[0].revision, 2);
     const prod = validateStackConfig(stackFileConfig("prod"), { stack: "prod" });
