@@ -1,0 +1,291 @@
+/**
+ * Pool guard: a named `beforeDelete` resource hook on every GKE NodePool of the program. Right
+ * before Pulumi asks GKE to delete a pool, it re-checks the pool through the Kubernetes API with
+ * the rotation engine: no nodes or nothing the drain would move → the delete goes ahead; workload
+ * pods there (put back by auto-repair, the autoscaler or an uncordon after the pool's drain) → they
+ * are drained, PodDisruptionBudgets honoured, then the delete goes ahead; pods that cannot move →
+ * the hook fails, so the engine does not delete the pool, and the drain has uncordoned what it
+ * cordoned (the pool keeps serving).
+ *
+ * Why a hook and not (only) the PoolDrainer: the drainer runs only when ITS delete runs, and the
+ * engine deletes pools without it on several paths (docs/failure-paths.md): one role's drain fails
+ * and the later batch holding every other role's pool is cancelled, leaving those pools
+ * drained-not-deleted with their drainers gone from state, so the next `up` deletes them with no
+ * drain; an interrupted run (same); `pulumi up --target <pool urn>` (the drainer, whose inputs do
+ * not depend on the pool's outputs, gets an untargeted same step); a pool imported under another
+ * URN. The hook belongs to the pool itself, so it runs on every one of these paths.
+ *
+ * Facts this relies on (pulumi/pulumi 1b5949891b3cefcb9974752b24a5ecef0acc86c8; SDK 3.270 in
+ * node_modules/@pulumi/pulumi):
+ *  - `DeleteStep.Apply` (pkg/resource/deploy/step.go) runs `RunHooks(s.old.ResourceHooks[BeforeDelete])`
+ *    before the provider's Delete, with the OLD inputs and outputs; an error fails the step
+ *    ("before hook %q failed: …", deployment.go `RunHooks`) and the pool stays in state.
+ *  - The hook NAMES come from the OLD state and are resolved against the hooks the CURRENT program
+ *    registered (`GetResourceHook`), so the callback is always today's code; a name nobody
+ *    registered fails the delete ("hook %q was not registered"). Hence one fixed name for the
+ *    whole program (names are unique per program: resource_hooks.go `RegisterResourceHook`).
+ *  - The program stays connected until the deployment ends (resmon `SignalAndWaitForShutdown`;
+ *    SDK runtime/settings.js), so hooks also run for the deletions at the end of the update.
+ *  - A pool records the binding when it is created, updated or "same" (backend/snapshot.go
+ *    `mustWrite`: ResourceHooks), not while it is pending deletion: pools created before this
+ *    hook existed get it on the first `pulumi up` that leaves them in place.
+ *  - Hooks do not run in previews unless `onDryRun` (deployment.go `RunHooks`); `pulumi destroy`
+ *    refuses to delete a resource with delete hooks unless `--run-program` (engine/destroy.go).
+ *  - The SDK passes `oldOutputs`/`oldInputs` deserialized, secrets as secret Outputs
+ *    (runtime/callbacks.js `registerResourceHook` → `outputtifySecrets`).
+ */
+import * as k8s from "@kubernetes/client-node";
+import * as pulumi from "@pulumi/pulumi";
+import type { DrainConfig } from "./config";
+import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainPool, planPool } from "./rotation";
+
+/** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
+export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
+
+/** Pulumi type token of a GKE node pool. */
+export const NODE_POOL_TYPE = "gcp:container/nodePool:NodePool";
+
+/** What the guard knows about one cluster of the program: how to reach it, and the drain options. */
+export interface PoolGuardCluster {
+  /** `project/location/name` of the cluster (what VersionedNodePoolArgs.clusterId carries). */
+  clusterId: pulumi.Input<string>;
+  /** Kubeconfig of the cluster (exec auth, components/kubeconfig.ts), as the program builds it now. */
+  kubeconfig: pulumi.Input<string>;
+  /** The stack's drain options now (`nodepool-rotation:drain`); `skip: true` lets deletes through unchecked. */
+  drain?: DrainConfig;
+}
+
+/** The pool a delete is about, from its old state. */
+export interface GuardedPool {
+  /** GKE pool name (label `cloud.google.com/gke-nodepool`). */
+  pool: string;
+  /** Role of the pool's nodes (`nodepool-rotation/role`), when its node config carries one. */
+  role?: string;
+  /** `project/location/name` of its cluster. */
+  clusterId: string;
+}
+
+/** How a guarded delete was let through. */
+export interface PoolGuardResult {
+  pool: string;
+  /** `no-nodes`: the pool has no nodes; `nothing-to-move`: only pods the drain leaves (DaemonSet, mirror, finished);
+   *  `drained`: workload pods were there and were drained first; `skipped`: drain.skip is set. */
+  outcome: "no-nodes" | "nothing-to-move" | "drained" | "skipped";
+  /** Pods the drain would have moved when the guard looked (`ns/name`). */
+  found: string[];
+  /** Pods evicted by the guard's drain. */
+  evicted: number;
+}
+
+/** Verdicts of pods that a drain moves (or waits for): any of them on the pool stops a blind delete. */
+const MOVED_VERDICTS = new Set(["evict", "wait-completed", "terminating", "blocks"]);
+
+/** Pods of a plan that the drain would move, wait for or refuse on. */
+export function podsToMove(plan: Plan): PodPlan[] {
+  return plan.pods.filter((p) => MOVED_VERDICTS.has(p.verdict));
+}
+
+/** What the plan needs (pool, replacement nodes, pod filters, implicit budget) from the stack's drain options. */
+export function guardPlanOptions(target: GuardedPool, drain: DrainConfig = {}): PlanOptions {
+  // `defaultBudget` (the implicit budget for workloads without a PDB) is passed on when the stack
+  // config has it; typed loosely so this mapping does not depend on which engine options exist.
+  const d = drain as DrainConfig & { defaultBudget?: unknown };
+  const budget = (d.defaultBudget !== undefined ? { defaultBudget: d.defaultBudget } : {}) as unknown as Partial<PlanOptions>;
+  return {
+    pool: target.pool,
+    ...(target.role ? { replacementSelector: `${ROLE_LABEL}=${target.role}` } : {}),
+    deleteEmptyDirData: d.deleteEmptyDirData,
+    ...budget,
+  };
+}
+
+/** The stack's drain options as rotation-engine DrainOptions for the pool (never keeps nodes cordoned on failure). */
+export function guardDrainOptions(target: GuardedPool, drain: DrainConfig = {}): DrainOptions {
+  return {
+    ...guardPlanOptions(target, drain),
+    deadlineMs: (drain.deadlineMinutes ?? 60) * 60_000,
+    concurrency: drain.concurrency,
+    batch: drain.batch !== undefined ? String(drain.batch) : undefined,
+    batchSoakMs: drain.batchSoakSeconds !== undefined ? drain.batchSoakSeconds * 1000 : undefined,
+    soakMs: drain.soakSeconds !== undefined ? drain.soakSeconds * 1000 : undefined,
+    waitForReady: drain.waitForReady,
+    keepCordoned: false,
+  };
+}
+
+const list = (names: string[], max = 10) => (names.length > max ? `${names.slice(0, max).join(", ")} and ${names.length - max} more` : names.join(", "));
+
+/**
+ * The check itself, usable without Pulumi: plan the pool (read-only); nothing to move → done;
+ * else drain it with the engine (PDB-aware, fail closed), then plan again to confirm. Throws an
+ * Error whose message names the pods, what blocked them, the state of the nodes and the fix.
+ */
+export async function guardPoolDelete(
+  kc: k8s.KubeConfig,
+  target: GuardedPool,
+  opts: {
+    drain?: DrainConfig;
+    log?: (line: string) => void;
+    signal?: AbortSignal;
+    /** Bound on each read-only check of the pool (lists, retried on errors). Default 2 min. */
+    checkTimeoutMs?: number;
+  } = {},
+): Promise<PoolGuardResult> {
+  const log = opts.log ?? (() => {});
+  const { pool } = target;
+  if (opts.drain?.skip === true) {
+    log(`delete NOT checked: nodepool-rotation:drain.skip is true (GKE deletes the pool's pods without honouring PodDisruptionBudgets)`);
+    return { pool, outcome: "skipped", found: [], evicted: 0 };
+  }
+  const planOpts = guardPlanOptions(target, opts.drain);
+  const checkMs = opts.checkTimeoutMs ?? 120_000;
+  let plan: Plan;
+  try {
+    plan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal });
+  } catch (e: any) {
+    throw new Error(
+      `pool guard: could not check node pool "${pool}" (cluster ${target.clusterId}) before deletion: ${e?.message ?? e}. ` +
+        `The pool was NOT deleted. Make the cluster reachable (kubeconfig, gke-gcloud-auth-plugin, network) and run \`pulumi up\` again.`,
+    );
+  }
+  if (plan.nodes.length === 0) {
+    log(`no nodes left in pool ${pool}: deleting it moves nothing`);
+    return { pool, outcome: "no-nodes", found: [], evicted: 0 };
+  }
+  const found = podsToMove(plan).map((p) => `${p.namespace}/${p.name}`);
+  if (found.length === 0) {
+    log(`pool ${pool} (${plan.nodes.length} node(s)) runs no pod a drain would move: deleting it`);
+    return { pool, outcome: "nothing-to-move", found, evicted: 0 };
+  }
+  log(`pool ${pool} still runs ${found.length} pod(s) a drain would move (${list(found)}): draining them before GKE deletes the pool`);
+  let evicted = 0;
+  try {
+    const summary = await drainPool(kc, { ...guardDrainOptions(target, opts.drain), log, signal: opts.signal });
+    evicted = summary.evicted;
+  } catch (e: any) {
+    throw new Error(guardFailureMessage(target, found, e));
+  }
+  const after = podsToMove(await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal }));
+  if (after.length > 0) {
+    throw new Error(
+      `pool guard: node pool "${pool}" (cluster ${target.clusterId}) was drained but still runs ${after.length} pod(s) a drain would move: ` +
+        `${list(after.map((p) => `${p.namespace}/${p.name}`))}. The pool was NOT deleted. Find what keeps scheduling pods there, then run \`pulumi up\` again.`,
+    );
+  }
+  log(`pool ${pool}: ${evicted} pod(s) evicted; deleting it`);
+  return { pool, outcome: "drained", found, evicted };
+}
+
+/** The hook's failure message: pods found, why the drain stopped, node state, the fix. */
+function guardFailureMessage(target: GuardedPool, found: string[], e: any): string {
+  const lines = [`pool guard: node pool "${target.pool}" (cluster ${target.clusterId}) still runs ${found.length} workload pod(s) that must move before GKE deletes it: ${list(found)}.`];
+  if (e instanceof DrainError) {
+    lines.push(`Draining them failed [${e.reason}]: ${e.message.replace(/\s*Uncordoned [^]*$/, "")}`);
+    if (e.blockingPods.length) lines.push(`Blocking pods: ${list(e.blockingPods)}.`);
+    if (e.blockingPdbs.length) lines.push(`Blocking PodDisruptionBudget(s): ${list(e.blockingPdbs)}.`);
+    const still = e.summary.cordoned ?? [];
+    lines.push(
+      still.length
+        ? `The pool was NOT deleted, but ${still.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${still.join(" ")}\`.`
+        : `The pool was NOT deleted and keeps serving${e.uncordoned.length ? ` (uncordoned ${e.uncordoned.join(", ")})` : ""}; Pulumi keeps it pending deletion.`,
+    );
+  } else {
+    lines.push(`Draining them failed: ${e?.message ?? e}. The pool was NOT deleted; Pulumi keeps it pending deletion.`);
+  }
+  lines.push(
+    `Fix: make room or relax what blocks (\`npm run rotation -- plan --kubeconfig PATH --pool ${target.pool}\` shows it), then run \`pulumi up\` again; ` +
+      `to delete the pool without a drain (environment teardown only) set nodepool-rotation:drain.skip to true.`,
+  );
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Program side: the one named hook, the clusters it can check, and the callback the engine calls.
+// ---------------------------------------------------------------------------------------------
+
+/** Clusters registered by the program's pools (latest last). */
+const clusters: PoolGuardCluster[] = [];
+let hook: pulumi.ResourceHook | undefined;
+
+/** Last path segment (`projects/p/locations/l/clusters/c` → `c`). */
+const lastSegment = (v: unknown) => String(v ?? "").split("/").filter(Boolean).pop() ?? "";
+
+/** Resolves a plain value or a (secret) Output from the hook's arguments. */
+function plain<T>(v: pulumi.Input<T> | undefined): Promise<T | undefined> {
+  if (v === undefined || !pulumi.Output.isInstance(v)) return Promise.resolve(v as T | undefined);
+  return new Promise((resolve) => (v as pulumi.Output<T>).apply((x) => resolve(x)));
+}
+
+/** The pool a hook call is about, from the old outputs (falling back to the old inputs). */
+export async function guardedPoolOf(args: Pick<pulumi.ResourceHookArgs, "oldOutputs" | "oldInputs" | "urn">): Promise<GuardedPool> {
+  const src = { ...(args.oldInputs ?? {}), ...(args.oldOutputs ?? {}) };
+  const pool = await plain<string>(src.name);
+  if (!pool) throw new Error(`pool guard: the state of ${args.urn} has no pool name; cannot check the pool before deleting it.`);
+  const nodeConfig = (await plain<any>(src.nodeConfig)) ?? {};
+  const labels = (await plain<Record<string, string>>(nodeConfig.labels)) ?? {};
+  const [project, location, cluster] = await Promise.all([plain(src.project), plain(src.location), plain(src.cluster)]);
+  return { pool, role: labels[ROLE_LABEL], clusterId: `${project}/${lastSegment(location)}/${lastSegment(cluster)}` };
+}
+
+/**
+ * The hook's callback: finds the pool's cluster among those the program registered, and runs
+ * guardPoolDelete with the kubeconfig and drain options the program has NOW.
+ */
+export async function poolGuardCallback(args: pulumi.ResourceHookArgs, log?: (line: string) => void): Promise<void> {
+  const target = await guardedPoolOf(args);
+  let cluster: PoolGuardCluster | undefined;
+  for (const c of [...clusters].reverse()) {
+    if ((await plain(c.clusterId)) === target.clusterId) {
+      cluster = c;
+      break;
+    }
+  }
+  if (!cluster) {
+    throw new Error(
+      `pool guard: node pool "${target.pool}" belongs to cluster ${target.clusterId}, which this program does not manage pools of, so it cannot check the pool before deletion. ` +
+        `The pool was NOT deleted. Run \`pulumi up\` from the program that manages that cluster, or drain the pool (\`npm run rotation -- drain --kubeconfig PATH --pool ${target.pool}\`) and remove it from this stack's state.`,
+    );
+  }
+  const kubeconfig = await plain(cluster.kubeconfig);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(kubeconfig ?? "");
+  const write = log ?? ((line: string) => void pulumi.log.info(`[pool guard ${target.pool}] ${line}`));
+  // Ctrl-C / SIGTERM while the guard drains: stop and fail closed (uncordon) instead of dying mid-drain.
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error("interrupted (SIGINT/SIGTERM)"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await guardPoolDelete(kc, target, { drain: cluster.drain, log: write, signal: controller.signal });
+  } finally {
+    process.removeListener("SIGINT", stop);
+    process.removeListener("SIGTERM", stop);
+  }
+}
+
+/**
+ * The SDK's MockMonitor (pulumi.runtime.setMocks, 3.270) advertises resource hooks but has no
+ * `registerResourceHook`, so under mocks every resource bound to a hook would fail to register
+ * (a known limitation: pulumi/docs#16461). Only for that class, answer the registration (the mock
+ * engine never runs hooks anyway); a real engine's monitor is never touched.
+ */
+function answerHookRegistrationUnderMocks(): void {
+  const monitor: any = pulumi.runtime.getMonitor();
+  const proto = monitor && Object.getPrototypeOf(monitor);
+  if (proto?.constructor?.name === "MockMonitor" && typeof proto.registerResourceHook !== "function") {
+    proto.registerResourceHook = (_req: unknown, callback: (err: unknown, res: unknown) => void) => callback(null, {});
+  }
+}
+
+/**
+ * The program's pool-guard hook (created and registered once per program), after recording how to
+ * reach `cluster`. Bind it to a NodePool with `hooks: { beforeDelete: [poolGuardHook(...)] }`.
+ */
+export function poolGuardHook(cluster: PoolGuardCluster): pulumi.ResourceHook {
+  clusters.push(cluster);
+  if (!hook) {
+    answerHookRegistrationUnderMocks();
+    hook = new pulumi.ResourceHook(POOL_GUARD_HOOK, (args) => poolGuardCallback(args));
+  }
+  return hook;
+}
