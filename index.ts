@@ -70,13 +70,12 @@ function createCluster(cfg: StackConfig): ClusterRef {
   };
 }
 
-/** An existing cluster, looked up by name: only its pools are managed by this stack. */
+/** An existing cluster, as the preflight read it (getCluster): only its pools are managed by this stack. */
 function adoptCluster(): ClusterRef {
-  const existing = gcp.container.getClusterOutput({ name: clusterName, location, project });
   return {
-    name: existing.name.apply((n) => n ?? clusterName),
-    endpoint: existing.endpoint,
-    caCertificate: existing.masterAuths.apply((auths) => auths[0]?.clusterCaCertificate ?? ""),
+    name: pulumi.output(checked.then(() => clusterName)),
+    endpoint: pulumi.output(checked.then((c) => c.live?.endpoint ?? "")),
+    caCertificate: pulumi.output(checked.then((c) => c.live?.caCertificate ?? "")),
   };
 }
 

@@ -55,18 +55,23 @@ export interface LivePool {
 export interface LiveCluster {
   /** Current control-plane version. */
   masterVersion?: string;
+  /** Control-plane endpoint and CA (what an adopted cluster's kubeconfig is built from). */
+  endpoint?: string;
+  caCertificate?: string;
   channel: ReleaseChannel;
   pools: LivePool[];
 }
 
 /** Raw `getCluster` result fields this module reads (all optional: GKE omits empty blocks). */
-type RawCluster = Partial<Pick<gcp.container.GetClusterResult, "masterVersion" | "releaseChannels" | "nodePools">>;
+type RawCluster = Partial<Pick<gcp.container.GetClusterResult, "masterVersion" | "releaseChannels" | "nodePools" | "endpoint" | "masterAuths">>;
 
 /** The subset of a `getCluster` result the program uses. Absent blocks mean what the provider means by them: no channel block = UNSPECIFIED, no pools. */
 export function toLiveCluster(raw: RawCluster): LiveCluster {
   const channel = (raw.releaseChannels?.[0]?.channel || "UNSPECIFIED") as ReleaseChannel;
   return {
     masterVersion: raw.masterVersion || undefined,
+    endpoint: raw.endpoint || undefined,
+    caCertificate: raw.masterAuths?.[0]?.clusterCaCertificate || undefined,
     channel,
     pools: (raw.nodePools ?? []).map((p) => {
       const labels = p.nodeConfigs?.[0]?.labels ?? {};
@@ -197,6 +202,7 @@ export function newPoolSize(pool: PoolConfig, name: string, environment: string,
   const liveSize = Math.max(...current.map((p) => p.nodeCount));
   const count = Math.min(Math.max(liveSize, floor), pool.maxNodes);
   const from = current.map((p) => `${p.name} (${p.nodeCount}/zone)`).join(", ");
+  if (liveSize <= floor) return { count };
   const note =
     liveSize > pool.maxNodes
       ? `pool "${pool.role}": new pool ${name} created with ${count} nodes per zone (maxNodes), below the ${liveSize} of ${from} — raise maxNodes if the drain must move more`
@@ -219,6 +225,8 @@ export interface PreflightInput {
 
 /** Result of the checks. `errors` non-empty = nothing may change. */
 export interface Preflight {
+  /** The cluster as read (undefined before the first `up` of a stack that creates it). */
+  live: LiveCluster | undefined;
   /** Channel mode of the pools (config for a created cluster, the live cluster's for an adopted one). */
   channel: ReleaseChannel;
   errors: string[];
@@ -341,5 +349,5 @@ export function preflight(input: PreflightInput): Preflight {
       }
     }
   }
-  return { channel, errors, warnings, sizes };
+  return { live, channel, errors, warnings, sizes };
 }

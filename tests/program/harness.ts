@@ -40,6 +40,8 @@ export interface MockLivePool {
 export interface GkeMock {
   /** getCluster's answer; "absent" = GKE says the cluster does not exist. Default: `liveAfterUp(config)`. */
   cluster?: { masterVersion?: string; releaseChannels?: { channel: string }[]; nodePools?: MockLivePool[] } | "absent";
+  /** getCluster fails with this message (e.g. a permission error). */
+  clusterError?: string;
   /** getEngineVersions' validNodeVersions. Default: every version the config names. */
   offered?: string[];
 }
@@ -145,6 +147,7 @@ export async function runProgram(
         calls.push({ token: args.token, inputs: args.inputs });
         if (args.token === GET_CLUSTER) {
           const id = `projects/${args.inputs.project}/locations/${args.inputs.location}/clusters/${args.inputs.name}`;
+          if (gke.clusterError) throw Object.assign(new Error(gke.clusterError), { details: gke.clusterError });
           if (liveCluster === "absent") {
             // what the engine's gRPC error carries for the provider's answer (data_source_google_container_cluster.go)
             throw Object.assign(new Error(`${id} not found`), { details: `invocation of ${GET_CLUSTER} returned an error: ${id} not found` });
