@@ -7,6 +7,7 @@
  */
 import { DEFAULT_BUDGET, DefaultBudget, implicitBudget, parseDefaultBudget } from "./budget";
 import { controllerOf, decidePod } from "./filters";
+import { topologyBlockers } from "./fit";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor } from "./pdb";
 import { cpuMillis, parseQuantity } from "./quantity";
 import { matchLabelSelector, matchNodeAffinity, matchRequirements, parseSelector, untoleratedTaints } from "./selectors";
@@ -266,11 +267,11 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
       const cpu = unplaced.reduce((s, r) => s + r.cpu, 0), mem = unplaced.reduce((s, r) => s + r.mem, 0);
       blockers.push(`${unplaced.length} pod(s) do not fit on the ${ready.length} Ready replacement node(s) (short by up to ${cpu}m CPU, ${Math.ceil(mem / 2 ** 20)}Mi memory): ${listNames(unplaced.map((r) => keyOf(r.pod)))}; scale the new pool up first`);
     }
-    const unchecked = (p: any) => (p.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some((t: any) => t.topologyKey !== HOSTNAME)
-      || p.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length
-      || p.spec?.topologySpreadConstraints?.some((t: any) => t.whenUnsatisfiable === "DoNotSchedule");
-    if (toPlace.some(unchecked)) {
-      warnings.push("some pods have required pod affinity, anti-affinity on a topology other than kubernetes.io/hostname, or topology spread constraints: the fit check does not evaluate those");
+    // DoNotSchedule topology spread and zone-wide anti-affinity during the drain (fit.ts).
+    const topology = topologyBlockers({ nodes, pods: snap.pods ?? [], poolNodes: poolNames, replacement: ready, toPlace, eligible: schedulableOn, workloadOf: (p) => workloadOf(p, rsOwner) });
+    if (topology.length) { fitOk = false; blockers.push(...topology); }
+    if (toPlace.some((p: any) => p.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length)) {
+      warnings.push("some pods have required pod affinity: the fit check does not evaluate it");
     }
   }
 
