@@ -277,12 +277,17 @@ function answerHookRegistrationUnderMocks(): void {
   }
 }
 
+/** Records how the guard reaches a cluster (poolGuardHook does this; exported for engine-order specs that run the callback themselves). */
+export function registerPoolGuardCluster(cluster: PoolGuardCluster): void {
+  clusters.push(cluster);
+}
+
 /**
  * The program's pool-guard hook (created and registered once per program), after recording how to
  * reach `cluster`. Bind it to a NodePool with `hooks: { beforeDelete: [poolGuardHook(...)] }`.
  */
 export function poolGuardHook(cluster: PoolGuardCluster): pulumi.ResourceHook {
-  clusters.push(cluster);
+  registerPoolGuardCluster(cluster);
   if (!hook) {
     answerHookRegistrationUnderMocks();
     hook = new pulumi.ResourceHook(POOL_GUARD_HOOK, (args) => poolGuardCallback(args));
