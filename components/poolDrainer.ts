@@ -47,6 +47,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
+import { parseDefaultBudget } from "./rotation/budget";
 
 /** Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`). */
 export const POOL_DRAINER_TYPE = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";
@@ -105,7 +106,7 @@ export class PoolDrainer extends pulumi.dynamic.Resource {
     // Plain (config-provided) options are validated here, before anything is changed; Output
     // values are validated by check() in the provider host, still before any change.
     if (args.options !== undefined && !pulumi.Output.isInstance(args.options) && !isPromiseLike(args.options)) {
-      const problems = validateDrainOptions(args.options as DrainerOptions);
+      const problems = validateDrainOptions(args.options as DrainerOptions, parseDefaultBudget);
       if (problems.length > 0) {
         throw new Error(
           `PoolDrainer "${name}": invalid drain options (stack config nodepool-rotation:drain): ${problems
@@ -254,7 +255,8 @@ export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider): 
 export function makeDrainerProvider(bundle: EngineBundle): pulumi.dynamic.ResourceProvider {
   return {
     async check(olds: any, news: any) {
-      return { inputs: news, failures: checkDrainerInputs(news) };
+      // defaultBudget is checked by the engine's own parser (components/rotation/budget.ts), loaded only when set.
+      return { inputs: news, failures: checkDrainerInputs(news, (v, field) => loadEngine(bundle, require).parseDefaultBudget(v, field)) };
     },
     async diff(_id: string, olds: any, news: any) {
       return diffDrainer(olds, news);
@@ -317,13 +319,16 @@ function diffDrainer(olds: any, news: any): { changes: boolean; replaces: string
   return { changes: replaces.length + updates.length > 0, replaces, stables: [] };
 }
 
-/** Validation of drain options; one failure per bad field, naming it and the fix. */
-export function validateDrainOptions(options: any): { property: string; reason: string }[] {
+/**
+ * Validation of drain options; one failure per bad field, naming it and the fix. `parseBudget` is
+ * the engine's parseDefaultBudget (passed in: provider-side code may not import).
+ */
+export function validateDrainOptions(options: any, parseBudget?: (value: unknown, field: string) => unknown): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     return [{ property: "options", reason: "must be a mapping of drain options (deadlineMinutes, concurrency, ...)" }];
   }
-  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData", "skip"];
+  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData", "skip", "defaultBudget"];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) failures.push({ property: `options.${key}`, reason: `unknown drain option; known: ${known.join(", ")}` });
   }
@@ -350,6 +355,13 @@ export function validateDrainOptions(options: any): { property: string; reason: 
       failures.push({ property: `options.${key}`, reason: `must be true or false, got ${JSON.stringify(v)}` });
     }
   }
+  if (options.defaultBudget !== undefined && !isUnknown(options.defaultBudget) && parseBudget) {
+    try {
+      parseBudget(options.defaultBudget, "options.defaultBudget");
+    } catch (e: any) {
+      failures.push({ property: "options.defaultBudget", reason: String(e?.message ?? e).replace(/^options\.defaultBudget: /, "") });
+    }
+  }
   return failures;
 }
 
@@ -357,7 +369,7 @@ export function validateDrainOptions(options: any): { property: string; reason: 
  * Validation of all inputs (runs in check(), before any change). The kubeconfig must not carry a
  * credential that could expire or leak from state: token, password, client key, auth-provider.
  */
-function checkDrainerInputs(news: any): { property: string; reason: string }[] {
+function checkDrainerInputs(news: any, parseBudget: (value: unknown, field: string) => unknown): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const str = (key: string, re: RegExp, rule: string) => {
     const v = news[key];
@@ -367,7 +379,7 @@ function checkDrainerInputs(news: any): { property: string; reason: string }[] {
   str("poolName", /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE node pool name (lowercase letters, digits, dashes; <= 40 chars)");
   str("role", /^[a-z][a-z0-9-]{0,19}$/, "must be a pool role ([a-z][a-z0-9-]*, <= 20 chars)");
   str("cluster", /^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be the cluster identity project/location/name");
-  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options));
+  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options, parseBudget));
   if (!isUnknown(news.kubeconfig)) {
     const problem = kubeconfigProblem(news.kubeconfig);
     if (problem) failures.push({ property: "kubeconfig", reason: problem });
@@ -437,7 +449,7 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
  * The operator-facing error of a failed drain: what blocked, that the old pool was kept and whether
  * its nodes are schedulable again, and how to retry. Never includes the kubeconfig.
  */
-function drainFailureMessage(pool: string, cluster: string, e: any): string {
+function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = []): string {
   const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
   // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
   const detail = (isDrainError ? String(e.message) : apiErrorText(e)).trim().replace(/\s*Uncordoned [^]*$/, "");
@@ -456,6 +468,7 @@ function drainFailureMessage(pool: string, cluster: string, e: any): string {
     state = `but ${stillCordoned.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${stillCordoned.join(" ")}\`.`;
   }
   lines.push(`The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete) ${state}`);
+  if (availability.length) lines.push("Workload availability while the drain ran:", ...availability);
   lines.push(
     `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
   );
@@ -514,6 +527,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     );
   });
   let listTimer: ReturnType<typeof setTimeout> | undefined;
+  let engine: any;
   try {
     log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     const k8s = require("@kubernetes/client-node");
@@ -532,7 +546,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       log(`no nodes labelled cloud.google.com/gke-nodepool=${pool} are left: nothing to drain`);
       return;
     }
-    const engine = loadEngine(bundle, require);
+    engine = loadEngine(bundle, require);
     const drain = engine.drainPool(kc, {
       pool,
       replacementSelector: `nodepool-rotation/role=${props.role}`,
@@ -543,6 +557,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       soakMs: options.soakSeconds !== undefined ? options.soakSeconds * 1000 : undefined,
       waitForReady: options.waitForReady,
       deleteEmptyDirData: options.deleteEmptyDirData,
+      defaultBudget: options.defaultBudget,
       keepCordoned: false,
       log,
       signal: controller.signal,
@@ -551,9 +566,11 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     log(
       `drained: ${Array.isArray(summary?.nodes) ? summary.nodes.length : 0} node(s), ${summary?.evicted ?? 0} pod(s) evicted in ${Math.round((Date.now() - started) / 1000)} s; Pulumi may now delete the pool`,
     );
+    if (typeof engine.formatAvailability === "function" && Array.isArray(summary?.availability)) for (const line of engine.formatAvailability(summary.availability)) log(line);
   } catch (e: any) {
     // The host prints the error (message and stack) to stderr itself, and Pulumi shows the message.
-    throw new Error(drainFailureMessage(pool, props.cluster, e));
+    const availability = typeof engine?.formatAvailability === "function" && Array.isArray(e?.summary?.availability) ? engine.formatAvailability(e.summary.availability) : [];
+    throw new Error(drainFailureMessage(pool, props.cluster, e, availability));
   } finally {
     clearTimeout(listTimer);
     clearTimeout(backstop);
