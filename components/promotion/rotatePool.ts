@@ -14,7 +14,7 @@
  * the name hash) that makes the name new. Without a collision `revision` is removed again.
  */
 import { isRealDate, StackConfig, StackConfigError, validateStackConfig, PoolConfig } from "../config";
-import { checkVersionSkew, poolName, tryParseGkeVersion } from "../naming";
+import { checkVersionSkew, compareGkeVersions, poolName, tryParseGkeVersion } from "../naming";
 import { StackFile, StackFileError } from "./stackFile";
 
 /** What to do to one pool. */
@@ -75,15 +75,18 @@ export function rotatePool(file: StackFile, stack: string, req: RotateRequest): 
     throw new StackFileError(`${file.file}: no pool with role "${req.role}" (roles: ${before.pools.map((p) => p.role).join(", ") || "none"})`);
   }
   if (req.version === undefined && !req.rotate) {
-    throw new StackFileError(`give a new version (--version 1.31.4-gke.1100) or --rotate for a fresh pool at the same version`);
+    throw new StackFileError(`give a new version (--version 1.35.2-gke.1269000) or --rotate for a fresh pool at the same version`);
   }
   const version = req.version ?? pool.version;
   if (!tryParseGkeVersion(version)) {
-    throw new StackFileError(`${source} "${version}" is not an exact GKE version: expected MAJOR.MINOR.PATCH-gke.BUILD, e.g. 1.31.4-gke.1100 (see gcloud container get-server-config)`);
+    throw new StackFileError(`${source} "${version}" is not an exact GKE version: expected MAJOR.MINOR.PATCH-gke.BUILD, e.g. 1.35.2-gke.1269000 (see gcloud container get-server-config)`);
   }
   const skew = checkVersionSkew(before.cluster.controlPlaneVersion, version);
   if (skew) {
-    throw new StackFileError(`${source} ${version} for pool "${req.role}" in ${file.file}: ${skew} — upgrade nodepool-rotation:cluster.controlPlaneVersion first, or pick an older version`);
+    const raise = compareGkeVersions(version, before.cluster.controlPlaneVersion) > 0
+      ? `raise the control plane first (npm run bump -- --stack ${stack} --control-plane ${version}; it may go with this bump in one command)`
+      : `bump the older pools or pick a newer version`;
+    throw new StackFileError(`${source} ${version} for pool "${req.role}" in ${file.file}: ${skew} — ${raise}, or pick another version`);
   }
   const oldName = poolName(pool, before.environment);
   if (version === pool.version && !req.rotate) {

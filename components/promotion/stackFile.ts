@@ -8,7 +8,8 @@
  * comments but re-align them and re-space flow collections, which makes review diffs noisy.)
  *
  * Only the shapes `bump`/`promote` need are supported: scalar values of a pool (block map inside
- * the `nodepool-rotation:pools` sequence) and the `nodepool-rotation:poolNameHistory` map.
+ * the `nodepool-rotation:pools` sequence) or of the `nodepool-rotation:cluster` block map, and the
+ * `nodepool-rotation:poolNameHistory` map.
  * Anything else is a `StackFileError` naming the file and the key, raised before anything is written.
  */
 import * as fs from "node:fs";
@@ -19,6 +20,8 @@ import { isMap, isScalar, isSeq, parse, parseDocument, Document, Pair, Scalar, Y
 export const PROJECT = "nodepool-rotation";
 /** Config key of the pool list. */
 export const POOLS_KEY = `${PROJECT}:pools`;
+/** Config key of the cluster map (`controlPlaneVersion` is the field bump edits). */
+export const CLUSTER_KEY = `${PROJECT}:cluster`;
 /** Config key of the per-role list of pool names this stack has used (maintained by bump/promote). */
 export const HISTORY_KEY = `${PROJECT}:poolNameHistory`;
 
@@ -125,19 +128,16 @@ export class StackFile {
    * strings in YAML 1.2, but other parsers may differ) are double-quoted when newly written.
    */
   setPoolField(role: string, key: string, value: string | number): void {
-    const map = this.poolNode(role);
-    const pair = findPair(map, key);
-    if (pair) {
-      const node = pair.value;
-      if (!isScalar(node) || !node.range) {
-        throw new StackFileError(`${this.file}: pool "${role}" field "${key}" is not a plain value; edit it by hand`);
-      }
-      if (node.value === value) return;
-      const [start, end] = node.range;
-      this.splice(start, end, scalarText(value, node.type));
-      return;
+    this.setField(this.poolNode(role), `pool "${role}"`, key, value);
+  }
+
+  /** Set a scalar field of the `nodepool-rotation:cluster` map (same rules as `setPoolField`). */
+  setClusterField(key: string, value: string | number): void {
+    const cluster = this.configNode().get(CLUSTER_KEY, true);
+    if (!isMap(cluster) || cluster.flow) {
+      throw new StackFileError(`${this.file}: ${CLUSTER_KEY} must be a block map to let bump edit it`);
     }
-    this.insertPair(map, `pool "${role}"`, `${key}: ${scalarText(value, typeof value === "string" ? "QUOTE_DOUBLE" : undefined)}\n`);
+    this.setField(cluster, CLUSTER_KEY, key, value);
   }
 
   /** Remove a field of `role`'s pool (its whole line, including a trailing comment); no-op when absent. */
@@ -239,6 +239,22 @@ export class StackFile {
       throw new StackFileError(`${this.file} is not valid YAML: ${doc.errors[0].message}`);
     }
     this.doc = doc;
+  }
+
+  /** Replace the scalar value of `key` in the block map `map` (keeping its quoting), or add the key at its end. */
+  private setField(map: YAMLMap, what: string, key: string, value: string | number): void {
+    const pair = findPair(map, key);
+    if (pair) {
+      const node = pair.value;
+      if (!isScalar(node) || !node.range) {
+        throw new StackFileError(`${this.file}: ${what} field "${key}" is not a plain value; edit it by hand`);
+      }
+      if (node.value === value) return;
+      const [start, end] = node.range;
+      this.splice(start, end, scalarText(value, node.type));
+      return;
+    }
+    this.insertPair(map, what, `${key}: ${scalarText(value, typeof value === "string" ? "QUOTE_DOUBLE" : undefined)}\n`);
   }
 
   private splice(start: number, end: number, text: string): void {

@@ -120,7 +120,7 @@ export function sourceState(exp: StackExport, stack: string): SourceState {
 /** A `VerifiedVersions` map, or a sentence saying why `value` is not one. */
 export function asVerified(value: unknown, what: string): VerifiedVersions {
   if (!value || typeof value !== "object" || Array.isArray(value) || Object.values(value).some((v) => typeof v !== "string")) {
-    throw new StackFileError(`${what} must be an object of role -> version (the program's verifiedVersions output), e.g. {"app":"1.35.2-gke.1485000"}`);
+    throw new StackFileError(`${what} must be an object of role -> version (the program's verifiedVersions output), e.g. {"app":"1.35.2-gke.1269000"}`);
   }
   return value as VerifiedVersions;
 }

@@ -11,8 +11,8 @@ import {
   verifiedVersionsOutput,
 } from "../../components/promotion/gate";
 
-const NEW = "1.31.4-gke.1100";
-const OLD = "1.30.8-gke.1200";
+const NEW = "1.35.2-gke.1269000";
+const OLD = "1.34.6-gke.1125000";
 const STACK_REF = "pulumi:pulumi:StackReference";
 const NODEPOOL = "gcp:container/nodePool:NodePool";
 
@@ -50,7 +50,7 @@ describe("promotion/gate: prod refuses versions staging has not verified", () =>
 
   describe("the rule (pure)", () => {
     it("passes when every pool's version is staging's verified one", () => {
-      assert.deepEqual(unverifiedPools(prodPools, { app: NEW, batch: OLD, extra: "1.29.1-gke.1" }, "staging"), []);
+      assert.deepEqual(unverifiedPools(prodPools, { app: NEW, batch: OLD, extra: "1.33.1-gke.1000000" }, "staging"), []);
       checkVerified(prodPools, { app: NEW, batch: OLD }, "staging");
     });
 
@@ -101,7 +101,7 @@ describe("promotion/gate: prod refuses versions staging has not verified", () =>
       const gate = requireVerifiedIn(prodPools, "staging");
       const pool = new gcp.container.NodePool("app", { cluster: "game-prod", name: "app-x", version: NEW }, { dependsOn: gateDependency(gate) });
       await assert.rejects(settle(gate.verified), (e: unknown) => e instanceof PromotionGateError && e.message.includes(`pool "app" is set to version ${NEW}, which stack "staging" has not verified`) && e.message.includes("npm run promote -- --from staging --to prod"));
-      await assert.rejects(settle(pool.urn), /pool "app" is set to version 1\.31\.4-gke\.1100/);
+      await assert.rejects(settle(pool.urn), /pool "app" is set to version 1\.35\.2-gke\.1269000/);
       assert.ok(registered.some((r) => r.type === STACK_REF));
       assert.ok(!registered.some((r) => r.type === NODEPOOL), "no NodePool reached the engine");
     });
@@ -110,7 +110,7 @@ describe("promotion/gate: prod refuses versions staging has not verified", () =>
       const registered = await mockWithStaging({ verifiedVersions: { app: OLD, batch: OLD } }, true);
       const gate = requireVerifiedIn(prodPools, "staging");
       const pool = new gcp.container.NodePool("app", { cluster: "game-prod", name: "app-x", version: NEW }, { dependsOn: gateDependency(gate) });
-      await assert.rejects(settle(gate.verified), /pool "app" is set to version 1\.31\.4-gke\.1100, which stack "staging" has not verified/);
+      await assert.rejects(settle(gate.verified), /pool "app" is set to version 1\.35\.2-gke\.1269000, which stack "staging" has not verified/);
       await assert.rejects(settle(pool.urn));
       assert.ok(!registered.some((r) => r.type === NODEPOOL));
     });

@@ -73,9 +73,9 @@ describe("promotion/program: index.ts exports verifiedVersions and gates prod on
 
   it("prod, fail: a prod pool at a version staging never verified -> clear error, no prod pool registered", async () => {
     const [first] = prod.pools;
-    const run = await runProgram("prod", { verifiedVersions: { ...prodVersions, [first.role]: "1.29.9-gke.1" } });
+    const run = await runProgram("prod", { verifiedVersions: { ...prodVersions, [first.role]: "1.33.9-gke.1000000" } });
     await assert.rejects(settle(run.outputs.promotionGateVerified), (e: Error) =>
-      e.message.includes(`pool "${first.role}" is set to version ${first.version}, which stack "staging" has not verified (staging has verified 1.29.9-gke.1`),
+      e.message.includes(`pool "${first.role}" is set to version ${first.version}, which stack "staging" has not verified (staging has verified 1.33.9-gke.1000000`),
     );
     await assert.rejects(settle(run.outputs.verifiedVersions));
     assert.ok(run.registered.some((r) => r.type === STACK_REF));

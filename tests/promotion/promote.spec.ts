@@ -10,8 +10,8 @@ import { HISTORY_KEY } from "../../components/promotion/stackFile";
 import { read, runCli, snapshot, tempStacks } from "./helpers";
 import { ExportSpec, stagingExport } from "./fixtures/stackExport";
 
-const NEW = "1.31.4-gke.1100";
-const OLD = "1.30.5-gke.1014001";
+const NEW = "1.35.2-gke.1269000";
+const OLD = "1.34.4-gke.1047000";
 
 function names(text: string, stack: string): Record<string, string> {
   const cfg = validateStackConfig(parse(text).config, { stack });
@@ -68,7 +68,7 @@ describe("promotion/promote: npm run promote", () => {
     const before = snapshot(dir);
     const r = await promote(...verified({ app: OLD, batch: OLD })); // staging's up to NEW has not succeeded yet
     assert.equal(r.code, 1);
-    assert.match(r.err, /not promoting to prod:\n  - pool "app": staging has 1\.31\.4-gke\.1100 in Pulumi\.staging\.yaml but has verified 1\.30\.5-gke\.1014001/);
+    assert.match(r.err, /not promoting to prod:\n  - pool "app": staging has 1\.35\.2-gke\.1269000 in Pulumi\.staging\.yaml but has verified 1\.34\.4-gke\.1047000/);
     assert.match(r.err, /--force/);
     assert.deepEqual(snapshot(dir), before);
     const none = await promote(...verified({}));
@@ -79,7 +79,7 @@ describe("promotion/promote: npm run promote", () => {
   it("--force promotes anyway and says what it overrode", async () => {
     const r = await promote("--force", ...verified({ batch: OLD }));
     assert.equal(r.code, 0, r.err);
-    assert.match(r.err, /warning \(--force\): pool "app": staging has 1\.31\.4-gke\.1100/);
+    assert.match(r.err, /warning \(--force\): pool "app": staging has 1\.35\.2-gke\.1269000/);
     assert.equal(validateStackConfig(parse(read(dir, "prod")).config, { stack: "prod" }).pools[0].version, NEW);
   });
 
@@ -135,9 +135,9 @@ describe("promotion/promote: npm run promote", () => {
     // The drain of staging's old app pool failed: the update kept the new pool + drainer, so
     // verifiedVersions already names NEW (pulumi/pulumi#15754), and left the old pool and its
     // drainer in state with delete: true (retried at the end of the next up).
-    const newApp = { role: "app", name: "app-1-31-4-gke1100-20261122-5c2d1", version: NEW };
-    const oldApp = { role: "app", name: "app-1-30-5-gke1014001-20261120-9e0aa", version: OLD };
-    const batch = { role: "batch", name: "batch-1-30-5-gke1014001-20261101-77f3b", version: OLD };
+    const newApp = { role: "app", name: "app-1-35-2-gke1269000-20261122-5c2d1", version: NEW };
+    const oldApp = { role: "app", name: "app-1-34-4-gke1047000-20261120-9e0aa", version: OLD };
+    const batch = { role: "batch", name: "batch-1-34-4-gke1047000-20261101-77f3b", version: OLD };
     const state = (spec: Partial<ExportSpec>) => verified(undefined, { pools: [newApp, batch], ...spec });
 
     it("a converged export (new pools only) promotes", async () => {
@@ -172,16 +172,16 @@ describe("promotion/promote: npm run promote", () => {
     });
 
     it("refuses even when only a role that is not being promoted is stuck (the stack as a whole has not converged)", async () => {
-      const oldBatch = { role: "batch", name: "batch-1-30-0-gke1000-20261020-1a2b3", version: "1.30.0-gke.1000" };
+      const oldBatch = { role: "batch", name: "batch-1-34-0-gke1000000-20261020-1a2b3", version: "1.34.0-gke.1000000" };
       const r = await promote("--role", "app", ...state({ pendingDeletes: [oldBatch] }));
       assert.equal(r.code, 1);
-      assert.match(r.err, /node pool batch-1-30-0-gke1000-20261020-1a2b3 \(batch\) is pending deletion/);
+      assert.match(r.err, /node pool batch-1-34-0-gke1000000-20261020-1a2b3 \(batch\) is pending deletion/);
     });
 
     it("--force promotes anyway and lists what it overrode", async () => {
       const r = await promote("--force", ...state({ pendingDeletes: [oldApp] }));
       assert.equal(r.code, 0, r.err);
-      assert.match(r.err, /warning \(--force\): staging has not converged: node pool app-1-30-5-gke1014001-20261120-9e0aa/);
+      assert.match(r.err, /warning \(--force\): staging has not converged: node pool app-1-34-4-gke1047000-20261120-9e0aa/);
       assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, NEW);
     });
 
@@ -204,11 +204,11 @@ describe("promotion/promote: npm run promote", () => {
 
   it("rejects a version the target's control plane cannot run (target config decides), nothing written", async () => {
     const prod = path.join(dir, "Pulumi.prod.yaml");
-    fs.writeFileSync(prod, read(dir, "prod").replace("controlPlaneVersion: 1.31.4-gke.1100", "controlPlaneVersion: 1.30.9-gke.100"));
+    fs.writeFileSync(prod, read(dir, "prod").replace("controlPlaneVersion: 1.35.2-gke.1269000", "controlPlaneVersion: 1.34.9-gke.1000000"));
     const before = snapshot(dir);
     const r = await promote(...verified({ app: NEW, batch: OLD }));
     assert.equal(r.code, 1);
-    assert.match(r.err, /staging's version 1\.31\.4-gke\.1100 for pool "app" in .*Pulumi\.prod\.yaml: node version 1\.31\.4-gke\.1100 is newer than the control plane 1\.30\.9-gke\.100/);
+    assert.match(r.err, /staging's version 1\.35\.2-gke\.1269000 for pool "app" in .*Pulumi\.prod\.yaml: node version 1\.35\.2-gke\.1269000 is newer than the control plane 1\.34\.9-gke\.1000000/);
     assert.deepEqual(snapshot(dir), before);
   });
 
@@ -226,7 +226,7 @@ describe("promotion/promote: npm run promote", () => {
     }
 
     it("runs `pulumi stack export --stack staging` in the stack directory and judges that state", async () => {
-      const exp = stagingExport({ pools: [{ role: "app", name: "app-1-31-4-gke1100-20261122-5c2d1", version: NEW }, { role: "batch", name: "b", version: OLD }] });
+      const exp = stagingExport({ pools: [{ role: "app", name: "app-1-35-2-gke1269000-20261122-5c2d1", version: NEW }, { role: "batch", name: "b", version: OLD }] });
       fs.writeFileSync(path.join(dir, "export.json"), JSON.stringify(exp, null, 4));
       fakePulumi(`cat "${dir}/export.json"`);
       const r = await promote();

@@ -11,17 +11,17 @@ const load = (text = original) => StackFile.fromText("Pulumi.staging.yaml", text
 describe("promotion/stackFile: surgical edits of Pulumi.<stack>.yaml", () => {
   it("changes only the edited value's bytes: aligned comments, quoting and flow maps stay as written", () => {
     const f = load();
-    f.setPoolField("app", "version", "1.31.4-gke.1100");
+    f.setPoolField("app", "version", "1.35.2-gke.1269000");
     f.setPoolField("app", "rotatedOn", "2026-11-22");
-    f.setPoolField("batch", "version", "1.31.4-gke.1100");
+    f.setPoolField("batch", "version", "1.35.2-gke.1269000");
     const expected = original
-      .replace("version: 1.30.5-gke.1014001   # pinned", "version: 1.31.4-gke.1100   # pinned")
+      .replace("version: 1.34.4-gke.1047000   # pinned", "version: 1.35.2-gke.1269000   # pinned")
       .replace('rotatedOn: "2026-11-20"                     # YYYY-MM-DD', 'rotatedOn: "2026-11-22"                     # YYYY-MM-DD')
-      .replace("version: '1.30.5-gke.1014001'", "version: '1.31.4-gke.1100'");
+      .replace("version: '1.34.4-gke.1047000'", "version: '1.35.2-gke.1269000'");
     assert.notEqual(expected, original);
     assert.equal(f.text, expected);
-    assert.equal(f.pool("app").version, "1.31.4-gke.1100");
-    assert.equal(f.pool("batch").version, "1.31.4-gke.1100");
+    assert.equal(f.pool("app").version, "1.35.2-gke.1269000");
+    assert.equal(f.pool("batch").version, "1.35.2-gke.1269000");
   });
 
   it("adds a missing pool key at the end of that pool's map, at its indentation, and removes it line-exactly", () => {
@@ -58,7 +58,7 @@ describe("promotion/stackFile: surgical edits of Pulumi.<stack>.yaml", () => {
   it("keeps CRLF line endings in a CRLF file", () => {
     const crlf = original.replace(/\n/g, "\r\n");
     const f = load(crlf);
-    f.setPoolField("app", "version", "1.31.4-gke.1100");
+    f.setPoolField("app", "version", "1.35.2-gke.1269000");
     f.setPoolField("app", "revision", 1);
     f.appendHistory("app", "app-a");
     assert.ok(!/[^\r]\n/.test(f.text), "every newline is CRLF");
@@ -79,9 +79,9 @@ describe("promotion/stackFile: surgical edits of Pulumi.<stack>.yaml", () => {
 
   it("rejects what it cannot edit safely with an error naming the file and the key", () => {
     const cases: [string, () => void, RegExp][] = [
-      ["unknown role", () => load().setPoolField("web", "version", "1.31.4-gke.1100"), /no pool with role "web".*roles: app, batch/],
+      ["unknown role", () => load().setPoolField("web", "version", "1.35.2-gke.1269000"), /no pool with role "web".*roles: app, batch/],
       ["non-scalar field", () => load().setPoolField("app", "labels", "x"), /field "labels" is not a plain value/],
-      ["flow-style pool", () => load(original.replace(/    - role: app[\s\S]*?labels: \{ team: game \}\n/, "    - { role: app, version: 1.30.5-gke.1014001, rotatedOn: \"2026-11-20\", machineType: e2-standard-4, minNodes: 3, maxNodes: 6 }\n")).setPoolField("app", "version", "1.31.4-gke.1100"), /flow style/],
+      ["flow-style pool", () => load(original.replace(/    - role: app[\s\S]*?labels: \{ team: game \}\n/, "    - { role: app, version: 1.34.4-gke.1047000, rotatedOn: \"2026-11-20\", machineType: e2-standard-4, minNodes: 3, maxNodes: 6 }\n")).setPoolField("app", "version", "1.35.2-gke.1269000"), /flow style/],
       ["invalid YAML", () => load("config:\n  a: [1, 2\n"), /is not valid YAML/],
       ["no config map", () => load("foo: bar\n").pools(), /no "config:" map/],
       ["no pools", () => load("config:\n  gcp:project: x\n").pools(), /no nodepool-rotation:pools list/],
@@ -100,7 +100,7 @@ describe("promotion/stackFile: surgical edits of Pulumi.<stack>.yaml", () => {
       const f = StackFile.load(file);
       assert.equal(f.save(), false, "unchanged: not written");
       assert.deepEqual(snapshot(dir), before);
-      f.setPoolField("app", "version", "1.31.4-gke.1100");
+      f.setPoolField("app", "version", "1.35.2-gke.1269000");
       assert.equal(f.save(), true);
       const after = snapshot(dir);
       assert.deepEqual(Object.keys(after), Object.keys(before), "no temp files left");
