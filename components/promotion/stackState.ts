@@ -9,6 +9,8 @@
  *  - `verifiedVersions` already names the new version after a failed drain, because Pulumi keeps the
  *    outputs a failed update produced (pulumi/pulumi#15754).
  *
+ * `pulumi stack export` writes the stored deployment as is (secrets stay ciphertext unless
+ * --show-secrets, so no passphrase is needed; pulumi/pulumi pkg/cmd/pulumi/stack/stack_export.go).
  * The export is an `apitype.UntypedDeployment` (`{version, deployment}`) whose `deployment` is a
  * `DeploymentV3` (pulumi/pulumi sdk/go/common/apitype/core.go):
  *  - `resources[]` are `ResourceV3`: `delete: true` = "the resource should be deleted during the next
