@@ -207,4 +207,100 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     assert.ok(r.ok);
     assert.ok(report.workloadPodsDeletedWithoutEviction >= onOld.length);
   });
+  /**
+   * An interrupted run (Ctrl-C / CI cancel after the drainers' batch): both old pools are drained,
+   * their drainers gone, the pools' batch never starts. Auto-repair and a deploy put pods back on
+   * both before the next `up`, which deletes both pools with no drainer left.
+   */
+  async function interruptedRotation(guarded: boolean) {
+    sim = await startSimulator({
+      scenario: scenario(workloads(["app", "api", 4, 3], ["web", "front", 4, 3]), { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }),
+    });
+    const kc = sim.kubeConfig();
+    const view = new View(kc);
+    const log: string[] = [];
+    const stack = new EmulatedStack();
+    const goals = (v: string) => [...roleGoals("app", v, guarded), ...roleGoals("web", v, guarded)];
+    assert.ok((await stack.up(goals("v1"), { providers: providers(sim, log), hooks: guarded ? programHooks(sim, log) : {} })).ok);
+    await waitFor(() => view.allReady(), "workloads Ready on the v1 pools");
+
+    const ctrlC = new AbortController();
+    const interrupted = await stack.up(goals("v2"), {
+      providers: providers(sim, log),
+      hooks: guarded ? programHooks(sim, log) : {},
+      signal: ctrlC.signal,
+      onBatch: (i) => { if (i === 0) ctrlC.abort(); }, // Ctrl-C while the drainers run: they finish, nothing later starts
+    });
+    assert.equal(interrupted.ok, false);
+    assert.deepEqual(stack.pendingDeletes().map((r) => r.outputs.name ?? r.outputs.poolName).sort(), ["app-v1", "web-v1"]);
+    assert.ok(!stack.resources.some((r) => r.type === DRAINER_TYPE && /-v1$/.test(r.outputs.poolName)), "both old drainers are gone from state");
+
+    const oldNodes = [...(await view.nodes("app-v1")), ...(await view.nodes("web-v1"))].map((n) => n.metadata.name);
+    await repairNodes(kc, oldNodes);
+    await applyDeployment(kc, workloads(["app", "late-app", 6, 5], ["web", "late-web", 6, 5]));
+    await waitFor(async () => (await workloadPodsOnPool(view, "app-v1")).length > 0 && (await workloadPodsOnPool(view, "web-v1")).length > 0, "pods placed on both old pools");
+    const placed = [...(await workloadPodsOnPool(view, "app-v1")), ...(await workloadPodsOnPool(view, "web-v1"))];
+    log.length = 0;
+    const next = await stack.up(goals("v2"), { providers: providers(sim, log), hooks: guarded ? programHooks(sim, log) : {} });
+    return { next, log, placed, report: sim.report(), stack };
+  }
+
+  it("interrupted run: the next up deletes both drained-not-deleted pools only after the hook drained what came back", async () => {
+    const { next, log, placed, report, stack } = await interruptedRotation(true);
+    assert.ok(next.ok, next.errors.join("\n"));
+    assert.deepEqual(stack.pendingDeletes(), []);
+    assert.ok(!log.some((l) => l.startsWith("drainer drains")), "no drainer left to run");
+    for (const pool of ["app-v1", "web-v1"]) assert.ok(log.indexOf(`hook checks ${pool}`) >= 0 && log.indexOf(`hook checks ${pool}`) < log.indexOf(`GKE deletes pool ${pool}`), log.join("\n"));
+    assert.ok(placed.length > 0);
+    assert.equal(report.workloadPodsDeletedWithoutEviction, 0);
+    for (const [key, w] of Object.entries(report.workloads)) assert.equal(w.msBelowFloor, 0, `${key} never went below its PDB floor`);
+  });
+
+  it("control, interrupted run without the hook: the pods that came back are killed", async () => {
+    const { next, placed, report } = await interruptedRotation(false);
+    assert.ok(next.ok);
+    assert.ok(report.workloadPodsDeletedWithoutEviction >= placed.length);
+  });
+
+  /**
+   * A pool imported under another URN (adopted from before this stack, declared at the top level
+   * with the guard bound, no drainer of its own), later removed from the program: a plain Delete
+   * step, no drainer on any path.
+   */
+  async function removedImportedPool(guarded: boolean) {
+    sim = await startSimulator({ scenario: scenario(workloads(["app", "api", 4, 3]), { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }) });
+    const view = new View(sim.kubeConfig());
+    const log: string[] = [];
+    const stack = new EmulatedStack();
+    const legacy: Goal = {
+      urn: makeUrn(STACK, PROJECT_NAME, POOL_TYPE, "legacy-default-pool"),
+      type: POOL_TYPE,
+      inputs: { name: "legacy", ...CLUSTER, nodeConfig: { labels: { [ROLE]: "app" } } },
+      hooks: { beforeDelete: guarded ? [POOL_GUARD_HOOK] : [] },
+    };
+    const opts = (): RunOptions => ({ providers: providers(sim!, log), hooks: guarded ? programHooks(sim!, log) : {} });
+    // The legacy pool exists first and takes the workloads; then the role's pool is added.
+    assert.ok((await stack.up([legacy], opts())).ok);
+    await waitFor(() => view.allReady(), "workloads Ready on the legacy pool");
+    assert.ok((await stack.up([legacy, ...roleGoals("app", "v1", guarded)], opts())).ok);
+    const onLegacy = await workloadPodsOnPool(view, "legacy");
+    assert.ok(onLegacy.length > 0);
+    log.length = 0;
+    const r = await stack.up(roleGoals("app", "v1", guarded), opts());
+    return { r, log, onLegacy, report: sim.report() };
+  }
+
+  it("a pool imported under another URN, removed from the program: the hook drains it before GKE deletes it", async () => {
+    const { r, log, report } = await removedImportedPool(true);
+    assert.ok(r.ok, r.errors.join("\n"));
+    assert.deepEqual(r.steps.filter((x) => x.op === "delete").map((x) => x.id), [`${CLUSTER_ID}/legacy`]);
+    assert.ok(log.indexOf("hook checks legacy") >= 0 && log.indexOf("hook checks legacy") < log.indexOf("GKE deletes pool legacy"));
+    assert.equal(report.workloadPodsDeletedWithoutEviction, 0);
+  });
+
+  it("control, imported pool without the hook: GKE kills its pods", async () => {
+    const { r, onLegacy, report } = await removedImportedPool(false);
+    assert.ok(r.ok);
+    assert.ok(report.workloadPodsDeletedWithoutEviction >= onLegacy.length);
+  });
 });

@@ -103,4 +103,21 @@ describe("engine emulation (tests/support/engine.ts)", () => {
     const refused = await stack.destroy({ providers: providers(log), runProgram: false });
     assert.match(refused.errors[0], /--run-program/);
   });
+  it("hook bindings: a same step records the program's new bindings; a pool replaced in the very run that adds the hook keeps none", async () => {
+    const log: string[] = [];
+    const hooks = { guard: () => void log.push("guard ran") };
+    // Upgrade, then a rotation: the same step of the upgrade run records the binding.
+    const upgraded = new EmulatedStack();
+    await upgraded.up(role("app", "v1", []), { providers: providers(log) });
+    await upgraded.up(role("app", "v1", ["guard"]), { providers: providers(log), hooks });
+    assert.deepEqual(upgraded.live(role("app", "v1")[1].urn)?.hooks.beforeDelete, ["guard"]);
+    await upgraded.up(role("app", "v2", ["guard"]), { providers: providers(log), hooks });
+    assert.deepEqual(log, ["drain app-v1", "guard ran", "delete pool app-v1"]);
+    // Upgrade and rotation in one run: the old pool's state has no binding, its delete runs no hook.
+    log.length = 0;
+    const direct = new EmulatedStack();
+    await direct.up(role("app", "v1", []), { providers: providers(log) });
+    await direct.up(role("app", "v2", ["guard"]), { providers: providers(log), hooks });
+    assert.deepEqual(log, ["drain app-v1", "delete pool app-v1"]);
+  });
 });
