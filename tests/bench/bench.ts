@@ -146,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(line + "\n");
   try {
     const mod = await import("./engine");
-    let benches = collectBenchmarks(mod as Record<string, unknown>);
+    let benches = [...collectBenchmarks(mod as Record<string, unknown>), ...collectBenchmarks(await import("./noPdb") as Record<string, unknown>)];
     if (o.only) {
       const want = o.only.toLowerCase();
       const picked = benches.filter((b) => b.name.toLowerCase().includes(want));
