@@ -106,4 +106,19 @@ describe("pool guard (beforeDelete hook check) on the simulator", function () {
     await s.sim.stop();
     await assert.rejects(guardPoolDelete(kc, TARGET, { checkTimeoutMs: 1500 }), /could not check node pool "old".*The pool was NOT deleted/s);
   });
+  it("an interrupt while the guard drains (Ctrl-C / SIGTERM → abort) stops it, uncordons the pool and fails the delete", async () => {
+    // Slow readiness + a PDB allowing one disruption at a time: the drain is still running when aborted.
+    s = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }), timing: { podReadyMs: 400 } });
+    const controller = new AbortController();
+    const sim = s;
+    const guarded = guardPoolDelete(s.kc, TARGET, { signal: controller.signal });
+    await waitFor(() => sim.sim.report().evictions >= 1, "the guard's first eviction");
+    controller.abort();
+    await assert.rejects(guarded, (e: Error) => {
+      assert.match(e.message, /Draining them failed \[aborted\]/);
+      assert.match(e.message, /The pool was NOT deleted and keeps serving \(uncordoned /);
+      return true;
+    });
+    assert.ok((await s.view.nodes("old")).every((n) => !n.spec?.unschedulable), "old nodes uncordoned");
+  });
 });
