@@ -4,6 +4,8 @@
  * zero" are exact to the event loop's clock, as seen through the watch. Ready = condition
  * Ready=True and not terminating (what the disruption controller counts as healthy and what
  * endpoints route to). On a real cluster this is the operator's proof the rotation kept service up.
+ * The simulator's report (tests/simulator/report.ts) measures the same quantities on the server's
+ * side with the same transition arithmetic; the two stay separate on purpose: one checks the other.
  */
 import { performance } from "node:perf_hooks";
 
