@@ -311,9 +311,13 @@ export function preflight(input: PreflightInput): Preflight {
     if (sizes[pool.role].note) warnings.push(sizes[pool.role].note!);
 
     if (existing && existing.version !== pool.version) {
+      const cpFirst =
+        config.cluster.create && tryParseGkeVersion(existing.version) && compareGkeVersions(existing.version, config.cluster.controlPlaneVersion) > 0
+          ? `npm run bump -- --stack ${stack} --control-plane ${live?.masterVersion ?? existing.version}, then `
+          : "";
       errors.push(
         `${at} runs ${existing.version} in GKE but ${NS}:pools says ${pool.version} (GKE upgraded it at end of support, or someone did by hand); ` +
-          `pulumi up would try to change it back — adopt the live version: npm run bump -- --stack ${stack} --role ${pool.role} --version ${existing.version}`,
+          `pulumi up would try to change it back — adopt the live version: ${cpFirst}npm run bump -- --stack ${stack} --role ${pool.role} --version ${existing.version}`,
       );
     }
     if (!existing && offered && !offered.includes(pool.version)) {

@@ -257,6 +257,14 @@ describe("program against GKE: preview checks before anything changes (issue 13.
     await refused(run, /pool "batch" \(batch-[^)]+\) runs 1\.35\.3-gke\.1100000 in GKE but nodepool-rotation:pools says 1\.35\.2-gke\.1269000 .*npm run bump -- --stack staging --role batch --version 1\.35\.3-gke\.1100000/);
   });
 
+  it("drift past controlPlaneVersion (GKE upgraded control plane and nodes): the fix raises controlPlaneVersion first", () => {
+    const raw = { ...liveAfterUp("staging", file), masterVersion: "1.36.1-gke.1000000" };
+    raw.nodePools![0].version = "1.36.1-gke.1000000";
+    const r = preflight({ config: cfg, live: toLiveCluster(raw as any), offered: undefined, stack: "staging" });
+    assert.equal(r.errors.length, 1);
+    assert.match(r.errors[0], /runs 1\.36\.1-gke\.1000000 in GKE .*npm run bump -- --stack staging --control-plane 1\.36\.1-gke\.1000000, then npm run bump -- --stack staging --role app --version 1\.36\.1-gke\.1000000$/);
+  });
+
   it("every problem at once, each on its own line", () => {
     const config = validateStackConfig(bumped("1.35.1-gke.1000"), { stack: "staging" });
     const live = toLiveCluster(liveAfterUp("staging", file) as any);
