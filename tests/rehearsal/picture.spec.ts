@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { decodePoints, renderSvg, writeSvg } from "./picture";
 import { msWhere, record, Timeline, workloadFigures } from "./timeline";
-import { loadScenario, parseScenario } from "./scenario";
+import { loadScenario, parseScenario, TWO_ROLES_SCENARIO_FILE } from "./scenario";
 
 /** A small but complete timeline: two workloads (one dips to zero), two pools, markers. */
 function sampleTimeline(): Timeline {
@@ -104,28 +104,41 @@ describe("rehearsal picture (SVG)", () => {
 });
 
 describe("rehearsal scenario", () => {
-  it("the default scenario: one pool of 6 nodes with role app, and the bump to rehearse", () => {
+  it("the default scenario: one regional pool (NodePool document) with role app, and the bump to rehearse", () => {
     const s = loadScenario();
-    assert.equal(s.oldPool.nodes, 6);
-    assert.equal(s.role, "app");
-    assert.equal(s.oldPool.labels["nodepool-rotation/role"], "app");
-    assert.equal(s.oldPool.labels["cloud.google.com/gke-nodepool"], undefined, "the replacement gets its own pool label");
-    assert.equal(s.oldPool.cpu, "3920m");
-    assert.notEqual(s.fromVersion, s.toVersion);
-    for (const kind of ["Deployment", "StatefulSet", "DaemonSet", "Job", "PodDisruptionBudget"]) {
+    assert.equal(s.roles.length, 1);
+    const [app] = s.roles;
+    assert.equal(app.role, "app");
+    assert.equal(app.oldPool, "app-1-31-4-gke1100-20261101-1c698");
+    assert.equal(app.labels["nodepool-rotation/role"], "app");
+    assert.equal(app.labels["cloud.google.com/gke-nodepool"], undefined, "the replacement gets its own pool label");
+    assert.equal(app.pool.machineType, "e2-standard-4");
+    assert.notEqual(app.fromVersion, app.toVersion);
+    for (const kind of ["Deployment", "StatefulSet", "DaemonSet", "Job", "PodDisruptionBudget", "NodePool"]) {
       assert.match(s.text, new RegExp(`kind: ${kind}\\b`));
     }
+    assert.match(s.text, /topologyKey: topology\.kubernetes\.io\/zone/);
+    assert.match(s.text, /topologyKey: kubernetes\.io\/hostname/);
   });
 
-  it("rejects a scenario with nodes in two pools, or without the role label, naming the fix", () => {
-    const node = (name: string, pool: string, role = true) =>
-      `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${name}\n  labels:\n    cloud.google.com/gke-nodepool: ${pool}\n${role ? "    nodepool-rotation/role: app\n" : ""}`;
-    assert.throws(() => parseScenario([node("a", "p1"), node("b", "p2")].join("---\n"), "two.yaml"), /2 pools \(p1, p2\).*keep only the old pool/);
-    assert.throws(() => parseScenario(node("a", "p1", false), "norole.yaml"), /norole\.yaml.*add nodepool-rotation\/role/);
-    assert.throws(() => parseScenario("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", "empty.yaml"), /no Node labelled/);
+  it("the two-role scenario: app and batch, per-role keys (`batch.machineType`) over the common ones", () => {
+    const s = loadScenario(TWO_ROLES_SCENARIO_FILE);
+    assert.deepEqual(s.roles.map((r) => [r.role, r.pool.machineType, r.pool.spot]), [["app", "e2-standard-4", undefined], ["batch", "e2-standard-8", true]]);
+    assert.ok(s.roles.every((r) => r.toVersion === "1.31.5-gke.1023" && r.env === "staging"));
+  });
+
+  it("rejects two pools with one role, a single `role` key over two pools, no pool, no role label: naming the fix", () => {
+    const node = (name: string, pool: string, role: string | null = "app") =>
+      `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${name}\n  labels:\n    cloud.google.com/gke-nodepool: ${pool}\n${role ? `    nodepool-rotation/role: ${role}\n` : ""}`;
+    assert.throws(() => parseScenario([node("a", "p1"), node("b", "p2")].join("---\n"), "two.yaml"), /pools p1 and p2 both have role app.*own nodepool-rotation\/role/);
+    assert.deepEqual(parseScenario([node("a", "p1"), node("b", "p2", "batch")].join("---\n"), "ok.yaml").roles.map((r) => r.oldPool), ["p1", "p2"]);
+    const roleCm = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: rehearsal, namespace: kube-system }\ndata: { role: app }\n`;
+    assert.throws(() => parseScenario([roleCm, node("a", "p1"), node("b", "p2", "batch")].join("---\n"), "role.yaml"), /key role names one role but the scenario has 2 pools/);
+    assert.throws(() => parseScenario(node("a", "p1", null), "norole.yaml"), /norole\.yaml.*add nodepool-rotation\/role/);
+    assert.throws(() => parseScenario("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", "empty.yaml"), /no node pool: add a NodePool document/);
     const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: rehearsal, namespace: kube-system }\ndata: { drainOptions: '${v}' }\n`;
     assert.throws(() => parseScenario([cm("{deadline"), node("a", "p1")].join("---\n"), "opts.yaml"), /opts\.yaml.*drainOptions is not JSON/);
-    assert.deepEqual(parseScenario([cm('{"concurrency": 5}'), node("a", "p1")].join("---\n"), "ok.yaml").drainOptions, { concurrency: 5 });
-    assert.deepEqual(parseScenario(node("a", "p1"), "ok.yaml").drainOptions, { deadlineMinutes: 1 }, "a rehearsal never waits 60 min by default");
+    assert.deepEqual(parseScenario([cm('{"concurrency": 5}'), node("a", "p1")].join("---\n"), "ok.yaml").roles[0].drainOptions, { concurrency: 5 });
+    assert.deepEqual(parseScenario(node("a", "p1"), "ok.yaml").roles[0].drainOptions, { deadlineMinutes: 1 }, "a rehearsal never waits 60 min by default");
   });
 });

@@ -16,7 +16,6 @@ const WIDTH = 1100;
 const LABEL_W = 270;
 const PLOT_X0 = LABEL_W + 10;
 const PLOT_X1 = WIDTH - 30;
-const TOP = 84;
 const ROW_H = 54;
 const ROW_GAP = 10;
 const POOL_ROW_H = 40;
@@ -58,6 +57,9 @@ export interface PictureOptions {
 export function renderSvg(tl: Timeline, opts: PictureOptions): string {
   const end = Math.max(tl.endMs, 1);
   const x = (t: number) => PLOT_X0 + (Math.min(Math.max(t, 0), end) / end) * (PLOT_X1 - PLOT_X0);
+  const subtitle = (opts.subtitle ?? "").split("\n").filter((l, i, all) => l || i < all.length - 1);
+  // Rows start below the subtitle, leaving room for the two staggered rows of marker numbers.
+  const TOP = 60 + subtitle.length * 15;
   const keys = Object.keys(tl.workloads).sort();
   const poolNames = Object.keys(tl.pools);
   const rowsBottom = TOP + keys.length * (ROW_H + ROW_GAP);
@@ -73,7 +75,7 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
   out.push(`<title>${xmlEscape(opts.title)}</title>`);
   out.push(`<rect x="0" y="0" width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="20" y="26" font-size="18" font-weight="bold">${xmlEscape(opts.title)}</text>`);
-  (opts.subtitle ?? "").split("\n").forEach((line, i) => out.push(`<text x="20" y="${46 + i * 15}" fill="#374151">${xmlEscape(line)}</text>`));
+  subtitle.forEach((line, i) => out.push(`<text x="20" y="${46 + i * 15}" fill="#374151">${xmlEscape(line)}</text>`));
 
   keys.forEach((key, i) => {
     const s = tl.workloads[key];
@@ -107,7 +109,8 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
     }
     out.push(`<polyline class="ready" fill="none" stroke="#16a34a" stroke-width="1.8" points="${stepPolyline(s.points, tl.endMs, x, y)}"/>`);
     out.push(`<text x="10" y="${top + 18}" font-weight="bold">${xmlEscape(key)}</text>`);
-    const floorText = s.info.floor === null ? "no PDB" : `floor ${s.info.floor}`;
+    const floorText =
+      s.info.floor === null ? "no PDB" : s.info.floorSource?.startsWith("implicit") ? `no PDB, floor ${s.info.floor} (${s.info.floorSource})` : `floor ${s.info.floor}`;
     out.push(`<text x="10" y="${top + 34}" fill="#374151">replicas ${s.info.replicas}, ${floorText}</text>`);
     if (fig && fig.batch) {
       const ran = fig.podsSeen ?? 0;
@@ -142,14 +145,25 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
   });
 
   // Phase markers across every row, numbered; the legend under the axis says what each is.
+  // Markers closer than a label's width share one number label ("4-7"), staggered on two rows.
+  let group = { x: -Infinity, first: 0, row: 1 };
+  const labels: { x: number; row: number; first: number; last: number }[] = [];
   tl.markers.forEach((m, i) => {
-    const mx = x(m.t).toFixed(1);
+    const mx = x(m.t);
+    if (mx - group.x < 14) labels[labels.length - 1].last = i;
+    else {
+      group = { x: mx, first: i, row: 1 - group.row };
+      labels.push({ x: mx, row: group.row, first: i, last: i });
+    }
     out.push(`<g class="marker" data-t="${Math.round(m.t)}" data-label="${xmlEscape(m.label)}">`);
-    out.push(`<line x1="${mx}" x2="${mx}" y1="${TOP - 6}" y2="${axisY}" stroke="#111827" stroke-dasharray="2 3" stroke-width="0.8"/>`);
-    out.push(`<text x="${mx}" y="${TOP - 9 - (i % 2) * 11}" text-anchor="middle" font-size="10" font-weight="bold">${i + 1}</text>`);
+    out.push(`<line x1="${mx.toFixed(1)}" x2="${mx.toFixed(1)}" y1="${TOP - 6}" y2="${axisY}" stroke="#111827" stroke-dasharray="2 3" stroke-width="0.8"/>`);
     out.push(`<text x="${PLOT_X0}" y="${axisY + 40 + i * 15}">${i + 1}. ${(m.t / 1000).toFixed(2)} s  ${xmlEscape(m.label)}</text>`);
     out.push(`</g>`);
   });
+  for (const l of labels) {
+    const text = l.first === l.last ? `${l.first + 1}` : `${l.first + 1}-${l.last + 1}`;
+    out.push(`<text class="marker-number" x="${l.x.toFixed(1)}" y="${TOP - 9 - l.row * 11}" text-anchor="middle" font-size="10" font-weight="bold">${text}</text>`);
+  }
 
   // Time axis.
   out.push(`<line x1="${PLOT_X0}" x2="${PLOT_X1}" y1="${axisY}" y2="${axisY}" stroke="#111827"/>`);

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { isReadyEndpoint, selectorMatches } from "./prober";
-import { pdbFloor, scaledValue } from "./workloads";
+import { implicitFloor, pdbFloor, scaledValue } from "./workloads";
 
 describe("rehearsal prober rules", () => {
   it("a ready endpoint is Ready=True and not terminating (as the EndpointSlice/disruption controllers count)", () => {
@@ -31,5 +31,15 @@ describe("rehearsal prober rules", () => {
     assert.equal(pdbFloor({ spec: { minAvailable: "50%" } } as any, 3), 2);
     assert.equal(pdbFloor({ spec: { maxUnavailable: 1 } } as any, 3), 2);
     assert.throws(() => scaledValue("lots", 3), /invalid IntOrString/);
+  });
+
+  it("implicit floors: the budget's percentage rounded up, at least 1 unavailable, none = no promise", () => {
+    assert.equal(implicitFloor("25%", 6), 4);
+    assert.equal(implicitFloor(undefined, 6), 4, "the engine's default, 25%");
+    assert.equal(implicitFloor("25%", 3), 2);
+    assert.equal(implicitFloor("25%", 1), 0, "a single replica can still move");
+    assert.equal(implicitFloor(2, 10), 8);
+    assert.equal(implicitFloor("100%", 4), 0);
+    assert.equal(implicitFloor("none", 6), null);
   });
 });

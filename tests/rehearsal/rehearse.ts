@@ -1,20 +1,24 @@
 /**
- * `npm run rehearse [-- --scenario FILE] [--no-drain] [--json] [--out DIR]`
+ * `npm run rehearse [-- --scenario FILE] [--no-drain] [--default-budget B] [--block ROLE] [--json] [--out DIR]`
+ * `npm run rehearse -- --write-docs`
  *
- * Rehearses a node pool version bump end to end on the Kubernetes API simulator with the real
- * code (naming, the PoolDrainer's serialized delete(), the engine) and proves — or disproves —
- * zero downtime: a timeline, a summary and an SVG picture. Progress goes to stderr; with --json
- * stdout carries exactly one JSON document.
+ * Rehearses a node pool version bump of every role in a scenario end to end on the Kubernetes API
+ * simulator with the real code (naming, the PoolDrainer's serialized delete(), the engine, in the
+ * Pulumi engine's order) and proves — or disproves — zero downtime: a timeline, a summary and an
+ * SVG picture. Progress goes to stderr; with --json stdout carries exactly one JSON document.
+ * `--write-docs` runs the documented set of rehearsals and regenerates docs/proof/ (pictures and
+ * figures.json) and the generated block of docs/proof.md: the one place the figures come from.
  *
- * Exit code: 0 when the run completed and, with the drain, showed zero downtime; 1 when the drain
- * run showed an outage (the claim failed) or the drain failed (the old pool is then kept, as Pulumi
- * keeps it); 2 on an error. A --no-drain run that shows the outage
- * exits 0: the outage is the expected demonstration.
+ * Exit code: 0 when the run showed what it should (with the drain: zero downtime and every drain
+ * done except the `--block`ed ones; a `--no-drain` or `--default-budget none` run may show the
+ * outage of what nothing protected, which is the demonstration); 1 when it did not (an outage of a
+ * protected workload, a broken floor, an unexpected drain failure); 2 on an error.
  */
 import { Command } from "commander";
 import * as path from "node:path";
+import { writeDocs } from "./figures";
 import { formatSummary } from "./report";
-import { runRehearsal } from "./run";
+import { claimHeld, runRehearsal } from "./run";
 import { DEFAULT_SCENARIO_FILE } from "./scenario";
 
 /** Parses argv and runs; returns the process exit code. */
@@ -22,10 +26,13 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("rehearse")
     .description("Rehearse a node pool version bump on the simulator and measure availability throughout.")
-    .option("--scenario <file>", "scenario YAML; its single pool is the old pool (default: tests/rehearsal/default-scenario.yaml)")
-    .option("--no-drain", "skip the drain: delete the old pool directly, as GKE does (shows the outage)")
+    .option("--scenario <file>", "scenario YAML; each of its pools (one per role) is rotated (default: tests/rehearsal/default-scenario.yaml)")
+    .option("--no-drain", "skip the drain: delete the old pools directly, as GKE does (shows the outage)")
+    .option("--default-budget <budget>", 'override every role\'s drain.defaultBudget (N, "N%" or "none": shows what the implicit budget protects)')
+    .option("--block <role>", "block that role's drain with a PDB allowing no disruption (repeatable): shows what the engine deletes and keeps", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)")
     .option("--out <dir>", "directory for the SVG timeline (default: <tmp>/nodepool-rotation-rehearsal)")
+    .option("--write-docs", "run the documented rehearsals and regenerate docs/proof/ (pictures, figures.json) and docs/proof.md's figures")
     .exitOverride();
   try {
     program.parse(argv, { from: "user" });
@@ -33,23 +40,30 @@ export async function main(argv: string[]): Promise<number> {
     // --help exits 0; a usage error (unknown flag, missing value) is an error: 2.
     return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
   }
-  const o = program.opts<{ scenario?: string; drain: boolean; json: boolean; out?: string }>();
+  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; json: boolean; out?: string; writeDocs?: boolean }>();
   const log = (line: string) => process.stderr.write(line + "\n");
   // With --json, stdout carries exactly one document: anything a library prints goes to stderr.
   const consoleLog = console.log;
   if (o.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
+    if (o.writeDocs) {
+      const written = await writeDocs({ log });
+      process.stdout.write(written.map((f) => `wrote ${f}`).join("\n") + "\n");
+      return 0;
+    }
     // `npm run` changes to the package directory; relative paths mean the caller's directory.
     const base = process.env.INIT_CWD ?? process.cwd();
     const result = await runRehearsal({
       scenarioFile: o.scenario === undefined ? DEFAULT_SCENARIO_FILE : path.resolve(base, o.scenario),
       noDrain: !o.drain,
+      defaultBudget: o.defaultBudget,
+      block: o.block,
       outDir: o.out === undefined ? undefined : path.resolve(base, o.out),
       log,
     });
     if (o.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else process.stdout.write(formatSummary(result) + "\n");
-    return result.mode === "drain" && (!result.verdict.zeroDowntime || !result.completed) ? 1 : 0;
+    return claimHeld(result) ? 0 : 1;
   } catch (e: any) {
     process.stderr.write(`rehearse: ${e?.message ?? e}\n`);
     return 2;

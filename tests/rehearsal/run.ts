@@ -1,38 +1,54 @@
 /**
- * The rehearsal itself: a version bump performed end to end with the real code, in the order
- * `pulumi up` runs it, while the prober watches every workload's ready endpoints.
+ * The rehearsal itself: a version bump of every role in the scenario, performed end to end with the
+ * real code, in the order the Pulumi engine runs it (tests/support/engine.ts emulates that order and
+ * its bookkeeping), while the prober watches every workload's ready endpoints.
  *
- *   1. the simulator starts from the scenario (the old pool and its workloads) and settles;
- *   2. `poolName()` (components/naming.ts) names the new pool from the bumped version;
- *   3. the simulator creates the new pool (the GKE NodePool create) and its nodes become Ready;
- *   4. the old PoolDrainer's serialized `delete()` drains the old pool   (skipped with noDrain);
- *   5. the simulator deletes the old pool the way GKE does (kills pods, ignores PDBs);
+ *   1. the simulator starts from the scenario (the old pools and their workloads) and settles;
+ *   2. `poolName()` (components/naming.ts) names each role's new pool from the bumped version;
+ *   3. the engine creates each new pool (the GKE NodePool create: same zones, nodes per zone,
+ *      capacity, labels and taints) and its drainer, create-before-delete;
+ *   4. the engine deletes every old PoolDrainer in ONE batch, concurrently: each one's serialized
+ *      `delete()` drains its old pool in its own provider host            (skipped with noDrain);
+ *   5. in a LATER batch it deletes every old pool the way GKE does (kills pods, ignores PDBs) —
+ *      unless a drain failed: a failed delete cancels the later batches, so no old pool is deleted;
+ *      the failed drainer and both old pools stay in state, pending delete;
  *   6. the rehearsal waits until every serving workload is fully ready again.
  *
  * `noDrain` is GKE's own behaviour (pulumi-gcp#255: deleting a pool does not honour PDBs).
  */
 import * as k8s from "@kubernetes/client-node";
-import { performance } from "node:perf_hooks";
-import * as path from "node:path";
 import * as os from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import { POOL_DEFAULTS } from "../../components/config";
 import { NamedPool, poolName } from "../../components/naming";
-import { startSimulator, Simulator } from "../simulator";
+import { guardPoolDelete, POOL_GUARD_HOOK, PoolGuardResult } from "../../components/poolGuard";
+import { DEFAULT_BUDGET, parseDefaultBudget } from "../../components/rotation/budget";
+import type { WorkloadAvailability } from "../../components/rotation/availability";
+import { startSimulator, Simulator, SimulatorReport } from "../simulator";
+import { EmulatedStack, Goal, makeUrn, RunOptions, StepRecord } from "../support/engine";
 import { createOldDrainer, DrainResult, OldDrainer } from "./drainSeam";
+import { compareEvidence, Evidence, parseAvailability } from "./evidence";
 import { writeSvg } from "./picture";
-import { Prober } from "./prober";
-import { loadScenario, RehearsalScenario } from "./scenario";
+import { POOL_LABEL, Prober } from "./prober";
+import { DEFAULT_SCENARIO_FILE, loadScenario, RehearsalScenario, RoleRotation } from "./scenario";
 import { Marker, Timeline, workloadFigures, WorkloadFigures } from "./timeline";
-import { discoverTargets, settled } from "./workloads";
+import { Blocker, blockRole, discoverTargets, settled } from "./workloads";
 
 /** Options of one rehearsal run. */
 export interface RehearsalOptions {
   /** Scenario file; default tests/rehearsal/default-scenario.yaml. */
   scenarioFile?: string;
-  /** Skip the drain: delete the old pool directly, as GKE does. */
+  /** Skip the drain: delete the old pools directly, as GKE does. */
   noDrain?: boolean;
+  /** Overrides every role's `drainOptions.defaultBudget` (e.g. "none" to show what it protects). */
+  defaultBudget?: string;
+  /** Roles whose drain is blocked by a PDB that allows no disruption (blockRole in workloads.ts). */
+  block?: string[];
   /** Directory for the picture; default `<tmp>/nodepool-rotation-rehearsal`. */
   outDir?: string;
+  /** File name of the picture in outDir; default derived from the mode, budget and blocked roles. */
+  pictureName?: string;
   /** Progress lines (the CLI sends them to stderr). */
   log?: (line: string) => void;
   /** Deadline for each wait (settling, nodes Ready, recovery), ms. Default 30 s. */
@@ -44,6 +60,7 @@ export interface SimulatorFigures {
   minReady: number;
   msAtZero: number;
   msBelowFloor: number;
+  /** The simulator's floor: a PDB's only (it knows no implicit budget). */
   floor: number | null;
 }
 
@@ -59,44 +76,86 @@ export interface PdbFigures {
   evictionsRejected: number;
 }
 
+/** A pool's shape, as GKE reports it (node count per zone). */
+export interface PoolShape {
+  name: string;
+  version: string;
+  /** Nodes in all zones. */
+  nodes: number;
+  /** Sorted; empty when the nodes carry no zone label. */
+  zones: string[];
+  nodesPerZone: number;
+}
+
+/** What became of one role's rotation. */
+export interface RoleResult {
+  role: string;
+  oldPool: PoolShape;
+  newPool: PoolShape;
+  /** The drain (null with noDrain): ok, error, the provider's output. */
+  drain: DrainResult | null;
+  /** The engine's availability rows, read back from the drainer's output (empty when it printed none). */
+  availability: WorkloadAvailability[];
+  /** The engine deleted the old pool. */
+  oldPoolDeleted: boolean;
+  /** Why the old pool was kept, in the engine's terms (undefined when deleted). */
+  keptBecause?: string;
+  /** Old-pool nodes cordoned at the end: none after a failed drain (it uncordons); all of a drained pool the engine did not delete. */
+  oldPoolCordoned: string[];
+  /** Workload pods on the old pool when it was deleted, or at the end when it was kept (DaemonSet/mirror pods excluded). */
+  podsOnOldPool: string[];
+  /** The PDB `--block` put in the way of this role's drain. */
+  blockedBy?: Blocker;
+  /** What the pool guard hook found right before the old pool's delete (undefined: it did not run). */
+  guard?: PoolGuardResult["outcome"];
+}
+
+/** What the emulated Pulumi engine did (tests/support/engine.ts). */
+export interface EngineOutcome {
+  /** False when a step failed: `pulumi up` would exit non-zero. */
+  ok: boolean;
+  /** Delete batches in order, each as readable steps ("drainer of <pool>: ok"). */
+  deleteBatches: string[][];
+  /** What the stack keeps pending delete afterwards (retried at the end of the next `pulumi up`). */
+  pendingDeletes: string[];
+  errors: string[];
+}
+
 /** Everything a rehearsal found: what `--json` prints and what the spec asserts on. */
 export interface RehearsalResult {
   scenario: string;
   mode: "drain" | "no-drain";
-  oldPool: { name: string; version: string; nodes: number };
-  newPool: { name: string; version: string; nodes: number };
-  /** False when the drain failed: as Pulumi does, the old pool was kept (the next `pulumi up` retries). */
+  /** The drain's default budget for workloads without a PDB, per role (null with noDrain). */
+  defaultBudget: Record<string, string> | null;
+  roles: RoleResult[];
+  engine: EngineOutcome;
+  /** Every old pool was deleted. */
   completed: boolean;
-  /** The drainer's error message when the drain failed. */
-  failure?: string;
-  /** Old-pool nodes still cordoned at the end: none, also after a failed drain (it must uncordon). */
-  oldPoolCordoned: string[];
-  /** From creating the new pool to the old pool being gone (or the drain failing), ms. */
+  /** From creating the new pools until the engine finished its deletions, ms. */
   rotationMs: number;
-  /** From creating the new pool until every serving workload is fully ready again, ms. */
+  /** From creating the new pools until every serving workload is fully ready again, ms. */
   totalMs: number;
   /** Pods evicted through the Eviction API (simulator count). */
   evictions: number;
   /** Pods the simulator saw deleted without eviction (the pool delete kills DaemonSet pods too). */
   podsDeletedWithoutEviction: number;
-  /** Workload pods still on the old pool when it was deleted (DaemonSet/mirror pods excluded): none after a drain. */
-  podsLeftOnOldPool: string[];
   /** The simulator's count of workload pods deleted without eviction (DaemonSet, mirror and finished pods excluded). */
   workloadPodsDeletedWithoutEviction: number;
   pdbs: Record<string, PdbFigures>;
   workloads: Record<string, WorkloadFigures & { simulator?: SimulatorFigures }>;
+  /** The engine's availability rows next to the prober's and the simulator's (empty with noDrain). */
+  evidence: Evidence;
   /** The claim, checked on both the prober's and the simulator's figures. */
   verdict: {
-    /** Every multi-replica serving workload: 0 ms at zero ready and 0 ms below its PDB floor. */
+    /** Every multi-replica serving workload: 0 ms at zero ready and 0 ms below its floor. */
     zeroDowntime: boolean;
     /** Multi-replica workloads that reached zero ready. */
     outages: string[];
-    /** Workloads that went below their PDB floor. */
+    /** Workloads that went below their floor (PDB or implicit budget). */
     belowFloor: string[];
     /** Single-replica workloads whose gap is unavoidable (reported, not hidden). */
     singleReplicaGaps: { key: string; msAtZero: number }[];
   };
-  drain: DrainResult | null;
   /** Absolute path of the SVG timeline. */
   picture: string;
   /** API requests the simulator served (all clients, prober included). */
@@ -106,151 +165,313 @@ export interface RehearsalResult {
   timeline: Timeline;
 }
 
-/** Runs one rehearsal. Always stops the simulator and the prober, also on failure. */
+/** Pulumi type tokens, as the program registers them (components/versionedNodePool.ts, docs/CONTRACTS.md). */
+const COMPONENT = "nodepool-rotation:index:VersionedNodePool";
+const POOL = "gcp:container/nodePool:NodePool";
+const DRAINER = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";
+
+/**
+ * The resources one role registers, as `VersionedNodePool` does: the component (named by role),
+ * its NodePool (named by role, `name` input = the versioned pool name) and, with the product (not
+ * with noDrain, which is GKE alone), the pool guard hook on the NodePool and a PoolDrainer
+ * (`<role>-drainer`, depends on the pool).
+ */
+export function roleGoals(role: string, pool: string, withDrainer: boolean): Goal[] {
+  const urn = (type: string, name: string, parent?: string) => makeUrn("rehearsal", "nodepool-rotation", type, name, parent);
+  const comp = urn(COMPONENT, role);
+  const poolUrn = urn(POOL, role, COMPONENT);
+  // With the product, every NodePool carries the pool guard's beforeDelete hook (components/poolGuard.ts).
+  const hooks = withDrainer ? { beforeDelete: [POOL_GUARD_HOOK] } : {};
+  const goals: Goal[] = [
+    { urn: comp, type: COMPONENT, inputs: {}, custom: false },
+    { urn: poolUrn, type: POOL, inputs: { name: pool }, parent: comp, hooks },
+  ];
+  if (withDrainer) goals.push({ urn: urn(DRAINER, `${role}-drainer`, COMPONENT), type: DRAINER, inputs: { poolName: pool }, parent: comp, dependencies: [poolUrn] });
+  return goals;
+}
+
+/** Runs one rehearsal. Always stops the simulator, the prober and the drainer hosts, also on failure. */
 export async function runRehearsal(opts: RehearsalOptions = {}): Promise<RehearsalResult> {
   const log = opts.log ?? (() => {});
   const wait = opts.waitTimeoutMs ?? 30_000;
-  const scenario = loadScenario(opts.scenarioFile);
+  const loaded = loadScenario(opts.scenarioFile);
+  const scenario = withBudget(loaded, opts.defaultBudget);
   const mode = opts.noDrain ? "no-drain" : "drain";
-  const newName = newPoolName(scenario);
-  log(`rehearsal (${mode}): scenario ${scenario.source}; old pool ${scenario.oldPool.name} (${scenario.oldPool.nodes} nodes, ${scenario.fromVersion})`);
+  const block = [...new Set(opts.block ?? [])];
+  for (const b of block) {
+    if (!scenario.roles.some((r) => r.role === b)) {
+      throw new Error(`rehearsal: --block ${b}: the scenario has no role ${b} (roles: ${scenario.roles.map((r) => r.role).join(", ")})`);
+    }
+  }
+  if (block.length && opts.noDrain) throw new Error("rehearsal: --block needs the drain: there is no drain to block with --no-drain");
+  const newNames = new Map(scenario.roles.map((r) => [r.role, newPoolName(r)]));
+  const budgets = opts.noDrain ? null : Object.fromEntries(scenario.roles.map((r) => [r.role, String(r.drainOptions.defaultBudget ?? DEFAULT_BUDGET)]));
+  log(`rehearsal (${mode}${budgets ? `, default budget ${Object.values(budgets).join("/")}` : ""}): scenario ${scenario.source}; roles ${scenario.roles.map((r) => `${r.role} (${r.oldPool} -> ${newNames.get(r.role)})`).join(", ")}`);
 
   let sim: Simulator | undefined;
   let prober: Prober | undefined;
-  let oldDrainer: OldDrainer | undefined;
+  const drainers = new Map<string, OldDrainer>();
   try {
     sim = await startSimulator({ scenario: scenario.text });
     const kc = sim.kubeConfig();
     await until("the scenario to settle", () => settled(kc), wait);
-    const targets = await discoverTargets(kc);
-    log(`rehearsal: settled; following ${targets.length} workloads`);
-    const p = scenario.oldPool;
-    if (!opts.noDrain) {
-      // The old pool's drainer exists since the `pulumi up` that created the old pool.
-      oldDrainer = await createOldDrainer({
-        kubeconfig: sim.kubeconfig,
-        pool: p.name,
-        role: scenario.role,
-        cluster: `rehearsal/local/${scenario.env ?? "sim"}`,
-        options: scenario.drainOptions,
-        log: (l) => log(`  drain: ${l}`),
-      });
+    const shapes = await readPoolShapes(kc, scenario.roles);
+    const blockers = new Map<string, Blocker>();
+    for (const role of block) {
+      const b = await blockRole(kc, role, scenario.roles.find((r) => r.role === role)!.oldPool);
+      blockers.set(role, b);
+      log(`rehearsal: blocking role ${role}'s drain: PDB ${b.pdb} (maxUnavailable 0) over ${b.workload}`);
     }
+    const budgetOfPool = (pool: string) => {
+      const r = scenario.roles.find((x) => x.oldPool === pool);
+      return r && budgets ? budgets[r.role] : undefined;
+    };
+    const targets = await discoverTargets(kc, budgetOfPool);
+    log(`rehearsal: settled; following ${targets.length} workloads`);
+
+    // The state the previous `pulumi up` left: every old pool and (with the drain) its drainer.
+    const stack = new EmulatedStack();
+    if (!opts.noDrain) {
+      for (const r of scenario.roles) {
+        drainers.set(
+          r.oldPool,
+          await createOldDrainer({
+            kubeconfig: sim.kubeconfig,
+            pool: r.oldPool,
+            role: r.role,
+            cluster: `rehearsal/local/${r.env ?? "sim"}`,
+            options: r.drainOptions,
+            log: (l) => log(`  drain ${r.role}: ${l}`),
+          }),
+        );
+      }
+    }
+    const goals = (names: (r: RoleRotation) => string) => scenario.roles.flatMap((r) => roleGoals(r.role, names(r), !opts.noDrain));
+    const existing: RunOptions["providers"] = { [DRAINER]: { create: (g) => ({ id: `drainer/${g.inputs.poolName}`, outputs: g.inputs }) } };
+    const before = await stack.up(goals((r) => r.oldPool), { providers: existing });
+    if (!before.ok) throw new Error(`rehearsal: emulated engine: registering the old state failed: ${before.errors.join("; ")}`);
 
     const t0 = performance.now();
     const startedAt = new Date().toISOString();
     const markers: Marker[] = [];
     prober = new Prober(kc, targets, t0, log);
     await prober.start();
+    const p = prober;
     const mark = (label: string) => {
-      markers.push({ t: prober!.now(), label });
-      log(`[${(prober!.now() / 1000).toFixed(2)} s] ${label}`);
+      markers.push({ t: p.now(), label });
+      log(`[${(p.now() / 1000).toFixed(2)} s] ${label}`);
     };
 
-    // 2-3. Pulumi creates the replacement NodePool first (create-before-delete).
-    mark(`create pool ${newName}`);
-    await sim.addPool({ name: newName, nodes: p.nodes, labels: { ...p.labels }, cpu: p.cpu, memory: p.memory, pods: p.pods });
-    await prober.waitFor(`pool ${newName} to have ${p.nodes} Ready nodes`, () => prober!.poolNodes(newName) >= p.nodes, wait);
-    mark(`pool ${newName} Ready`);
+    const drains = new Map<string, DrainResult>();
+    const podsOnOldPool = new Map<string, string[]>();
+    const onPool = (pool: string) => p.podsOnPool(pool).map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    const roleOfPool = (pool: string) => scenario.roles.find((r) => r.oldPool === pool || newNames.get(r.role) === pool)!;
+    const providers: RunOptions["providers"] = {
+      [POOL]: {
+        replaceOn: ["name"],
+        // GKE's NodePool create: the old pool's zones, nodes per zone, capacity, labels and taints.
+        async create(goal) {
+          const name = goal.inputs.name as string;
+          const r = roleOfPool(name);
+          const shape = shapes.get(r.role)!;
+          mark(`create pool ${name}`);
+          await sim!.addPool({ ...shape.spec, name });
+          await p.waitFor(`pool ${name} to have ${shape.shape.nodes} Ready nodes`, () => p.poolNodes(name) >= shape.shape.nodes, wait);
+          mark(`pool ${name} Ready`);
+          return { id: name, outputs: goal.inputs };
+        },
+        // GKE's NodePool delete: nodes gone, whatever still runs there killed, PDBs ignored.
+        async delete(state) {
+          const name = state.id;
+          podsOnOldPool.set(name, onPool(name));
+          const nodes = p.nodeNames(name);
+          mark(`delete pool ${name}`);
+          await sim!.deletePool(name);
+          await p.waitFor(
+            `pool ${name} and its pods to be gone`,
+            () => p.poolNodes(name) === 0 && p.nodeNames(name).length === 0 && p.podsBoundTo(nodes).length === 0,
+            wait,
+          );
+          mark(`pool ${name} gone`);
+        },
+      },
+      [DRAINER]: {
+        replaceOn: ["poolName"],
+        create: (g) => ({ id: `drainer/${g.inputs.poolName}`, outputs: g.inputs }),
+        // Pulumi deleting the old PoolDrainer: its serialized delete() drains the old pool.
+        async delete(state) {
+          const pool = state.outputs.poolName as string;
+          mark(`drain ${pool}`);
+          const d = await drainers.get(pool)!.drain();
+          drains.set(pool, d);
+          mark(d.ok ? `drain ${pool} done` : `drain ${pool} FAILED`);
+          if (!d.ok) throw new Error(d.error ?? `drain of ${pool} failed`);
+        },
+      },
+    };
+    // The pool guard, as the program registers it: runs in the program's process right before
+    // GKE's delete, with the stack's drain options now; a throw fails the pool's delete step.
+    const guards = new Map<string, PoolGuardResult>();
+    const hooks: RunOptions["hooks"] = {
+      async [POOL_GUARD_HOOK](args) {
+        const r = roleOfPool(args.id);
+        const g = await guardPoolDelete(kc, { pool: args.id, role: r.role, clusterId: `rehearsal/local/${r.env ?? "sim"}` }, {
+          drain: r.drainOptions as any,
+          log: (l) => log(`  pool guard ${args.id}: ${l}`),
+        });
+        guards.set(args.id, g);
+        mark(`pool guard ${args.id}: ${g.outcome}`);
+      },
+    };
+    const describe = (s: { urn: string; id: string }) => (s.urn.includes(DRAINER) ? `drainer of ${s.id.replace(/^drainer\//, "")}` : `pool ${s.id}`);
+    const up = await stack.up(goals((r) => newNames.get(r.role)!), {
+      providers,
+      hooks,
+      onBatch: (i, steps) => mark(`engine: delete batch ${i + 1}: ${steps.map(describe).join(", ")}`),
+    });
+    const rotationMs = p.now();
+    if (!up.ok) mark("engine: update failed, later delete batches cancelled");
 
-    // 4. Pulumi deletes the old PoolDrainer: its serialized delete() drains the old pool.
-    let drain: DrainResult | null = null;
-    if (!opts.noDrain) {
-      mark(`drain ${p.name}`);
-      drain = await oldDrainer!.drain();
-      mark(drain.ok ? "drain done" : "drain FAILED: Pulumi keeps the old pool");
-      if (!drain.ok) log(`rehearsal: the drain failed, so (as Pulumi does) the old pool is not deleted:\n${drain.error}`);
-    }
-
-    // 5. Pulumi deletes the old NodePool (only after a successful drain); GKE kills whatever still runs there.
-    const leftOnOldPool = prober.podsOnPool(p.name).map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`);
-    if (!drain || drain.ok) {
-      const oldNodes = prober.nodeNames(p.name);
-      mark(`delete pool ${p.name}`);
-      await sim.deletePool(p.name);
-      // Gone = no node of the pool left and no pod bound to one of its nodes (as seen through the watch).
-      await prober.waitFor(
-        `pool ${p.name} and its pods to be gone`,
-        () => prober!.poolNodes(p.name) === 0 && prober!.nodeNames(p.name).length === 0 && prober!.podsBoundTo(oldNodes).length === 0,
-        wait,
-      );
-      mark(`pool ${p.name} gone`);
-    }
-    const rotationMs = prober.now();
-    const oldPoolCordoned = prober.cordonedNodes(p.name);
-
-    // 6. Recovery: every serving workload fully ready again.
+    // Recovery: every serving workload fully ready again.
     const serving = targets.filter((t) => !t.info.batch);
-    await prober.waitFor(
-      "every workload to be fully ready again",
-      () => serving.every((t) => prober!.ready(t.info.key) >= t.info.replicas),
-      wait,
-    );
-    const totalMs = prober.now();
+    await p.waitFor("every workload to be fully ready again", () => serving.every((t) => p.ready(t.info.key) >= t.info.replicas), wait);
+    const totalMs = p.now();
     mark("all ready");
 
     const report = sim.report();
-    await prober.stop();
-    const timeline: Timeline = {
-      startedAt,
-      endMs: totalMs,
-      workloads: prober.series.workloads,
-      pools: prober.series.pools,
-      markers,
-    };
-    if (prober.errors.length) throw new Error(`rehearsal: the prober failed while watching, its figures are incomplete:\n${prober.errors.join("\n")}`);
-    const result = summarise(scenario, mode, newName, timeline, report, { rotationMs, totalMs, drain, leftOnOldPool, oldPoolCordoned, proberWatchRestarts: prober.watchRestarts });
-    const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
-    result.picture = writeSvg(path.join(outDir, `rehearsal-${mode}.svg`), timeline, {
-      title: `nodepool-rotation rehearsal — ${mode === "drain" ? "with the drain" : "without the drain (GKE's behaviour)"}`,
-      subtitle:
-        `${p.name} -> ${newName}: ${(totalMs / 1000).toFixed(1)} s, ${result.evictions} evictions, ` +
-        (result.completed
-          ? `${result.podsLeftOnOldPool.length} workload pods still on the old pool when it was deleted\n`
-          : `DRAIN FAILED: the old pool was kept (as Pulumi keeps it), ${result.oldPoolCordoned.length} of its nodes left cordoned\n`) +
-        (result.verdict.zeroDowntime
-          ? "ZERO DOWNTIME: every multi-replica workload 0 ms at zero ready, 0 ms below its PDB floor"
-          : `OUTAGE: ${result.verdict.outages.length} multi-replica workload(s) reached zero ready, ${result.verdict.belowFloor.length} went below their PDB floor`) +
-        (result.verdict.singleReplicaGaps.length ? `; single-replica gap: ${result.verdict.singleReplicaGaps.map((g) => `${g.key} ${g.msAtZero} ms`).join(", ")}` : ""),
-      figures: result.workloads,
+    const roleResults: RoleResult[] = scenario.roles.map((r) => {
+      const poolStep = up.steps.find((s) => s.urn.includes(POOL) && s.id === r.oldPool && s.op === "delete-replaced");
+      const drainStep = up.steps.find((s) => s.urn.includes(DRAINER) && s.id === `drainer/${r.oldPool}`);
+      const drain = drains.get(r.oldPool) ?? null;
+      const shape = shapes.get(r.role)!.shape;
+      return {
+        role: r.role,
+        oldPool: shape,
+        newPool: { ...shape, name: newNames.get(r.role)!, version: r.toVersion },
+        drain,
+        availability: drain ? parseAvailability(drain.output) : [],
+        oldPoolDeleted: poolStep?.status === "ok",
+        keptBecause: poolStep?.status === "ok" ? undefined : keptBecause(poolStep, drainStep),
+        oldPoolCordoned: p.cordonedNodes(r.oldPool),
+        podsOnOldPool: podsOnOldPool.get(r.oldPool) ?? onPool(r.oldPool),
+        blockedBy: blockers.get(r.role),
+        guard: guards.get(r.oldPool)?.outcome,
+      };
     });
+    await p.stop();
+    const timeline: Timeline = { startedAt, endMs: totalMs, workloads: p.series.workloads, pools: p.series.pools, markers };
+    if (p.errors.length) throw new Error(`rehearsal: the prober failed while watching, its figures are incomplete:\n${p.errors.join("\n")}`);
+    const engine: EngineOutcome = {
+      ok: up.ok,
+      deleteBatches: up.batches.map((_, i) => up.steps.filter((s) => s.batch === i).map((s) => `${describe(s)}: ${s.status}`)),
+      pendingDeletes: stack.pendingDeletes().map((s) => describe(s)),
+      errors: up.errors,
+    };
+    const result = summarise(scenario, mode, budgets, timeline, report, { rotationMs, totalMs, roles: roleResults, engine, proberWatchRestarts: p.watchRestarts });
+    const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
+    const name = opts.pictureName ?? defaultPictureName(result, block, scenario.source);
+    result.picture = writeSvg(path.join(outDir, name), timeline, { title: pictureTitle(result), subtitle: pictureSubtitle(result), figures: result.workloads });
     log(`rehearsal: picture written to ${result.picture}`);
     return result;
   } finally {
     await prober?.stop().catch(() => {});
-    await oldDrainer?.close().catch(() => {});
+    for (const d of drainers.values()) await d.close().catch(() => {});
     await sim?.stop().catch(() => {});
   }
 }
 
+/** The scenario with every role's `drainOptions.defaultBudget` replaced (validated by the engine's own parser first). */
+function withBudget(s: RehearsalScenario, budget: string | undefined): RehearsalScenario {
+  if (budget === undefined) return s;
+  const parsed = parseDefaultBudget(budget, "--default-budget");
+  return { ...s, roles: s.roles.map((r) => ({ ...r, drainOptions: { ...r.drainOptions, defaultBudget: parsed } })) };
+}
+
+/** Why the engine kept an old pool, from its delete step and its drainer's. */
+function keptBecause(poolStep: StepRecord | undefined, drainStep: StepRecord | undefined): string {
+  if (drainStep?.status === "failed") return "its drain failed: the drainer and the pool stay pending delete, retried at the end of the next `pulumi up`";
+  if (poolStep?.status === "cancelled") return "another role's drain failed, which cancelled the pool batch: it stays pending delete (drained), its drainer already gone";
+  return `its delete step ${poolStep ? poolStep.status : "never ran"}`;
+}
+
 /**
- * The pool config the rehearsal bumps, as the program would see it after `validateStackConfig`:
- * the scenario's values over the program's own defaults (so the name matches the real program's).
+ * Each role's old pool as GKE reports it, read from the live nodes once the simulator runs: zones,
+ * nodes per zone (GKE's regional pools have the same count in every zone), capacity, taints and the
+ * machine type; plus the PoolSpec that creates its replacement with the same shape.
  */
-export function poolConfigOf(s: RehearsalScenario, which: "from" | "to"): NamedPool {
-  const given = Object.fromEntries(Object.entries(s.pool).filter(([, v]) => v !== undefined));
+async function readPoolShapes(kc: k8s.KubeConfig, roles: RoleRotation[]) {
+  const nodes = (await kc.makeApiClient(k8s.CoreV1Api).listNode()).items;
+  const out = new Map<string, { shape: PoolShape; spec: Parameters<Simulator["addPool"]>[0] }>();
+  for (const r of roles) {
+    const mine = nodes.filter((n) => n.metadata?.labels?.[POOL_LABEL] === r.oldPool);
+    if (mine.length === 0) throw new Error(`rehearsal: pool ${r.oldPool} has no node in the simulator: check the scenario's NodePool/Node documents`);
+    const perZone = new Map<string, number>();
+    for (const n of mine) {
+      const z = n.metadata?.labels?.["topology.kubernetes.io/zone"] ?? "";
+      perZone.set(z, (perZone.get(z) ?? 0) + 1);
+    }
+    const counts = [...perZone.values()];
+    if (counts.some((c) => c !== counts[0])) {
+      throw new Error(
+        `rehearsal: pool ${r.oldPool} has uneven nodes per zone (${[...perZone].map(([z, c]) => `${z || "no zone"}: ${c}`).join(", ")}): ` +
+          `a GKE pool has the same node count in every zone; give each zone the same number of nodes`,
+      );
+    }
+    const zones = [...perZone.keys()].filter(Boolean).sort();
+    const first = mine[0];
+    const alloc = first.status?.allocatable ?? first.status?.capacity ?? {};
+    const taints = (first.spec?.taints ?? []).filter((t) => t.key !== "node.kubernetes.io/unschedulable");
+    out.set(r.role, {
+      shape: { name: r.oldPool, version: r.fromVersion, nodes: mine.length, zones, nodesPerZone: counts[0] },
+      spec: {
+        name: "",
+        nodes: counts[0],
+        ...(zones.length ? { zones } : {}),
+        machineType: first.metadata?.labels?.["node.kubernetes.io/instance-type"],
+        labels: { ...r.labels },
+        cpu: alloc.cpu !== undefined ? String(alloc.cpu) : undefined,
+        memory: alloc.memory !== undefined ? String(alloc.memory) : undefined,
+        pods: alloc.pods !== undefined ? Number(alloc.pods) : undefined,
+        taints: taints.length ? taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) : undefined,
+      } as Parameters<Simulator["addPool"]>[0],
+    });
+  }
+  return out;
+}
+
+/**
+ * A role's pool config as the program would see it after `validateStackConfig`: the scenario's
+ * values over the program's own defaults (so the name matches the real program's).
+ */
+export function poolConfigOf(r: RoleRotation, which: "from" | "to"): NamedPool {
+  const given = Object.fromEntries(Object.entries(r.pool).filter(([, v]) => v !== undefined));
   return {
     ...POOL_DEFAULTS,
     ...given,
-    role: s.role,
-    version: which === "from" ? s.fromVersion : s.toVersion,
-    rotatedOn: which === "from" ? s.fromRotatedOn : s.toRotatedOn,
+    role: r.role,
+    version: which === "from" ? r.fromVersion : r.toVersion,
+    rotatedOn: which === "from" ? r.fromRotatedOn : r.toRotatedOn,
   } as unknown as NamedPool;
 }
 
-/** The new pool's name: the naming function applied to the bumped pool config. */
-export function newPoolName(s: RehearsalScenario): string {
-  return poolName(poolConfigOf(s, "to"), s.env);
+/** A role's new pool name: the naming function applied to the bumped pool config. */
+export function newPoolName(r: RoleRotation): string {
+  return poolName(poolConfigOf(r, "to"), r.env);
+}
+
+/** Keys of the workloads whose outage is the expected demonstration (no drain, or no budget for PDB-less ones). */
+export function expectedOutage(r: Pick<RehearsalResult, "mode">, w: WorkloadFigures): boolean {
+  return r.mode === "no-drain" || w.floor === null;
 }
 
 /** Builds the result from the timeline and the simulator's report (pure). */
 export function summarise(
   scenario: RehearsalScenario,
   mode: "drain" | "no-drain",
-  newName: string,
+  budgets: Record<string, string> | null,
   timeline: Timeline,
-  report: any,
-  extra: { rotationMs: number; totalMs: number; drain: DrainResult | null; leftOnOldPool: string[]; oldPoolCordoned: string[]; proberWatchRestarts: number },
+  report: SimulatorReport | undefined,
+  extra: { rotationMs: number; totalMs: number; roles: RoleResult[]; engine: EngineOutcome; proberWatchRestarts: number },
 ): RehearsalResult {
   const workloads: RehearsalResult["workloads"] = {};
   const pdbs: RehearsalResult["pdbs"] = {};
@@ -274,8 +495,9 @@ export function summarise(
   }
   const guarded = Object.values(workloads).filter((w) => w.multiReplica && !w.batch);
   const outages = guarded.filter((w) => w.msAtZero > 0 || (w.simulator?.msAtZero ?? 0) > 0).map((w) => w.key);
+  // The simulator's floor is a PDB's: it checks those; the implicit floors are the prober's.
   const belowFloor = Object.values(workloads)
-    .filter((w) => !w.batch && (w.msBelowFloor > 0 || (w.simulator?.msBelowFloor ?? 0) > 0))
+    .filter((w) => !w.batch && (w.msBelowFloor > 0 || (w.simulator?.floor !== null && (w.simulator?.msBelowFloor ?? 0) > 0)))
     .map((w) => w.key);
   const singleReplicaGaps = Object.values(workloads)
     .filter((w) => !w.multiReplica && !w.batch && w.msAtZero > 0)
@@ -283,26 +505,70 @@ export function summarise(
   return {
     scenario: scenario.source,
     mode,
-    oldPool: { name: scenario.oldPool.name, version: scenario.fromVersion, nodes: scenario.oldPool.nodes },
-    newPool: { name: newName, version: scenario.toVersion, nodes: scenario.oldPool.nodes },
-    completed: !extra.drain || extra.drain.ok,
-    failure: extra.drain && !extra.drain.ok ? extra.drain.error : undefined,
-    oldPoolCordoned: extra.oldPoolCordoned,
+    defaultBudget: budgets,
+    roles: extra.roles,
+    engine: extra.engine,
+    completed: extra.roles.every((r) => r.oldPoolDeleted),
     rotationMs: Math.round(extra.rotationMs),
     totalMs: Math.round(extra.totalMs),
     evictions: report?.evictions ?? 0,
     podsDeletedWithoutEviction: report?.podsDeletedWithoutEviction ?? 0,
-    podsLeftOnOldPool: extra.leftOnOldPool,
     workloadPodsDeletedWithoutEviction: report?.workloadPodsDeletedWithoutEviction ?? NaN,
     pdbs,
     workloads,
+    evidence: compareEvidence(extra.roles.map((r) => ({ role: r.role, rows: r.availability })), workloads),
     verdict: { zeroDowntime: outages.length === 0 && belowFloor.length === 0, outages, belowFloor, singleReplicaGaps },
-    drain: extra.drain,
     picture: "",
     apiRequests: report?.totalRequests ?? 0,
     proberWatchRestarts: extra.proberWatchRestarts,
     timeline,
   };
+}
+
+/**
+ * Did the run show what it should? With the drain and a budget: zero downtime and no failed drain
+ * other than the blocked roles'. Demonstrations (`--no-drain`, `--default-budget none`) may show
+ * the outage they exist to show — of workloads nothing protected — but never a broken PDB floor.
+ */
+export function claimHeld(r: RehearsalResult): boolean {
+  if (r.mode === "no-drain") return true;
+  const unexpectedOutage = r.verdict.outages.some((k) => !expectedOutage(r, r.workloads[k]));
+  const drainsAsExpected = r.roles.every((x) => (x.drain?.ok ?? true) === !x.blockedBy);
+  return !unexpectedOutage && r.verdict.belowFloor.length === 0 && drainsAsExpected;
+}
+
+/** `rehearsal-[<scenario>-]<mode>[-budget-none][-blocked-<roles>].svg` (no scenario part for the default one). */
+function defaultPictureName(r: RehearsalResult, block: string[], source: string): string {
+  const budgetNone = r.defaultBudget && Object.values(r.defaultBudget).every((b) => b === "none");
+  const scenario = path.resolve(source) === DEFAULT_SCENARIO_FILE ? "" : `${path.basename(source).replace(/\.ya?ml$/, "").replace(/-scenario$/, "")}-`;
+  return `rehearsal-${scenario}${r.mode}${budgetNone ? "-budget-none" : ""}${block.length ? `-blocked-${block.join("-")}` : ""}.svg`;
+}
+
+function pictureTitle(r: RehearsalResult): string {
+  const how =
+    r.mode === "no-drain"
+      ? "without the drain (GKE's behaviour)"
+      : r.defaultBudget && Object.values(r.defaultBudget).every((b) => b === "none")
+        ? "with the drain, defaultBudget none (kubectl's behaviour for workloads without a PDB)"
+        : `with the drain (default budget ${[...new Set(Object.values(r.defaultBudget ?? {}))].join("/")})`;
+  return `nodepool-rotation rehearsal — ${how}`;
+}
+
+function pictureSubtitle(r: RehearsalResult): string {
+  const roles = r.roles.map(
+    (x) =>
+      `${x.role}: ${x.oldPool.name} -> ${x.newPool.name}${x.oldPool.zones.length ? ` (${x.oldPool.zones.length} zone(s) x ${x.oldPool.nodesPerZone} nodes)` : ""}: ` +
+      (x.oldPoolDeleted ? "old pool deleted" : `old pool KEPT${x.blockedBy ? ` (drain blocked by PDB ${x.blockedBy.pdb})` : x.drain?.ok ? " (drained, pool batch cancelled)" : ""}`),
+  );
+  const v = r.verdict;
+  return [
+    ...roles,
+    `${(r.totalMs / 1000).toFixed(1)} s, ${r.evictions} evictions, ${r.workloadPodsDeletedWithoutEviction} workload pods killed without eviction` +
+      (v.singleReplicaGaps.length ? `; single-replica gap: ${v.singleReplicaGaps.map((g) => `${g.key} ${g.msAtZero} ms`).join(", ")}` : ""),
+    v.zeroDowntime
+      ? "ZERO DOWNTIME: every multi-replica workload 0 ms at zero ready, 0 ms below its floor (PDB or implicit budget)"
+      : `OUTAGE: ${v.outages.length} multi-replica workload(s) reached zero ready (red), ${v.belowFloor.length} went below their floor (amber)`,
+  ].join("\n");
 }
 
 /** Polls an async condition until it holds or the deadline passes (used only before the prober runs). */

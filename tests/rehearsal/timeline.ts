@@ -23,8 +23,10 @@ export interface WorkloadInfo {
   name: string;
   /** Desired ready replicas (for a DaemonSet: the number of pods it ran when the rehearsal began). */
   replicas: number;
-  /** Minimum ready replicas its PodDisruptionBudget promises; null without a PDB. */
+  /** Minimum ready replicas promised: by its PodDisruptionBudget, else by the drain's implicit budget; null: no promise. */
   floor: number | null;
+  /** Where the floor comes from, worded as the engine words it: `pdb <ns>/<name>` or `implicit 25%`. */
+  floorSource?: string;
   /** `<namespace>/<name>` of the PDB covering it, if any. */
   pdb?: string;
   /** Batch workloads (Jobs) run to completion: "ready" says little about their availability. */
@@ -95,12 +97,14 @@ export interface WorkloadFigures {
   kind: string;
   replicas: number;
   floor: number | null;
+  /** `pdb <ns>/<name>` or `implicit <budget>` (see WorkloadInfo). */
+  floorSource?: string;
   pdb?: string;
   /** Lowest number of ready endpoints seen. */
   minReady: number;
   /** Time with no ready endpoint at all: an outage for anything that serves. */
   msAtZero: number;
-  /** Time below the PDB floor (0 without a PDB). */
+  /** Time below the floor (0 without one). */
   msBelowFloor: number;
   /** More than one desired replica: these must never reach zero or go below their floor. */
   multiReplica: boolean;
@@ -136,6 +140,7 @@ export function workloadFigures(series: WorkloadSeries, endMs: number): Workload
     kind: info.kind,
     replicas: info.replicas,
     floor,
+    floorSource: info.floorSource,
     pdb: info.pdb,
     minReady: minValue(points),
     // Rounded up, never down: a dip of a fraction of a millisecond is still a dip.

@@ -1,10 +1,13 @@
 /**
  * Which workloads the rehearsal follows, read from the cluster through the real client once the
  * scenario has settled: Deployments, StatefulSets, DaemonSets and Jobs, each with its desired
- * replicas, the PodDisruptionBudget that covers it and the floor that budget promises.
+ * replicas, the PodDisruptionBudget that covers it and the floor that budget promises — or, for a
+ * Deployment or StatefulSet no PDB covers, the floor of the drain's implicit budget
+ * (`drain.defaultBudget`) of the pool its pods run on.
  */
 import * as k8s from "@kubernetes/client-node";
-import { ProbeTarget, selectorMatches } from "./prober";
+import { DEFAULT_BUDGET } from "../../components/rotation/budget";
+import { POOL_LABEL, ProbeTarget, selectorMatches } from "./prober";
 import { WorkloadInfo } from "./timeline";
 
 /**
@@ -28,6 +31,23 @@ export function pdbFloor(pdb: k8s.V1PodDisruptionBudget, expected: number): numb
   if (spec.maxUnavailable !== undefined) return Math.max(0, expected - scaledValue(spec.maxUnavailable as any, expected));
   return 0;
 }
+
+/**
+ * The floor the drain's implicit budget promises a workload without a PDB (issue 11): at most
+ * `budget` pods (an integer, or "N%" of `replicas` rounded up like the disruption controller, at
+ * least 1 so a single replica can move) unavailable at once; null for "none" (no promise).
+ * Computed here, not imported from the engine: the rehearsal measures the engine, so it states the
+ * promise independently. Only the default value is shared (one place decides it).
+ */
+export function implicitFloor(budget: number | string | undefined, replicas: number): number | null {
+  const b = budget ?? DEFAULT_BUDGET;
+  if (b === "none") return null;
+  const maxUnavailable = Math.max(1, scaledValue(b, replicas));
+  return Math.max(0, replicas - maxUnavailable);
+}
+
+/** Kinds the drain's implicit budget covers (the top scalable controller of a pod). */
+const SCALABLE = new Set(["Deployment", "StatefulSet", "ReplicaSet"]);
 
 /** A controller read from the API, reduced to what the rehearsal needs. */
 interface Controller {
@@ -82,10 +102,21 @@ export async function settled(kc: k8s.KubeConfig): Promise<{ ok: boolean; pendin
   return { ok: pending.length === 0, pending };
 }
 
-/** Builds the prober's targets: one per controller, with its PDB and floor. */
-export async function discoverTargets(kc: k8s.KubeConfig): Promise<ProbeTarget[]> {
+/**
+ * Builds the prober's targets: one per controller, with its PDB and floor. `budgetOfPool` gives the
+ * drain's `defaultBudget` for a pool being drained (undefined: a pool that is not drained, so no
+ * implicit floor); a PDB-less Deployment or StatefulSet gets the implicit floor of the pool its
+ * first pod runs on.
+ */
+export async function discoverTargets(kc: k8s.KubeConfig, budgetOfPool: (pool: string) => number | string | undefined = () => undefined): Promise<ProbeTarget[]> {
   const policy = kc.makeApiClient(k8s.PolicyV1Api);
-  const pdbs = (await policy.listPodDisruptionBudgetForAllNamespaces()).items;
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [pdbs, pods, nodes] = await Promise.all([
+    policy.listPodDisruptionBudgetForAllNamespaces().then((l) => l.items),
+    core.listPodForAllNamespaces().then((l) => l.items),
+    core.listNode().then((l) => l.items),
+  ]);
+  const poolOfNode = new Map(nodes.map((n) => [n.metadata?.name, n.metadata?.labels?.[POOL_LABEL]]));
   const targets: ProbeTarget[] = [];
   for (const c of await readControllers(kc)) {
     if (c.desired === 0) continue; // nothing to keep available (scaled to zero, or a DaemonSet matching no node)
@@ -102,6 +133,17 @@ export async function discoverTargets(kc: k8s.KubeConfig): Promise<ProbeTarget[]
       pdb: pdb ? `${ns}/${pdb.metadata?.name}` : undefined,
       batch: c.batch,
     };
+    if (pdb) info.floorSource = `pdb ${info.pdb}`;
+    else if (SCALABLE.has(c.kind)) {
+      const pod = pods.find((p) => p.metadata?.namespace === ns && selectorMatches(c.selector, p.metadata?.labels) && p.spec?.nodeName);
+      const pool = pod ? poolOfNode.get(pod.spec!.nodeName) : undefined;
+      const budget = pool === undefined ? undefined : budgetOfPool(pool);
+      const floor = budget === undefined ? null : implicitFloor(budget, c.desired);
+      if (floor !== null) {
+        info.floor = floor;
+        info.floorSource = `implicit ${budget}`;
+      }
+    }
     const uid = c.obj.metadata?.uid;
     const owns = (pod: k8s.V1Pod): boolean => {
       if (pod.metadata?.namespace !== ns) return false;
@@ -119,4 +161,57 @@ export async function discoverTargets(kc: k8s.KubeConfig): Promise<ProbeTarget[]
     targets.push({ info, owns });
   }
   return targets.sort((a, b) => a.info.key.localeCompare(b.info.key));
+}
+
+/** What `--block ROLE` put in the way of a role's drain. */
+export interface Blocker {
+  role: string;
+  /** `<ns>/<Kind>/<name>` of the workload the PDB covers. */
+  workload: string;
+  /** `<ns>/<name>` of the PDB created. */
+  pdb: string;
+}
+
+/**
+ * Blocks a role's drain the way production blocks one: a PodDisruptionBudget that allows no
+ * disruption (`maxUnavailable: 0`) over a multi-replica Deployment or StatefulSet of that pool that
+ * has no PDB yet (the first by key; a second PDB over the same pods would make every eviction fail
+ * with 500 instead). Created through the API before the rotation starts; throws naming the fix when
+ * the pool runs no such workload.
+ */
+export async function blockRole(kc: k8s.KubeConfig, role: string, pool: string): Promise<Blocker> {
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const policy = kc.makeApiClient(k8s.PolicyV1Api);
+  const [deps, stss, pdbs, pods, nodes] = await Promise.all([
+    apps.listDeploymentForAllNamespaces().then((l) => l.items),
+    apps.listStatefulSetForAllNamespaces().then((l) => l.items),
+    policy.listPodDisruptionBudgetForAllNamespaces().then((l) => l.items),
+    core.listPodForAllNamespaces().then((l) => l.items),
+    core.listNode().then((l) => l.items),
+  ]);
+  const onPool = new Set(nodes.filter((n) => n.metadata?.labels?.[POOL_LABEL] === pool).map((n) => n.metadata?.name));
+  const candidates = [
+    ...deps.map((o) => ({ kind: "Deployment", o })),
+    ...stss.map((o) => ({ kind: "StatefulSet", o })),
+  ]
+    .map(({ kind, o }) => ({ kind, o, key: `${o.metadata?.namespace}/${kind}/${o.metadata?.name}` }))
+    .filter(({ o }) => (o.spec?.replicas ?? 1) > 1)
+    .filter(({ o }) => !pdbs.some((p) => p.metadata?.namespace === o.metadata?.namespace && selectorMatches(p.spec?.selector, o.spec?.template?.metadata?.labels)))
+    .filter(({ o }) => pods.some((p) => p.metadata?.namespace === o.metadata?.namespace && onPool.has(p.spec?.nodeName) && selectorMatches(o.spec?.selector, p.metadata?.labels)))
+    .sort((a, b) => a.key.localeCompare(b.key));
+  const chosen = candidates[0];
+  if (!chosen) {
+    throw new Error(
+      `rehearsal: --block ${role}: pool ${pool} runs no Deployment or StatefulSet with more than one replica and no PDB ` +
+        `to put a blocking PDB on: add one to the scenario, or block another role`,
+    );
+  }
+  const ns = chosen.o.metadata!.namespace!;
+  const name = `rehearsal-block-${chosen.o.metadata!.name}`;
+  await policy.createNamespacedPodDisruptionBudget({
+    namespace: ns,
+    body: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: ns }, spec: { maxUnavailable: 0, selector: chosen.o.spec!.selector } },
+  });
+  return { role, workload: chosen.key, pdb: `${ns}/${name}` };
 }
