@@ -118,6 +118,47 @@ for (const mode of MODES) {
     }
 }
 
+for (const live of ["REGULAR", "UNSPECIFIED"]) {
+    describe(`policy pack on the real program: staging adopting an existing cluster (create: false) in ${live}`, () => {
+        let specs: ResourceSpec[];
+        before(async () => {
+            const config = stackFileConfig("staging");
+            const { releaseChannel: _ignored, ...cluster } = config[CLUSTER_KEY] as Record<string, unknown>;
+            specs = await collectProgram({
+                stack: "staging",
+                config: { ...config, [CLUSTER_KEY]: { ...cluster, create: false } },
+                liveCluster: { masterVersion: cluster.controlPlaneVersion, releaseChannels: live === "UNSPECIFIED" ? [] : [{ channel: live }] },
+                program: () => {
+                    require(path.join(ROOT, "index.ts"));
+                    declareWorkloads();
+                },
+            });
+        });
+
+        it("declares no cluster; the pools follow the live channel on their own", () => {
+            assert.equal(ofType(specs, TYPES.cluster).length, 0);
+            const pools = ofType(specs, TYPES.nodePool);
+            assert.ok(pools.length > 0);
+            for (const pool of pools) {
+                const ownHold = JSON.stringify(pool.props.maintenancePolicies ?? []).includes('"enabled":true');
+                assert.deepEqual([pool.props.management?.autoUpgrade, ownHold], live === "UNSPECIFIED" ? [false, false] : [true, true], pool.name);
+            }
+        });
+
+        it("passes the whole pack (only the pools' own settings can be judged)", async () => {
+            const r = await runPack(specs);
+            assert.deepEqual(r.previewSkips, []);
+            assert.deepEqual(r.violations, []);
+        });
+
+        it("a pool without its own exclusion fails nodepool-pinned-version-no-autoupgrade when auto-upgrade is on", async () => {
+            const pool = ofType(specs, TYPES.nodePool)[0];
+            const bent = specs.map(s => (s === pool ? { ...s, props: { ...s.props, management: { ...s.props.management, autoUpgrade: true }, maintenancePolicies: undefined } } : s));
+            assert.deepEqual(failedPolicies(await runPack(bent)), ["nodepool-pinned-version-no-autoupgrade"]);
+        });
+    });
+}
+
 describe("policy pack on the real program: one fault at a time fails exactly its policy (staging preview)", () => {
     let clean: ResourceSpec[];
     let cpVersion: string;

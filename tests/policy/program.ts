@@ -42,6 +42,8 @@ export interface CollectOptions {
     /** `pulumi preview` (default) or `pulumi up`. */
     preview?: boolean;
     fault?: Fault;
+    /** Extra fields of the `gcp.container.getCluster` answer (an adopted cluster's live channel, version, pools). */
+    liveCluster?: Record<string, unknown>;
 }
 
 /** Resource references (`{ sig: resource, urn, id }`) become their id (custom) or URN, as plain data. */
@@ -131,7 +133,7 @@ export async function collectProgram(opts: CollectOptions): Promise<ResourceSpec
         },
         call(args: pulumi.runtime.MockCallArgs) {
             if (args.token === "gcp:container/getCluster:getCluster") {
-                return { ...args.inputs, endpoint: "34.85.1.2", masterAuths: [{ clusterCaCertificate: "TU9DSw==" }] };
+                return { ...args.inputs, endpoint: "34.85.1.2", masterAuths: [{ clusterCaCertificate: "TU9DSw==" }], ...opts.liveCluster };
             }
             return args.inputs;
         },
