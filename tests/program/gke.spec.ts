@@ -213,6 +213,20 @@ describe("program against GKE: release channels (issue 13.1)", () => {
   });
 });
 
+describe("program: drain.gkeRespectPdbOnDelete (issue 13.5)", () => {
+  it("sets GKE's PDB-respecting deletion on every pool and leaves the drainers' options alone", async () => {
+    const file = clone(stackFileConfig("prod"));
+    const plain = await runProgram("prod", file);
+    const drainersBefore = await plain.waitFor("pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer", 2);
+    file["nodepool-rotation:drain"].gkeRespectPdbOnDelete = true;
+    const run = await runProgram("prod", file);
+    for (const p of await run.waitFor(NODEPOOL, 2)) assert.deepEqual(p.inputs.nodeDrainConfigs, [{ respectPdbDuringNodePoolDeletion: true }]);
+    const drainers = await run.waitFor("pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer", 2);
+    assert.equal(drainersBefore[0].inputs.options.deadlineMinutes, 90);
+    assert.deepEqual(drainers.map((d) => d.inputs.options), drainersBefore.map((d) => d.inputs.options), "toggling it never updates a drainer");
+  });
+});
+
 describe("program against GKE: preview checks before anything changes (issue 13.3, 13.4)", () => {
   const file = stackFileConfig("staging");
   const cfg = validateStackConfig(file, { stack: "staging" });
