@@ -84,7 +84,7 @@ export function rotatePool(file: StackFile, stack: string, req: RotateRequest): 
   const skew = checkVersionSkew(before.cluster.controlPlaneVersion, version);
   if (skew) {
     const raise = compareGkeVersions(version, before.cluster.controlPlaneVersion) > 0
-      ? `raise the control plane first (npm run bump -- --stack ${stack} --control-plane ${version}; it may go with this bump in one command)`
+      ? `raise the control plane first (npm run bump -- --stack ${stack} --control-plane ${version}${source === "--version" ? "; it may go with this bump in one command" : ""})`
       : `bump the older pools or pick a newer version`;
     throw new StackFileError(`${source} ${version} for pool "${req.role}" in ${file.file}: ${skew} — ${raise}, or pick another version`);
   }

@@ -208,7 +208,7 @@ describe("promotion/promote: npm run promote", () => {
     const before = snapshot(dir);
     const r = await promote(...verified({ app: NEW, batch: OLD }));
     assert.equal(r.code, 1);
-    assert.match(r.err, /staging's version 1\.35\.2-gke\.1269000 for pool "app" in .*Pulumi\.prod\.yaml: node version 1\.35\.2-gke\.1269000 is newer than the control plane 1\.34\.9-gke\.1000000/);
+    assert.match(r.err, /staging's version 1\.35\.2-gke\.1269000 for pool "app" in .*Pulumi\.prod\.yaml: node version 1\.35\.2-gke\.1269000 is newer than the control plane 1\.34\.9-gke\.1000000 .* — raise the control plane first \(npm run bump -- --stack prod --control-plane 1\.35\.2-gke\.1269000\), or pick another version/);
     assert.deepEqual(snapshot(dir), before);
   });
 
