@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { modeLabel } from "./report";
+import { modeLabel, shapeText } from "./report";
 import { claimHeld, RehearsalOptions, RehearsalResult, runRehearsal } from "./run";
 import { DEFAULT_SCENARIO_FILE, TWO_ROLES_SCENARIO_FILE } from "./scenario";
 
@@ -214,11 +214,7 @@ function floorText(w: WorkloadDoc): string {
   return w.floorSource?.startsWith("implicit") ? `${w.floor} (${w.floorSource})` : `${w.floor} (PDB)`;
 }
 
-/** "3 zones × 2 nodes" (GKE's per-zone count). */
-function poolShape(x: Pick<RoleDoc, "zones" | "nodesPerZone">): string {
-  const n = `${x.nodesPerZone} node${x.nodesPerZone === 1 ? "" : "s"}`;
-  return x.zones.length ? `${x.zones.length} zone${x.zones.length === 1 ? "" : "s"} × ${n}` : n;
-}
+const poolShape = (x: Pick<RoleDoc, "zones" | "nodesPerZone">) => shapeText(x, "×");
 
 /** The headline lines (for the README): the proof in 4–6 lines. */
 export function renderHeadline(doc: FiguresDoc): string[] {

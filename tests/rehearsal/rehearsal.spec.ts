@@ -38,6 +38,13 @@ function rehearseCli(args: string[]): Promise<{ code: number | null; stdout: str
   });
 }
 
+/** A temporary directory for a suite's pictures, removed after it. */
+function scratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function servingMultiReplica(r: RehearsalResult) {
   return Object.values(r.workloads).filter((w) => w.multiReplica && !w.batch);
 }
@@ -71,8 +78,7 @@ function assertEvidenceAgrees(r: RehearsalResult, moved: string[]) {
 
 describe("rehearsal: the default scenario (a regional pool) end to end", function () {
   this.timeout(180_000);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-spec-"));
-  after(() => fs.rmSync(out, { recursive: true, force: true }));
+  const out = scratchDir("rehearsal-spec-");
 
   describe("with the drain (implicit budget 25% for workloads without a PDB)", () => {
     let r: RehearsalResult;
@@ -289,8 +295,7 @@ spec:
 
 describe("rehearsal: two roles (app, batch) rotated in one update", function () {
   this.timeout(180_000);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-two-"));
-  after(() => fs.rmSync(out, { recursive: true, force: true }));
+  const out = scratchDir("rehearsal-two-");
 
   describe("both drains succeed", () => {
     let r: RehearsalResult;

@@ -8,6 +8,12 @@ import type { RehearsalResult } from "./run";
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/** A pool's shape in GKE's terms: "3 zones x 2 nodes" (count per zone), or "2 nodes" without zone labels. */
+export function shapeText(p: { zones: string[]; nodesPerZone: number }, times = "x"): string {
+  const n = `${p.nodesPerZone} node${p.nodesPerZone === 1 ? "" : "s"}`;
+  return p.zones.length ? `${p.zones.length} zone${p.zones.length === 1 ? "" : "s"} ${times} ${n}` : n;
+}
+
 /** Pads a table: first column left-aligned (names), numbers right-aligned, a trailing "note" column as is. */
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -30,8 +36,7 @@ export function formatSummary(r: RehearsalResult): string {
   const out: string[] = [];
   out.push(`Rehearsal ${modeLabel(r)}`);
   for (const x of r.roles) {
-    const zones = x.oldPool.zones.length ? `${x.oldPool.zones.length} zones x ${x.oldPool.nodesPerZone} nodes` : `${x.oldPool.nodes} nodes`;
-    out.push(`  role ${x.role}: ${x.oldPool.name} (${x.oldPool.version}) -> ${x.newPool.name} (${x.newPool.version}), ${zones}`);
+    out.push(`  role ${x.role}: ${x.oldPool.name} (${x.oldPool.version}) -> ${x.newPool.name} (${x.newPool.version}), ${shapeText(x.oldPool)}`);
   }
   out.push(`scenario: ${r.scenario}`);
   out.push("");

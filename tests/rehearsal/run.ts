@@ -34,6 +34,7 @@ import { POOL_LABEL, Prober } from "./prober";
 import { DEFAULT_SCENARIO_FILE, loadScenario, RehearsalScenario, RoleRotation } from "./scenario";
 import { Marker, Timeline, workloadFigures, WorkloadFigures } from "./timeline";
 import { Blocker, blockRole, discoverTargets, settled } from "./workloads";
+import { shapeText } from "./report";
 
 /** Options of one rehearsal run. */
 export interface RehearsalOptions {
@@ -549,7 +550,7 @@ function pictureTitle(r: RehearsalResult): string {
     r.mode === "no-drain"
       ? "without the drain (GKE's behaviour)"
       : r.defaultBudget && Object.values(r.defaultBudget).every((b) => b === "none")
-        ? "with the drain, defaultBudget none (kubectl's behaviour for workloads without a PDB)"
+        ? "with the drain, defaultBudget none (kubectl's behaviour)"
         : `with the drain (default budget ${[...new Set(Object.values(r.defaultBudget ?? {}))].join("/")})`;
   return `nodepool-rotation rehearsal — ${how}`;
 }
@@ -557,8 +558,8 @@ function pictureTitle(r: RehearsalResult): string {
 function pictureSubtitle(r: RehearsalResult): string {
   const roles = r.roles.map(
     (x) =>
-      `${x.role}: ${x.oldPool.name} -> ${x.newPool.name}${x.oldPool.zones.length ? ` (${x.oldPool.zones.length} zone(s) x ${x.oldPool.nodesPerZone} nodes)` : ""}: ` +
-      (x.oldPoolDeleted ? "old pool deleted" : `old pool KEPT${x.blockedBy ? ` (drain blocked by PDB ${x.blockedBy.pdb})` : x.drain?.ok ? " (drained, pool batch cancelled)" : ""}`),
+      `${x.role} (${shapeText(x.oldPool)}): ${x.oldPool.name} -> ${x.newPool.name}: ` +
+      (x.oldPoolDeleted ? "old pool deleted" : `old pool KEPT (${x.blockedBy ? "its drain was blocked" : x.drain?.ok ? "drained; pool batch cancelled" : "its drain failed"})`),
   );
   const v = r.verdict;
   return [
