@@ -94,7 +94,7 @@ export class PoolDrainer extends pulumi.dynamic.Resource {
   public readonly role!: pulumi.Output<string>;
   public readonly cluster!: pulumi.Output<string>;
   public readonly options!: pulumi.Output<DrainerOptions>;
-  /** sha256 of the serialized provider text (engine + provider); a change updates the stored code. */
+  /** sha256 of the serialized provider text (engine + provider) and the installed client-node version; a change updates the stored code. */
   public readonly codeVersion!: pulumi.Output<string>;
 
   constructor(name: string, args: PoolDrainerArgs, opts: pulumi.CustomResourceOptions = {}) {
@@ -204,8 +204,7 @@ export function engineBundle(entryFile: string = DEFAULT_ENGINE_ENTRY, root: str
     }
     files[key] = code.replace(/\n\/\/# sourceMappingURL=.*$/m, "");
     links[key] = {};
-    for (const m of code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)) {
-      const spec = m[1];
+    for (const spec of requiredSpecifiers(code)) {
       if (spec.startsWith("@pulumi/")) {
         throw new Error(`PoolDrainer: the rotation engine (${key}) imports ${spec}; the engine must never import @pulumi/*.`);
       }
@@ -219,6 +218,11 @@ export function engineBundle(entryFile: string = DEFAULT_ENGINE_ENTRY, root: str
   return { entry, files, links };
 }
 
+/** The specifiers of the `require("...")` calls in CommonJS source. */
+function requiredSpecifiers(code: string): string[] {
+  return [...code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
+}
+
 let shared: { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<string> } | undefined;
 
 /**
@@ -227,19 +231,55 @@ let shared: { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<st
  */
 export function drainerProvider(): { provider: pulumi.dynamic.ResourceProvider; codeVersion: Promise<string> } {
   if (!shared) {
-    const provider = makeDrainerProvider(engineBundle());
-    shared = { provider, codeVersion: codeVersionOf(provider) };
+    const bundle = engineBundle();
+    const provider = makeDrainerProvider(bundle);
+    shared = { provider, codeVersion: codeVersionOf(provider, requiredPackageVersions(bundle)) };
   }
   return shared;
 }
 
 /**
- * sha256 (16 hex) of the text Pulumi stores as `__provider` for this provider object: the SDK
- * serializes `() => provider` (dynamic/index.js `serializeFunctionMaybeSecret`), and so do we.
+ * Installed versions of the packages the stored code `require`s by bare name at delete time: the
+ * provider's own `@kubernetes/client-node` plus every non-builtin package the engine bundle
+ * requires. They are resolved like the host resolves them — require-from-string searches
+ * `Module._nodeModulePaths(<working directory>)`, and Pulumi runs the host in the project
+ * directory — so an `npm ci` that installs another client-node changes the code a delete runs.
+ * Throws, naming the package and the fix, when one is not installed.
  */
-export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider): Promise<string> {
+export function requiredPackageVersions(bundle: EngineBundle, root: string = PROJECT_ROOT): Record<string, string> {
+  const builtins = new Set(require("node:module").builtinModules as string[]);
+  const names = new Set<string>(["@kubernetes/client-node"]);
+  for (const code of Object.values(bundle.files)) {
+    for (const spec of requiredSpecifiers(code)) {
+      if (spec.startsWith(".") || spec.startsWith("node:") || builtins.has(spec) || builtins.has(spec.split("/")[0])) continue;
+      names.add(spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/"));
+    }
+  }
+  const searchPaths: string[] = require("node:module")._nodeModulePaths(root);
+  const versions: Record<string, string> = {};
+  for (const name of [...names].sort()) {
+    const file = searchPaths.map((dir) => path.join(dir, name, "package.json")).find((f) => fs.existsSync(f));
+    if (!file) {
+      throw new Error(`PoolDrainer: ${name} (required by the drain code at delete time) is not installed under ${root}: run \`npm ci\` in the project.`);
+    }
+    versions[name] = String(JSON.parse(fs.readFileSync(file, "utf8")).version);
+  }
+  return versions;
+}
+
+/**
+ * sha256 (16 hex) of what a delete will run: the text Pulumi stores as `__provider` for this
+ * provider object (the SDK serializes `() => provider`, dynamic/index.js
+ * `serializeFunctionMaybeSecret`, and so do we) plus the installed versions of the packages that
+ * text requires (`packages`, from requiredPackageVersions).
+ */
+export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider, packages: Record<string, string>): Promise<string> {
   const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
-  return crypto.createHash("sha256").update(sf.text).digest("hex").slice(0, 16);
+  const deps = Object.keys(packages)
+    .sort()
+    .map((name) => `${name}@${packages[name]}`)
+    .join("\n");
+  return crypto.createHash("sha256").update(`${sf.text}\n${deps}`).digest("hex").slice(0, 16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,11 +489,12 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
  * The operator-facing error of a failed drain: what blocked, that the old pool was kept and whether
  * its nodes are schedulable again, and how to retry. Never includes the kubeconfig.
  */
-function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = []): string {
+function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = [], interrupted?: string): string {
   const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
   // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
   const detail = (isDrainError ? String(e.message) : apiErrorText(e)).trim().replace(/\s*Uncordoned [^]*$/, "");
   const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && e.reason ? ` [${e.reason}]` : ""}: ${detail}`];
+  if (interrupted) lines.push(`The drain was INTERRUPTED by ${interrupted}: \`pulumi\` was interrupted a second time (Ctrl-C) or terminated, and stops this process 5 s later.`);
   if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
   const stillCordoned: string[] = isDrainError ? e.summary.cordoned ?? [] : [];
   let state: string;
@@ -470,7 +511,11 @@ function drainFailureMessage(pool: string, cluster: string, e: any, availability
   lines.push(`The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete) ${state}`);
   if (availability.length) lines.push("Workload availability while the drain ran:", ...availability);
   lines.push(
-    `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
+    typeof e?.advice === "string"
+      ? e.advice
+      : interrupted
+        ? "Run `pulumi up` again when ready: it retries this drain and then deletes the old pool (Pulumi may first warn about the interrupted delete as a pending operation)."
+        : `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
   );
   return lines.join("\n");
 }
@@ -496,57 +541,247 @@ function apiErrorText(e: any): string {
 }
 
 /**
+ * One source of drain options for a delete, lowest precedence first: the options stored at the last
+ * `pulumi up` (state), the ConfigMap override in the cluster, the environment override.
+ */
+interface OptionLayer {
+  /** Where the options came from, as printed on stderr. */
+  source: string;
+  /** The options of this source (undefined: the source is absent or names other pools). */
+  options: Record<string, unknown> | undefined;
+}
+
+/** Names of the two override sources (docs/drainer.md "Overriding a stuck drain's options"). */
+function overrideSources(): { env: string; namespace: string; configMap: string; key: string } {
+  return { env: "NODEPOOL_ROTATION_DRAIN_OVERRIDE", namespace: "kube-system", configMap: "nodepool-rotation-drain", key: "override" };
+}
+
+/**
+ * Parses and validates an override: a JSON object of drain options (the same keys and rules as
+ * stack config `nodepool-rotation:drain`) plus an optional `pools` list limiting it to those pools.
+ * Returns the options for `pool`, or undefined when `pools` names other pools. Throws one error
+ * naming the source and every bad field (nothing has been changed yet); its `advice` replaces the
+ * retry advice of the failure message.
+ */
+function parseDrainOverride(text: string, source: string, pool: string, parseBudget: (value: unknown, field: string) => unknown): Record<string, unknown> | undefined {
+  const fail = (problem: string) =>
+    Object.assign(new Error(`invalid drain override in ${source}: ${problem}`), {
+      advice: `Fix or remove the override (${source}), then run \`pulumi up\` again. Example: {"deadlineMinutes":90,"pools":["${pool}"]}.`,
+    });
+  let value: any;
+  try {
+    value = JSON.parse(text);
+  } catch (e: any) {
+    throw fail(`not JSON (${e.message})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw fail("must be a JSON object of drain options");
+  const { pools, ...options } = value;
+  const failures = validateDrainOptions(options, parseBudget);
+  if (pools !== undefined && (!Array.isArray(pools) || pools.length === 0 || !pools.every((p: unknown) => typeof p === "string" && p !== ""))) {
+    failures.push({ property: "pools", reason: `must be a non-empty list of node pool names, got ${JSON.stringify(pools)}` });
+  }
+  if (failures.length > 0) throw fail(failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  return pools === undefined || pools.includes(pool) ? options : undefined;
+}
+
+/** Merges option layers (later wins, key by key) and records where each effective value came from. */
+function mergeDrainOptions(layers: OptionLayer[]): { options: DrainerOptions; from: Record<string, string> } {
+  const options: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer.options ?? {})) {
+      if (value === undefined) continue;
+      options[key] = value;
+      from[key] = layer.source;
+    }
+  }
+  return { options: options as DrainerOptions, from };
+}
+
+/** "deadlineMinutes=90 (env …), concurrency=10 (stored …)": every option a drain runs with and its source. */
+function describeDrainOptions(merged: { options: DrainerOptions; from: Record<string, string> }): string {
+  const parts = Object.keys(merged.options)
+    .sort()
+    .map((key) => `${key}=${JSON.stringify((merged.options as any)[key])} (${merged.from[key]})`);
+  if ((merged.options as any).deadlineMinutes === undefined) parts.unshift("deadlineMinutes=60 (default)");
+  return `${parts.join(", ")}; other options: engine defaults`;
+}
+
+/**
+ * Reads the ConfigMap override (`data.override`). 404 (no ConfigMap, or no such key): none. Any other
+ * failure is thrown (the delete fails before anything changes): a drain must not run with options
+ * other than the ones the operator set.
+ */
+async function readConfigMapOverride(core: any, pool: string, parseBudget: (value: unknown, field: string) => unknown): Promise<OptionLayer> {
+  const { namespace, configMap, key } = overrideSources();
+  const source = `ConfigMap ${namespace}/${configMap}`;
+  let cm: any;
+  try {
+    cm = await core.readNamespacedConfigMap({ name: configMap, namespace });
+  } catch (e: any) {
+    if (e?.code === 404) return { source, options: undefined };
+    throw new Error(`could not read the drain override ${source}: ${apiErrorText(e)}`);
+  }
+  const text = cm?.data?.[key];
+  if (text === undefined || text.trim() === "") return { source, options: undefined };
+  return { source, options: parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget) };
+}
+
+/**
+ * Rejects with `what` after `ms`, or with the abort reason when `signal` aborts; otherwise settles
+ * like `p`. Used for the requests made before the engine runs (they are not tied to the signal).
+ */
+async function bounded<T>(p: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} got no answer within ${Math.round(ms / 1000)} s`)), ms);
+        onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * SIGINT/SIGTERM while a delete runs. On a second Ctrl-C or SIGTERM the engine sends SIGINT to the
+ * host's process group and SIGKILL 5 s later (pulumi/pulumi sdk/go/common/resource/plugin/plugin.go
+ * `ExecPlugin`: `cmdutil.InterruptChildren(pid)`, then `context.WithTimeout(…, 5*time.Second)`, then
+ * `cmdutil.KillChildren(pid)`; pkg/backend/cancellation_scope.go: the second signal calls
+ * `cancelSource.Terminate()`). Node's default for SIGINT/SIGTERM is to exit at once, and the host
+ * installs no handler of its own, so a listener is installed for the delete's duration: it calls
+ * `onSignal` (which aborts the drain: the engine stops evicting and uncordons what it cordoned).
+ * `release()` removes it; if a signal arrived, the host is then let go the way the engine asked —
+ * the same signal is re-raised once the delete's error has been answered (250 ms) and no other
+ * delete of this host still holds a listener.
+ */
+function trapTermination(onSignal: (sig: NodeJS.Signals) => void): { release(): void; received(): NodeJS.Signals | undefined } {
+  let received: NodeJS.Signals | undefined;
+  const listener = (sig: NodeJS.Signals) => {
+    if (received) return;
+    received = sig;
+    onSignal(sig);
+  };
+  process.on("SIGINT", listener);
+  process.on("SIGTERM", listener);
+  return {
+    received: () => received,
+    release() {
+      process.removeListener("SIGINT", listener);
+      process.removeListener("SIGTERM", listener);
+      const sig = received;
+      if (sig) {
+        setTimeout(() => {
+          if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+        }, 250);
+      }
+    },
+  };
+}
+
+/**
  * delete(): drain the OLD pool with the engine, with our own deadline, progress on stderr.
- * A pool with no nodes left (deleted or scaled to zero outside Pulumi) is done at once; so is a
- * drainer whose stored options say `skip: true` (set on purpose before `pulumi destroy`).
- * On failure, throws drainFailureMessage(...).
+ * Options: stored (state) < ConfigMap kube-system/nodepool-rotation-drain < env
+ * NODEPOOL_ROTATION_DRAIN_OVERRIDE, each override validated before anything changes; the options
+ * used and their sources are printed. A pool with no nodes left (deleted or scaled to zero outside
+ * Pulumi) is done at once; so is a drain whose options say `skip: true` (no request at all when the
+ * stored options or the environment say so). SIGINT/SIGTERM stop the drain and fail closed (see
+ * trapTermination). On failure, throws drainFailureMessage(...).
  */
 async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle): Promise<void> {
   const pool = props.poolName;
-  const options: DrainerOptions = props.options ?? {};
-  if (options.skip === true) {
-    process.stderr.write(`[PoolDrainer ${pool}] drain SKIPPED (nodepool-rotation:drain.skip is true): the pool is deleted without honouring PodDisruptionBudgets\n`);
-    return;
-  }
-  const deadlineMinutes = options.deadlineMinutes ?? 60;
-  const deadlineMs = deadlineMinutes * 60_000;
   const started = Date.now();
   const enginePrefix = `[${pool}] `;
   const log = (line: string) =>
     process.stderr.write(`[PoolDrainer ${pool}] ${line.startsWith(enginePrefix) ? line.slice(enginePrefix.length) : line}\n`);
+  const names = overrideSources();
+  let engine: any;
+  const parseBudget = (v: unknown, field: string) => (engine ??= loadEngine(bundle, require)).parseDefaultBudget(v, field);
 
-  // The engine stops at deadlineMs and fails closed (uncordons). Backstops, never expected to fire:
-  // abort its signal 15 s later; give up waiting 60 s later, so delete() always returns.
+  // The environment override is validated before any request; with the stored options it decides skip.
+  const stored: OptionLayer = { source: "stored at the last `pulumi up`", options: { ...props.options } };
+  const envSource = `env ${names.env}`;
+  const envText = process.env[names.env];
+  let env: OptionLayer = { source: envSource, options: undefined };
+  if (envText !== undefined && envText.trim() !== "") {
+    try {
+      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, parseBudget) };
+    } catch (e: any) {
+      throw new Error(drainFailureMessage(pool, props.cluster, e));
+    }
+    if (!env.options) log(`${names.env} is set but its "pools" do not include ${pool}: not applied to this drain`);
+  }
+  const early = mergeDrainOptions([stored, env]);
+  if (early.options.skip === true) {
+    const why = early.from.skip === stored.source ? "nodepool-rotation:drain.skip is true" : `skip: true from ${early.from.skip}`;
+    log(`drain SKIPPED (${why}): the pool is deleted without honouring PodDisruptionBudgets`);
+    return;
+  }
+
   const controller = new AbortController();
-  const backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
-  let hardTimer: ReturnType<typeof setTimeout> | undefined;
-  const hardStop = new Promise<never>((_, reject) => {
-    hardTimer = setTimeout(
-      () => reject(Object.assign(new Error(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`), { hardStop: true })),
-      deadlineMs + 60_000,
+  let signalTimer: ReturnType<typeof setTimeout> | undefined;
+  const trap = trapTermination((sig) => {
+    log(`received ${sig} (pulumi was interrupted a second time, or terminated; it kills this process in 5 s): stopping the drain and uncordoning the nodes it cordoned`);
+    controller.abort(new Error(`interrupted by ${sig}`));
+    signalTimer = setTimeout(
+      () => log(`still stopping 4 s after ${sig}: if this process is killed now, check \`kubectl get nodes -l cloud.google.com/gke-nodepool=${pool}\` and uncordon them`),
+      4000,
     );
   });
-  let listTimer: ReturnType<typeof setTimeout> | undefined;
-  let engine: any;
+  let backstop: ReturnType<typeof setTimeout> | undefined;
+  let hardTimer: ReturnType<typeof setTimeout> | undefined;
   try {
-    log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     const k8s = require("@kubernetes/client-node");
     const kc = new k8s.KubeConfig();
     kc.loadFromString(props.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    // "No nodes" only from a list that succeeded: any failure to list fails the delete, and a server
-    // that never answers fails it within 2 min (not at the backstop an hour later, blaming the drain).
-    const listLimitMs = Math.min(deadlineMs, 120_000);
-    const listTimeout = new Promise<never>((_, reject) => {
-      listTimer = setTimeout(() => reject(new Error(`listing the pool's nodes got no answer within ${Math.round(listLimitMs / 1000)} s`)), listLimitMs);
+    // Requests before the drain are bounded by min(deadline, 2 min): a server that never answers
+    // fails the delete then, not at the backstop an hour later, blaming the drain.
+    const firstLimitMs = (deadlineMinutes: unknown) => Math.min(typeof deadlineMinutes === "number" ? deadlineMinutes * 60_000 : 60 * 60_000, 120_000);
+    const configMap = await bounded(
+      readConfigMapOverride(core, pool, parseBudget),
+      firstLimitMs(early.options.deadlineMinutes),
+      `reading the drain override ConfigMap ${names.namespace}/${names.configMap}`,
+      controller.signal,
+    );
+    const merged = mergeDrainOptions([stored, configMap, env]);
+    const options: DrainerOptions = merged.options;
+    log(`drain options: ${describeDrainOptions(merged)}`);
+    if (options.skip === true) {
+      log(`drain SKIPPED (skip: true from ${merged.from.skip}): the pool is deleted without honouring PodDisruptionBudgets`);
+      return;
+    }
+    const deadlineMinutes = options.deadlineMinutes ?? 60;
+    const deadlineMs = deadlineMinutes * 60_000;
+    // The engine stops at deadlineMs and fails closed (uncordons). Backstops, never expected to fire:
+    // abort its signal 15 s later; give up waiting 60 s later, so delete() always returns.
+    backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
+    const hardStop = new Promise<never>((_, reject) => {
+      hardTimer = setTimeout(
+        () => reject(Object.assign(new Error(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`), { hardStop: true })),
+        deadlineMs + 60_000,
+      );
     });
-    const nodes = await Promise.race([core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }), listTimeout, hardStop]);
-    clearTimeout(listTimer);
+    log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
+    // "No nodes" only from a list that succeeded: any failure to list fails the delete.
+    const nodes = await bounded(
+      core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<any>,
+      firstLimitMs(deadlineMinutes),
+      "listing the pool's nodes",
+      controller.signal,
+    );
     if (nodes.items.length === 0) {
       log(`no nodes labelled cloud.google.com/gke-nodepool=${pool} are left: nothing to drain`);
       return;
     }
-    engine = loadEngine(bundle, require);
+    engine ??= loadEngine(bundle, require);
     const drain = engine.drainPool(kc, {
       pool,
       replacementSelector: `nodepool-rotation/role=${props.role}`,
@@ -570,10 +805,11 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   } catch (e: any) {
     // The host prints the error (message and stack) to stderr itself, and Pulumi shows the message.
     const availability = typeof engine?.formatAvailability === "function" && Array.isArray(e?.summary?.availability) ? engine.formatAvailability(e.summary.availability) : [];
-    throw new Error(drainFailureMessage(pool, props.cluster, e, availability));
+    throw new Error(drainFailureMessage(pool, props.cluster, e, availability, trap.received()));
   } finally {
-    clearTimeout(listTimer);
     clearTimeout(backstop);
     clearTimeout(hardTimer);
+    clearTimeout(signalTimer);
+    trap.release();
   }
 }

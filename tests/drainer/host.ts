@@ -1,175 +1,251 @@
 /**
- * Loads a serialized dynamic provider (`__provider` text) in a FRESH Node process, exactly the way
- * Pulumi's dynamic-provider host does, and calls its methods.
+ * The REAL dynamic-provider host, started the way the Pulumi engine starts it, driven over gRPC the
+ * way the engine drives it. No emulation: every drainer spec (and the rehearsal's drain seam) runs
+ * the serialized `__provider` text inside `@pulumi/pulumi/cmd/dynamic-provider`.
  *
- * What "exactly" means (node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js, 3.270):
- *  - Pulumi starts the host through the `pulumi-resource-pulumi-nodejs` script (pulumi/pulumi
- *    sdk/nodejs/dist/pulumi-resource-pulumi-nodejs):
- *      node "$(node -e "console.log(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))")"
- *    i.e. @pulumi/pulumi is resolved from the working directory, which is the project directory.
- *  - The host does `requireFromString(props.__provider).handler()` with `require-from-string`
- *    resolved from its own file, no filename and no extra paths.
- *  - require-from-string then sets the module's search paths to `Module._nodeModulePaths(dirname(""))`
- *    = node_modules directories of the *working directory* and its parents.
- * So the child runs with its working directory in a fresh temporary "checkout" (not below this
- * repository, so no parent node_modules is found by accident) whose `node_modules` is a symlink to
- * this project's installed packages, with NODE_PATH/NODE_OPTIONS cleared (no ts-node, no extra
- * paths). Anything the text needs must be found the way the real host would find it.
+ * How the engine starts it (pulumi/pulumi sdk/go/common/resource/plugin/plugin.go, `ExecPlugin`,
+ * tag v3.259.0-14-g1b5949891b; the same in 3.270):
+ *  - `environment := os.Environ()` (line 500) … `cmd.Env = environment` (602): the host inherits the
+ *    `pulumi` process's environment (that is how NODEPOOL_ROTATION_DRAIN_OVERRIDE reaches it);
+ *  - `cmdutil.RegisterProcessGroup(cmd)` (598: `Setpgid: true`) and `cmd.Dir = pwd` (599, the
+ *    project directory): the plugin runs in its OWN process group, so a terminal's Ctrl-C never
+ *    reaches it; here: `spawn(..., { detached: true })`, which calls setsid (a new group too);
+ *  - the binary is `pulumi-resource-pulumi-nodejs` (shipped in node_modules/@pulumi/pulumi): a
+ *    shell script that resolves `@pulumi/pulumi/cmd/dynamic-provider` from the working directory
+ *    and runs it with node, so the group holds `sh` and `node`;
+ *  - the host prints its gRPC port on stdout (cmd/dynamic-provider/index.js `main`), the engine
+ *    dials 127.0.0.1:<port>, calls GetPluginInfo and Configure (the host answers
+ *    `acceptSecrets: false`, so secrets arrive unwrapped), then Check/Diff/Create/Update/Delete with
+ *    properties as google.protobuf.Struct, `__provider` carrying the serialized provider text;
+ *  - stopping it: `InterruptChildren` = SIGINT to the process group (line 648), then SIGKILL to the
+ *    group 5 s later if it has not exited (651–661). `signal()` below sends the same signals.
+ *
+ * The specs stop every host they start after each test (`stopAllHosts`): SIGKILL to the group.
  */
 import { ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { POOL_DRAINER_TYPE } from "../../components/poolDrainer";
 
-const PROJECT_NODE_MODULES = path.resolve(__dirname, "..", "..", "node_modules");
+/* eslint-disable @typescript-eslint/no-var-requires */
+const fromPulumi = (m: string) => require(require.resolve(m, { paths: [require.resolve("@pulumi/pulumi")] }));
+const grpc = fromPulumi("@grpc/grpc-js");
+const providerpb = require("@pulumi/pulumi/proto/provider_pb");
+const providerrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
+const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb");
+const { Empty } = fromPulumi("google-protobuf/google/protobuf/empty_pb");
+/* eslint-enable @typescript-eslint/no-var-requires */
 
-/**
- * The child: the host's CRUD semantics (cmd/dynamic-provider/index.js) over line-delimited JSON:
- * the provider text is taken from the props of each call (`__provider` of news for
- * check/diff/update, of the stored props for create/read/delete, olds when news' is unknown),
- * loaded once per distinct text with `requireFromString(text).handler()`, and create/update/read
- * return outputs with `__provider` attached, as `resultIncludingProvider` does.
- */
-const CHILD_SOURCE = `
-const path = require("path");
-const { createRequire } = require("module");
-// As pulumi-resource-pulumi-nodejs: resolve the host script from the working directory ...
-const hostScript = createRequire(path.join(process.cwd(), "[cwd]")).resolve("@pulumi/pulumi/cmd/dynamic-provider");
-// ... and require-from-string from the host's own file, as the host's \`require\` does.
-const requireFromString = createRequire(hostScript)("require-from-string");
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const cache = {};
-function getProvider(props) {
-  const text = props.__provider;
-  if (!cache[text]) cache[text] = requireFromString(text).handler();
-  return cache[text];
+/** The project directory: where `pulumi up` runs, and so the host's working directory. */
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const WRAPPER = path.join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "pulumi-resource-pulumi-nodejs");
+const STARTUP_LIMIT_MS = 60_000;
+
+/** Result of one provider RPC: the host's answer, or the gRPC error (its message, as Pulumi shows it). */
+export type HostResult =
+  | { ok: true; result: any; ms: number }
+  | { ok: false; message: string; code: number; ms: number };
+
+/** Where the host runs. */
+export interface HostOptions {
+  /**
+   * `"project"` (default): this repository, as `pulumi up` in the project. `"elsewhere"`: a fresh
+   * temporary directory outside the repository whose `node_modules` links to the project's
+   * packages, as a CI checkout in another path (nothing else is shared).
+   */
+  checkout?: "project" | "elsewhere";
+  /** Extra environment (inherited from the `pulumi` process by the real host). */
+  env?: Record<string, string>;
 }
-const withProvider = (result, props) => Object.assign(result || {}, { __provider: props.__provider });
-const methods = {
-  async check(olds, news) {
-    const p = getProvider(news.__provider === UNKNOWN ? olds : news);
-    const r = p.check ? await p.check(olds, news) : { inputs: news };
-    const inputs = r.inputs || news;
-    inputs.__provider = news.__provider;
-    return { inputs, failures: r.failures || [] };
-  },
-  async diff(id, olds, news) {
-    const p = getProvider(news.__provider === UNKNOWN ? olds : news);
-    return p.diff ? await p.diff(id, olds, news) : {};
-  },
-  async create(props) {
-    const r = await getProvider(props).create(props);
-    return { id: r.id, outs: withProvider(r.outs, props) };
-  },
-  async update(id, olds, news) {
-    const p = getProvider(news);
-    const r = p.update ? (await p.update(id, olds, news)) || {} : {};
-    return { outs: withProvider(r.outs, news) };
-  },
-  async read(id, props) {
-    const p = getProvider(props);
-    if (!p.read) return { id, props };
-    const r = await p.read(id, props);
-    return { id: r.id, props: withProvider(r.props, props) };
-  },
-  async delete(id, props) {
-    const p = getProvider(props);
-    if (p.delete) await p.delete(id, props);
-    return null;
-  },
-};
-const send = (o) => process.stdout.write(JSON.stringify(o) + "\\n");
-let buf = "";
-process.stdin.on("data", async (chunk) => {
-  buf += chunk;
-  let i;
-  while ((i = buf.indexOf("\\n")) >= 0) {
-    const line = buf.slice(0, i); buf = buf.slice(i + 1);
-    const { seq, method, args } = JSON.parse(line);
-    try {
-      const result = await methods[method](...args);
-      send({ seq, ok: true, result: result === undefined ? null : result });
-    } catch (e) {
-      // check/diff/read/delete errors are printed by the host before answering; create/update are not.
-      if (method !== "create" && method !== "update") console.error(\`\${e}: \${e.stack}\`);
-      send({ seq, ok: false, message: String((e && e.message) || e) });
-    }
-  }
-});
-process.stdin.on("end", () => process.exit(0));
-`;
 
-/** Result of a provider method call in the child. */
-export type HostResult = { ok: true; result: any; ms: number } | { ok: false; message: string; ms: number };
-
-/** A running fresh host process. */
+/** A running host process group. */
 export interface FreshHost {
-  /** Working directory of the child (a temporary directory outside this repository). */
+  /** Working directory of the host. */
   cwd: string;
-  /** Everything the provider wrote to stderr so far (the host shows stderr to the operator). */
+  /** Process group id (= pid of the wrapper script the engine would exec). */
+  pgid: number;
+  /** Everything the host wrote to stderr so far (Pulumi shows a provider's stderr to the operator). */
   stderr(): string;
-  /** Runs the host's `method` (check/diff/create/update/read/delete) with the engine's arguments; resolves with the result or the thrown message. */
-  call(method: string, ...args: unknown[]): Promise<HostResult>;
-  /** Ends the child and removes its directory. */
+  /**
+   * One provider RPC as the engine sends it: `check(olds, news)`, `diff(id, olds, news)`,
+   * `create(props)`, `update(id, olds, news)`, `delete(id, props)`; plain JS values in, the
+   * response converted back (check → {inputs, failures}, diff → {changes, replaces,
+   * deleteBeforeReplace}, create → {id, outs}, update → {outs}, delete → null).
+   */
+  call(method: "check" | "diff" | "create" | "update" | "delete", ...args: any[]): Promise<HostResult>;
+  /** Sends `sig` to the host's process group, as the engine's InterruptChildren/KillChildren do. */
+  signal(sig: NodeJS.Signals): void;
+  /** True while any process of the group is alive (not a zombie). */
+  running(): boolean;
+  /** Kills the process group (SIGKILL), waits until it is gone, removes a temporary checkout. */
   stop(): Promise<void>;
 }
 
+const started = new Set<FreshHost>();
+
+/** Stops every host started and not yet stopped (the specs call it after each test). */
+export async function stopAllHosts(): Promise<void> {
+  await Promise.all([...started].map((h) => h.stop()));
+}
+
+/** Live (non-zombie) processes of process group `pgid`, read from /proc (Linux). */
+function groupAlive(pgid: number): boolean {
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses: parse after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
+  }
+  return false;
+}
+
+const urnOf = (name: string) => `urn:pulumi:staging::nodepool-rotation::${POOL_DRAINER_TYPE}::${name}`;
+/** The Struct the engine sends: JSON values only (undefined fields are absent on the wire). */
+const struct = (v: unknown) => Struct.fromJavaScript(JSON.parse(JSON.stringify(v ?? {})));
+
+/** Builds the engine's request for `method` from plain values. */
+function request(method: string, args: any[]): any {
+  const name = "drainer";
+  switch (method) {
+    case "check": {
+      const [olds, news] = args;
+      return new providerpb.CheckRequest().setUrn(urnOf(name)).setName(name).setType(POOL_DRAINER_TYPE).setOlds(struct(olds)).setNews(struct(news));
+    }
+    case "diff": {
+      const [id, olds, news] = args;
+      return new providerpb.DiffRequest().setId(id).setUrn(urnOf(name)).setName(name).setType(POOL_DRAINER_TYPE).setOlds(struct(olds)).setNews(struct(news));
+    }
+    case "create":
+      return new providerpb.CreateRequest().setUrn(urnOf(name)).setName(name).setType(POOL_DRAINER_TYPE).setProperties(struct(args[0]));
+    case "update": {
+      const [id, olds, news] = args;
+      return new providerpb.UpdateRequest().setId(id).setUrn(urnOf(name)).setName(name).setType(POOL_DRAINER_TYPE).setOlds(struct(olds)).setNews(struct(news));
+    }
+    case "delete": {
+      const [id, props] = args;
+      return new providerpb.DeleteRequest().setId(id).setUrn(urnOf(name)).setName(name).setType(POOL_DRAINER_TYPE).setProperties(struct(props));
+    }
+    default:
+      throw new Error(`unsupported provider method ${method}`);
+  }
+}
+
+const DIFF = providerpb.DiffResponse.DiffChanges;
+
+/** Converts the host's response for `method` back to plain values. */
+function response(method: string, resp: any): any {
+  switch (method) {
+    case "check":
+      return {
+        inputs: resp.getInputs()?.toJavaScript(),
+        failures: resp.getFailuresList().map((f: any) => ({ property: f.getProperty(), reason: f.getReason() })),
+      };
+    case "diff":
+      return {
+        changes: resp.getChanges() === DIFF.DIFF_SOME ? true : resp.getChanges() === DIFF.DIFF_NONE ? false : undefined,
+        replaces: resp.getReplacesList(),
+        deleteBeforeReplace: resp.getDeletebeforereplace(),
+      };
+    case "create":
+      return { id: resp.getId(), outs: resp.getProperties()?.toJavaScript() };
+    case "update":
+      return { outs: resp.getProperties()?.toJavaScript() };
+    default:
+      return null;
+  }
+}
+
 /**
- * Starts a fresh host in a new temporary project directory. Calls take the props the engine would
- * send, including `__provider` (the serialized text), exactly like the real host.
+ * Starts the real host as the engine does and performs the engine's handshake (GetPluginInfo,
+ * Configure). Resolves once it serves.
  */
-export async function startFreshHost(): Promise<FreshHost> {
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-host-"));
-  fs.symlinkSync(PROJECT_NODE_MODULES, path.join(cwd, "node_modules"), "dir");
-  const script = path.join(cwd, "host-child.js");
-  fs.writeFileSync(script, CHILD_SOURCE);
-  const env = { ...process.env };
-  delete env.NODE_PATH;
-  delete env.NODE_OPTIONS;
-  delete env.TS_NODE_PROJECT;
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [script], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+export async function startFreshHost(opts: HostOptions = {}): Promise<FreshHost> {
+  let cwd = PROJECT_DIR;
+  let tempDir: string | undefined;
+  if (opts.checkout === "elsewhere") {
+    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-checkout-"));
+    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(tempDir, "node_modules"), "dir");
+    cwd = tempDir;
+  }
+  // The pulumi CLI's environment, minus what mocha's ts-node would add to a child.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` };
+  for (const k of ["NODE_OPTIONS", "NODE_PATH", "TS_NODE_PROJECT", "TS_NODE_TRANSPILE_ONLY", "TS_NODE_FILES"]) delete env[k];
+  // The engine passes its own gRPC address as the first argument; the dynamic host never dials it.
+  const child: ChildProcessWithoutNullStreams = spawn("/bin/sh", [WRAPPER, "127.0.0.1:1"], { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+  const pgid = child.pid!;
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
-  const pending = new Map<number, { resolve: (r: HostResult) => void; started: number }>();
-  let out = "";
-  child.stdout.on("data", (d) => {
-    out += d;
-    let i;
-    while ((i = out.indexOf("\n")) >= 0) {
-      const line = out.slice(0, i);
-      out = out.slice(i + 1);
-      const msg = JSON.parse(line);
-      const p = pending.get(msg.seq);
-      if (!p) continue;
-      pending.delete(msg.seq);
-      const ms = Date.now() - p.started;
-      p.resolve(msg.ok ? { ok: true, result: msg.result, ms } : { ok: false, message: msg.message, ms });
-    }
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  child.on("exit", (code) => {
-    for (const [, p] of pending) p.resolve({ ok: false, message: `host exited (${code}): ${stderr}`, ms: Date.now() - p.started });
-    pending.clear();
-  });
-  let seq = 0;
-  return {
+  let stdout = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let client: any;
+  let stopped = false;
+
+  const host: FreshHost = {
     cwd,
+    pgid,
     stderr: () => stderr,
     call(method, ...args) {
+      const t0 = Date.now();
       return new Promise((resolve) => {
-        const id = ++seq;
-        pending.set(id, { resolve, started: Date.now() });
-        child.stdin.write(JSON.stringify({ seq: id, method, args }) + "\n");
+        client[method](request(method, args), (err: any, resp: any) =>
+          resolve(err ? { ok: false, message: String(err.details ?? err.message), code: err.code, ms: Date.now() - t0 } : { ok: true, result: response(method, resp), ms: Date.now() - t0 }),
+        );
       });
     },
-    async stop() {
-      if (child.exitCode === null) {
-        child.stdin.end();
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
+    signal(sig) {
+      try {
+        process.kill(-pgid, sig);
+      } catch (e: any) {
+        if (e.code !== "ESRCH") throw e;
       }
-      fs.rmSync(cwd, { recursive: true, force: true });
+    },
+    running: () => groupAlive(pgid),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      started.delete(host);
+      client?.close();
+      host.signal("SIGKILL");
+      await exited;
+      const until = Date.now() + 5000;
+      while (groupAlive(pgid) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
     },
   };
+  started.add(host);
+
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the dynamic-provider host printed no port within ${STARTUP_LIMIT_MS} ms; stderr:\n${stderr}`)), STARTUP_LIMIT_MS);
+      child.stdout.on("data", (d) => {
+        stdout += d;
+        const m = /^(\d+)\s*$/m.exec(stdout);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the dynamic-provider host exited (${code}) before serving; stderr:\n${stderr}`));
+      });
+    });
+    client = new providerrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) => client.getPluginInfo(new Empty(), (err: any) => (err ? reject(err) : resolve())));
+    const configured = await new Promise<any>((resolve, reject) =>
+      client.configure(new providerpb.ConfigureRequest().setArgs(struct({})).setAcceptsecrets(true).setAcceptresources(true), (err: any, r: any) => (err ? reject(err) : resolve(r))),
+    );
+    if (configured.getAcceptsecrets()) throw new Error("the dynamic-provider host accepts secrets: the specs' plainInputs() assumption no longer holds");
+  } catch (e) {
+    await host.stop();
+    throw e;
+  }
+  return host;
 }

@@ -1,7 +1,9 @@
 /**
- * PoolDrainer as Pulumi registers it and as the dynamic-provider host runs it: the type token, the
- * inputs (kubeconfig secret), and the serialized `__provider` text loaded in a fresh Node process from
- * another working directory (tests/drainer/host.ts) answering check/diff/create/update.
+ * PoolDrainer as Pulumi registers it and as the REAL dynamic-provider host runs it: the type token,
+ * the inputs (kubeconfig secret), and the serialized `__provider` text served by
+ * `@pulumi/pulumi/cmd/dynamic-provider` over gRPC (tests/drainer/host.ts) answering
+ * Check/Diff/Create/Update/Delete as the engine calls them — in the project directory, and once
+ * from a checkout in another directory.
  */
 import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";
@@ -10,18 +12,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CREDENTIAL_PATTERNS, execKubeconfig, installMocks, isSecret, plainInputs, Registered } from "./capture";
-import { FreshHost, startFreshHost } from "./host";
+import { startFreshHost, stopAllHosts } from "./host";
 import { Simulator, startSimulator } from "../simulator";
-import { codeVersionOf, engineBundle, makeDrainerProvider, POOL_DRAINER_TYPE, PoolDrainer } from "../../components/poolDrainer";
+import { codeVersionOf, engineBundle, makeDrainerProvider, POOL_DRAINER_TYPE, PoolDrainer, requiredPackageVersions } from "../../components/poolDrainer";
 
 const REPO = path.resolve(__dirname, "..", "..");
 
-describe("PoolDrainer registration and serialized provider (fresh host process)", function () {
+describe("PoolDrainer registration and serialized provider (real dynamic-provider host over gRPC)", function () {
   this.timeout(60_000);
   let reg: Registered;
   let text: string;
   let news: Record<string, any>;
-  let host: FreshHost;
 
   before(async () => {
     const mocks = installMocks();
@@ -35,11 +36,8 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     reg = await mocks.registered("drainer-app-v1");
     text = reg.inputs.__provider;
     news = plainInputs(reg.inputs);
-    host = await startFreshHost();
   });
-  after(async () => {
-    await host?.stop();
-  });
+  afterEach(stopAllHosts); // every host process group started by a test is killed after it
 
   it("registers the documented type token with the kubeconfig as a secret and a code version", () => {
     assert.equal(reg.type, POOL_DRAINER_TYPE);
@@ -50,19 +48,54 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     assert.match(reg.inputs.codeVersion, /^[0-9a-f]{16}$/);
   });
 
-  it("codeVersion is the hash of exactly the provider text the host will run", () => {
-    const hash = crypto.createHash("sha256").update(text).digest("hex").slice(0, 16);
+  it("codeVersion is the hash of exactly the provider text the host will run and the installed client-node version", () => {
+    const clientNode = JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", "@kubernetes", "client-node", "package.json"), "utf8")).version;
+    const hash = crypto.createHash("sha256").update(`${text}\n@kubernetes/client-node@${clientNode}`).digest("hex").slice(0, 16);
     assert.equal(reg.inputs.codeVersion, hash);
   });
 
-  describe("stale code: delete runs the text stored at the last create/update", () => {
+  describe("codeVersion follows the installed @kubernetes/client-node (the stored code requires it at delete time)", () => {
+    let dir: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-deps-"));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    /** A project directory whose node_modules reports client-node `version` (resolved like the host resolves it). */
+    const projectWith = (version: string) => {
+      const root = path.join(dir, version);
+      fs.mkdirSync(path.join(root, "node_modules", "@kubernetes", "client-node"), { recursive: true });
+      fs.writeFileSync(path.join(root, "node_modules", "@kubernetes", "client-node", "package.json"), JSON.stringify({ name: "@kubernetes/client-node", version }));
+      return root;
+    };
+
+    it("the installed version is read from the project's node_modules; another version → another codeVersion", async () => {
+      const bundle = engineBundle();
+      const provider = makeDrainerProvider(bundle);
+      const installed = requiredPackageVersions(bundle);
+      assert.deepEqual(Object.keys(installed), ["@kubernetes/client-node"], "the engine requires no other package");
+      assert.equal(await codeVersionOf(provider, installed), reg.inputs.codeVersion, "the program's codeVersion uses the installed version");
+      const v140 = requiredPackageVersions(bundle, projectWith("1.4.0"));
+      const v141 = requiredPackageVersions(bundle, projectWith("1.4.1"));
+      assert.deepEqual(v141, { "@kubernetes/client-node": "1.4.1" });
+      assert.notEqual(await codeVersionOf(provider, v141), await codeVersionOf(provider, v140), "same text, other client-node → other codeVersion (an update refreshes the stored code)");
+    });
+
+    it("a project without client-node installed is refused at program time, naming the package and `npm ci`", () => {
+      const empty = path.join(dir, "empty");
+      fs.mkdirSync(empty, { recursive: true });
+      assert.throws(() => requiredPackageVersions(engineBundle(), empty), /@kubernetes\/client-node .* is not installed .* run `npm ci`/);
+    });
+  });
+
+  describe("stale code: Delete runs the text stored at the last Create/Update", () => {
     let dir: string;
     let sim: Simulator;
     const variant = async (marker: string) => {
       fs.writeFileSync(path.join(dir, "index.ts"), `export async function drainPool(kc: any, opts: any) { opts.log("engine ${marker}"); return { nodes: [], evicted: 0 }; }\n`);
-      const provider = makeDrainerProvider(engineBundle(path.join(dir, "index.ts"), dir));
+      const bundle = engineBundle(path.join(dir, "index.ts"), dir);
+      const provider = makeDrainerProvider(bundle);
       const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
-      return { text: sf.text, codeVersion: await codeVersionOf(provider) };
+      return { text: sf.text, codeVersion: await codeVersionOf(provider, requiredPackageVersions(bundle, REPO)) };
     };
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "pooldrainer-engine-"));
@@ -85,6 +118,7 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     });
 
     it("without an update the old text drains; the codeVersion update stores the new text", async () => {
+      const host = await startFreshHost();
       const a = await variant("A");
       const b = await variant("B");
       const simNews = { ...news, kubeconfig: sim.kubeconfig };
@@ -142,13 +176,14 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     assert.doesNotMatch(text, /require\("@pulumi\//);
   });
 
-  it("create() touches nothing and returns every field delete() needs, without credentials", async () => {
+  it("Create touches nothing and returns every field Delete needs, without credentials", async () => {
+    const host = await startFreshHost();
     const r = await host.call("create", news);
     assert.ok(r.ok, !r.ok ? r.message : "");
     const outs = (r as any).result.outs;
     assert.equal((r as any).result.id, "acme-game-staging/asia-northeast1/game-staging/app-v1-31-4-gke-1100-20261120-ab12c");
     assert.deepEqual(Object.keys(outs).sort(), ["__provider", "cluster", "codeVersion", "kubeconfig", "options", "poolName", "role"]);
-    assert.equal(outs.__provider, text);
+    assert.equal(outs.__provider, text, "the host stores the provider text next to the outputs");
     assert.equal(outs.poolName, news.poolName);
     assert.equal(outs.kubeconfig, news.kubeconfig);
     assert.deepEqual(outs.options, { deadlineMinutes: 30, concurrency: 10 });
@@ -158,103 +193,83 @@ describe("PoolDrainer registration and serialized provider (fresh host process)"
     assert.ok(!json.includes(REPO));
   });
 
-  describe("diff() in the fresh host", () => {
-    let olds: Record<string, any>;
-    before(async () => {
-      const r = await host.call("create", news);
-      olds = (r as any).result.outs;
-    });
-    const diff = async (patch: Record<string, any>) => {
+  it("Diff: options, codeVersion, kubeconfig, role → in-place update; pool or cluster → replace (never delete-before-replace)", async () => {
+    const host = await startFreshHost();
+    const created = await host.call("create", news);
+    assert.ok(created.ok, !created.ok ? created.message : "");
+    const olds = (created as any).result.outs;
+    const cases: [string, Record<string, any>, { changes: boolean; replaces: string[] }][] = [
+      ["no change", {}, { changes: false, replaces: [] }],
+      ["same options in another key order", { options: { concurrency: 10, deadlineMinutes: 30 } }, { changes: false, replaces: [] }],
+      ["options changed", { options: { deadlineMinutes: 45, concurrency: 10 } }, { changes: true, replaces: [] }],
+      ["codeVersion changed (refreshes the stored code)", { codeVersion: "0000000000000000" }, { changes: true, replaces: [] }],
+      ["kubeconfig changed (delete must use the current one)", { kubeconfig: execKubeconfig("https://203.0.113.99") }, { changes: true, replaces: [] }],
+      ["role changed", { role: "batch" }, { changes: true, replaces: [] }],
+      ["pool renamed (version bump)", { poolName: "app-v1-32-1-gke-1200-20261201-cd34e" }, { changes: true, replaces: ["poolName"] }],
+      ["cluster changed", { cluster: "acme-game-staging/asia-northeast1/game-staging-2" }, { changes: true, replaces: ["cluster"] }],
+      ["pool name unknown during preview", { poolName: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }, { changes: true, replaces: ["poolName"] }],
+    ];
+    for (const [what, patch, expected] of cases) {
       const r = await host.call("diff", "id", olds, { ...news, ...patch });
-      assert.ok(r.ok, !r.ok ? r.message : "");
-      return (r as any).result;
-    };
-
-    it("no change → no changes, no replace", async () => {
-      const d = await diff({});
-      assert.equal(d.changes, false);
-      assert.deepEqual(d.replaces, []);
-    });
-    it("same options in another key order → no change", async () => {
-      const d = await diff({ options: { concurrency: 10, deadlineMinutes: 30 } });
-      assert.equal(d.changes, false);
-    });
-    it("pool renamed (version bump) → replace on poolName, never deleteBeforeReplace", async () => {
-      const d = await diff({ poolName: "app-v1-32-1-gke-1200-20261201-cd34e" });
-      assert.equal(d.changes, true);
-      assert.deepEqual(d.replaces, ["poolName"]);
-      assert.ok(!d.deleteBeforeReplace);
-    });
-    it("cluster changed → replace on cluster", async () => {
-      const d = await diff({ cluster: "acme-game-staging/asia-northeast1/game-staging-2" });
-      assert.deepEqual(d.replaces, ["cluster"]);
-      assert.ok(!d.deleteBeforeReplace);
-    });
-    it("options changed → update in place", async () => {
-      const d = await diff({ options: { deadlineMinutes: 45, concurrency: 10 } });
-      assert.equal(d.changes, true);
-      assert.deepEqual(d.replaces, []);
-    });
-    it("codeVersion changed → update in place (refreshes the stored code)", async () => {
-      const d = await diff({ codeVersion: "0000000000000000" });
-      assert.equal(d.changes, true);
-      assert.deepEqual(d.replaces, []);
-    });
-    it("kubeconfig changed → update in place (delete must use the current one)", async () => {
-      const d = await diff({ kubeconfig: execKubeconfig("https://203.0.113.99") });
-      assert.equal(d.changes, true);
-      assert.deepEqual(d.replaces, []);
-    });
-    it("pool name unknown during preview → replace", async () => {
-      const d = await diff({ poolName: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" });
-      assert.deepEqual(d.replaces, ["poolName"]);
-    });
-    it("update() stores the new inputs as outputs", async () => {
-      const r = await host.call("update", "id", olds, { ...news, options: { deadlineMinutes: 45 } });
-      assert.ok(r.ok);
-      assert.deepEqual((r as any).result.outs.options, { deadlineMinutes: 45 });
-    });
+      assert.ok(r.ok, `${what}: ${!r.ok ? r.message : ""}`);
+      const d = (r as any).result;
+      assert.deepEqual({ changes: d.changes, replaces: d.replaces }, expected, what);
+      assert.equal(d.deleteBeforeReplace, false, `${what}: never delete-before-replace`);
+    }
+    const updated = await host.call("update", "id", olds, { ...news, options: { deadlineMinutes: 45 } });
+    assert.ok(updated.ok, !updated.ok ? updated.message : "");
+    assert.deepEqual((updated as any).result.outs.options, { deadlineMinutes: 45 }, "Update stores the new inputs as outputs");
+    assert.equal((updated as any).result.outs.__provider, text);
   });
 
-  describe("check() in the fresh host: bad input named before anything changes", () => {
+  it("Check: bad input is named (field and fix) before anything changes; values unknown in preview pass", async () => {
+    const host = await startFreshHost();
     const failuresOf = async (patch: Record<string, any>) => {
       const r = await host.call("check", {}, { ...news, ...patch });
       assert.ok(r.ok, !r.ok ? r.message : "");
       return (r as any).result.failures as { property: string; reason: string }[];
     };
-    it("accepts the exec-auth kubeconfig and valid options", async () => {
-      assert.deepEqual(await failuresOf({}), []);
-    });
-    it("rejects a kubeconfig with an embedded token, naming the fix", async () => {
-      const withToken = execKubeconfig().replace(/ {4}exec:[\s\S]*$/, "    token: ya29.a0AfH6SMBexampleexampleexample\n");
-      const f = await failuresOf({ kubeconfig: withToken });
-      assert.equal(f.length, 1);
-      assert.equal(f[0].property, "kubeconfig");
-      assert.match(f[0].reason, /credential/);
-      assert.match(f[0].reason, /gke-gcloud-auth-plugin/);
-      assert.doesNotMatch(f[0].reason, /ya29/, "the failure must not echo the token");
-    });
-    it("rejects a remote kubeconfig without exec auth", async () => {
-      const noAuth = execKubeconfig().replace(/ {4}exec:[\s\S]*$/, "    {}\n");
-      const f = await failuresOf({ kubeconfig: noAuth });
-      assert.deepEqual(f.map((x) => x.property), ["kubeconfig"]);
-      assert.match(f[0].reason, /exec/);
-    });
-    it("accepts a loopback kubeconfig without auth (the simulator)", async () => {
-      const noAuth = execKubeconfig("http://127.0.0.1:6443").replace(/ {4}exec:[\s\S]*$/, "    {}\n");
-      assert.deepEqual(await failuresOf({ kubeconfig: noAuth }), []);
-    });
-    it("names each bad option", async () => {
-      const f = await failuresOf({ options: { deadlineMinutes: 0, batch: "150%", colour: "red" } });
-      assert.deepEqual(f.map((x) => x.property).sort(), ["options.batch", "options.colour", "options.deadlineMinutes"]);
-    });
-    it("preview: values not known yet (kubeconfig of a cluster being created) are not failures", async () => {
-      assert.deepEqual(await failuresOf({ kubeconfig: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }), []);
-    });
-    it("rejects a pool name GKE would refuse", async () => {
-      const f = await failuresOf({ poolName: "App_V1" });
-      assert.deepEqual(f.map((x) => x.property), ["poolName"]);
-    });
+    assert.deepEqual(await failuresOf({}), [], "the exec-auth kubeconfig and valid options");
+
+    const withToken = execKubeconfig().replace(/ {4}exec:[\s\S]*$/, "    token: ya29.a0AfH6SMBexampleexampleexample\n");
+    const token = await failuresOf({ kubeconfig: withToken });
+    assert.deepEqual(token.map((x) => x.property), ["kubeconfig"]);
+    assert.match(token[0].reason, /credential/);
+    assert.match(token[0].reason, /gke-gcloud-auth-plugin/);
+    assert.doesNotMatch(token[0].reason, /ya29/, "the failure must not echo the token");
+
+    const noAuth = await failuresOf({ kubeconfig: execKubeconfig().replace(/ {4}exec:[\s\S]*$/, "    {}\n") });
+    assert.deepEqual(noAuth.map((x) => x.property), ["kubeconfig"]);
+    assert.match(noAuth[0].reason, /exec/);
+
+    const loopback = execKubeconfig("http://127.0.0.1:6443").replace(/ {4}exec:[\s\S]*$/, "    {}\n");
+    assert.deepEqual(await failuresOf({ kubeconfig: loopback }), [], "a loopback kubeconfig without auth (the simulator)");
+
+    const bad = await failuresOf({ options: { deadlineMinutes: 0, batch: "150%", colour: "red" } });
+    assert.deepEqual(bad.map((x) => x.property).sort(), ["options.batch", "options.colour", "options.deadlineMinutes"]);
+    assert.deepEqual((await failuresOf({ poolName: "App_V1" })).map((x) => x.property), ["poolName"]);
+    assert.deepEqual(await failuresOf({ kubeconfig: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }), [], "preview: kubeconfig of a cluster being created");
+  });
+
+  it("the stored text loads and drains from a checkout in another directory (node_modules found as pulumi-resource-pulumi-nodejs finds them)", async () => {
+    // The host runs from the other checkout: its wrapper resolves @pulumi/pulumi from there, and
+    // require-from-string resolves the text's `require("@kubernetes/client-node")` from there.
+    const sim = await startSimulator({ scenario: "apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n" });
+    try {
+      const host = await startFreshHost({ checkout: "elsewhere" });
+      assert.ok(!host.cwd.startsWith(REPO), `host cwd ${host.cwd} is outside the repository`);
+      const simNews = { ...news, kubeconfig: sim.kubeconfig };
+      const checked = await host.call("check", {}, simNews);
+      assert.ok(checked.ok && (checked as any).result.failures.length === 0, JSON.stringify(checked));
+      const created = await host.call("create", (checked as any).result.inputs);
+      assert.ok(created.ok, !created.ok ? created.message : "");
+      const deleted = await host.call("delete", (created as any).result.id, (created as any).result.outs);
+      assert.ok(deleted.ok, !deleted.ok ? deleted.message : "");
+      assert.match(host.stderr(), /no nodes labelled cloud\.google\.com\/gke-nodepool=app-v1-31-4-gke-1100-20261120-ab12c are left: nothing to drain/, "client-node listed the pool's nodes");
+      assert.ok(sim.report().totalRequests > 0, "the delete reached the cluster");
+    } finally {
+      await sim.stop();
+    }
   });
 
   it("refuses deletedWith/deleteBeforeReplace and bad plain options in the program, before registering", () => {
