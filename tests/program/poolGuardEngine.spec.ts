@@ -103,6 +103,25 @@ async function workloadPodsOnPool(view: View, pool: string): Promise<string[]> {
 const workloads = (...roles: [string, string, number, number][]) =>
   roles.flatMap(([role, name, replicas, minAvailable]) => deployment("shop", name, replicas, { minAvailable }, { spec: { nodeSelector: { [ROLE]: role } } }));
 
+/** Fast simulator timing with a real readiness delay. */
+const TIMING = { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 };
+
+/** A simulator running `objects` (pools come from the emulated NodePool provider). */
+const startCluster = (objects: any[]) => startSimulator({ scenario: scenario(objects, TIMING) });
+
+/**
+ * What the guard must achieve on every path: it ran before GKE's delete of each pool, no pod was
+ * killed by a pool deletion, and no workload went below its PDB floor.
+ */
+function assertGuarded(log: string[], pools: string[], report: ReturnType<Simulator["report"]>): void {
+  for (const pool of pools) {
+    const checked = log.indexOf(`hook checks ${pool}`);
+    assert.ok(checked >= 0 && checked < log.indexOf(`GKE deletes pool ${pool}`), `the hook checks ${pool} before GKE deletes it:\n${log.join("\n")}`);
+  }
+  assert.equal(report.workloadPodsDeletedWithoutEviction, 0, "no pod killed by a pool deletion");
+  for (const [key, w] of Object.entries(report.workloads)) assert.equal(w.msBelowFloor, 0, `${key} never went below its PDB floor`);
+}
+
 describe("pool guard under the engine's deletion order (emulated engine, simulator cluster)", function () {
   this.timeout(120_000);
   let sim: Simulator | undefined;
@@ -118,9 +137,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
    * fixes its PDB; the next `up` deletes app-v1 (after its drainer) and web-v1 (no drainer left).
    */
   async function partialRotation(guarded: boolean) {
-    sim = await startSimulator({
-      scenario: scenario(workloads(["app", "api", 4, 4], ["web", "front", 4, 3]), { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }),
-    });
+    sim = await startCluster(workloads(["app", "api", 4, 4], ["web", "front", 4, 3]));
     const kc = sim.kubeConfig();
     const view = new View(kc);
     const log: string[] = [];
@@ -162,12 +179,9 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     const { next, log, placed, report, evictionsBefore, stack } = await partialRotation(true);
     assert.ok(next.ok, next.errors.join("\n"));
     assert.deepEqual(stack.pendingDeletes(), []);
-    assert.ok(log.includes("hook checks web-v1"), log.join("\n"));
-    assert.ok(log.indexOf("hook checks web-v1") < log.indexOf("GKE deletes pool web-v1"), "the hook runs before GKE's delete");
+    assertGuarded(log, ["app-v1", "web-v1"], report);
     assert.ok(log.some((l) => new RegExp(`guard: pool web-v1 still runs ${placed.length} pod\\(s\\)`).test(l)), log.join("\n"));
-    assert.equal(report.workloadPodsDeletedWithoutEviction, 0, "no pod killed by a pool deletion");
     assert.ok(report.evictions - evictionsBefore >= placed.length, "the pods on web-v1 left through the Eviction API");
-    for (const [key, w] of Object.entries(report.workloads)) assert.equal(w.msBelowFloor, 0, `${key} never went below its PDB floor`);
   });
 
   it("control, without the hook: the same path kills the pods put on that pool (what the hook prevents)", async () => {
@@ -179,7 +193,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
 
   /** `pulumi up --target <app pool urn>` on a version bump: the old pool goes, its drainer stays. */
   async function targetedRotation(guarded: boolean) {
-    sim = await startSimulator({ scenario: scenario(workloads(["app", "api", 4, 3]), { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }) });
+    sim = await startCluster(workloads(["app", "api", 4, 3]));
     const view = new View(sim.kubeConfig());
     const log: string[] = [];
     const opts = (targets?: string[]): RunOptions => ({ providers: providers(sim!, log), hooks: guarded ? programHooks(sim!, log) : {}, targets });
@@ -196,10 +210,8 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     assert.ok(r.ok, r.errors.join("\n"));
     assert.ok(!log.some((l) => l.startsWith("drainer drains")), "the drainer did not run (untargeted)");
     assert.equal(stack.live(urn(DRAINER_TYPE, "app-drainer"))?.outputs.poolName, "app-v1", "the drainer keeps its old state");
-    assert.ok(log.includes("hook checks app-v1"));
-    assert.equal(report.workloadPodsDeletedWithoutEviction, 0);
+    assertGuarded(log, ["app-v1"], report);
     assert.ok(report.evictions >= onOld.length);
-    for (const [key, w] of Object.entries(report.workloads)) assert.equal(w.msBelowFloor, 0, `${key} never went below its PDB floor`);
   });
 
   it("control, --target without the hook: GKE kills the pool's pods", async () => {
@@ -207,15 +219,14 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     assert.ok(r.ok);
     assert.ok(report.workloadPodsDeletedWithoutEviction >= onOld.length);
   });
+
   /**
    * An interrupted run (Ctrl-C / CI cancel after the drainers' batch): both old pools are drained,
    * their drainers gone, the pools' batch never starts. Auto-repair and a deploy put pods back on
    * both before the next `up`, which deletes both pools with no drainer left.
    */
   async function interruptedRotation(guarded: boolean) {
-    sim = await startSimulator({
-      scenario: scenario(workloads(["app", "api", 4, 3], ["web", "front", 4, 3]), { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }),
-    });
+    sim = await startCluster(workloads(["app", "api", 4, 3], ["web", "front", 4, 3]));
     const kc = sim.kubeConfig();
     const view = new View(kc);
     const log: string[] = [];
@@ -250,10 +261,8 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     assert.ok(next.ok, next.errors.join("\n"));
     assert.deepEqual(stack.pendingDeletes(), []);
     assert.ok(!log.some((l) => l.startsWith("drainer drains")), "no drainer left to run");
-    for (const pool of ["app-v1", "web-v1"]) assert.ok(log.indexOf(`hook checks ${pool}`) >= 0 && log.indexOf(`hook checks ${pool}`) < log.indexOf(`GKE deletes pool ${pool}`), log.join("\n"));
     assert.ok(placed.length > 0);
-    assert.equal(report.workloadPodsDeletedWithoutEviction, 0);
-    for (const [key, w] of Object.entries(report.workloads)) assert.equal(w.msBelowFloor, 0, `${key} never went below its PDB floor`);
+    assertGuarded(log, ["app-v1", "web-v1"], report);
   });
 
   it("control, interrupted run without the hook: the pods that came back are killed", async () => {
@@ -268,7 +277,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
    * step, no drainer on any path.
    */
   async function removedImportedPool(guarded: boolean) {
-    sim = await startSimulator({ scenario: scenario(workloads(["app", "api", 4, 3]), { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }) });
+    sim = await startCluster(workloads(["app", "api", 4, 3]));
     const view = new View(sim.kubeConfig());
     const log: string[] = [];
     const stack = new EmulatedStack();
@@ -294,8 +303,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     const { r, log, report } = await removedImportedPool(true);
     assert.ok(r.ok, r.errors.join("\n"));
     assert.deepEqual(r.steps.filter((x) => x.op === "delete").map((x) => x.id), [`${CLUSTER_ID}/legacy`]);
-    assert.ok(log.indexOf("hook checks legacy") >= 0 && log.indexOf("hook checks legacy") < log.indexOf("GKE deletes pool legacy"));
-    assert.equal(report.workloadPodsDeletedWithoutEviction, 0);
+    assertGuarded(log, ["legacy"], report);
   });
 
   it("control, imported pool without the hook: GKE kills its pods", async () => {

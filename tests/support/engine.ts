@@ -160,6 +160,10 @@ export function makeUrn(stack: string, project: string, type: string, name: stri
 
 const key = (r: { urn: string; id: string }) => `${r.urn}#${r.id}`;
 
+/** The delete antichains of a run, as `urn#id` lists in execution order. */
+const batchesOf = (steps: StepRecord[]) =>
+  steps.filter((s) => s.batch !== undefined).reduce<string[][]>((acc, s) => ((acc[s.batch!] ??= []).push(key(s)), acc), []);
+
 /** A stack's checkpoint, evolved by emulated `up`/`destroy` runs. */
 export class EmulatedStack {
   /** The checkpoint's resources, in the order the engine keeps them (dependencies first). */
@@ -227,7 +231,7 @@ export class EmulatedStack {
 
     const condemned = prev.filter((r) => targeted(r.urn) && (r.delete || !registered.has(r.urn)));
     const ok = await this.runDeletes(condemned, opts, steps, errors);
-    return { ok, steps, batches: steps.filter((s) => s.batch !== undefined).reduce<string[][]>((acc, s) => ((acc[s.batch!] ??= []).push(key(s)), acc), []), errors };
+    return { ok, steps, batches: batchesOf(steps), errors };
   }
 
   /**
@@ -247,7 +251,7 @@ export class EmulatedStack {
     const steps: StepRecord[] = [];
     const errors: string[] = [];
     const ok = await this.runDeletes([...this.resources], opts, steps, errors);
-    return { ok, steps, batches: steps.filter((s) => s.batch !== undefined).reduce<string[][]>((acc, s) => ((acc[s.batch!] ??= []).push(key(s)), acc), []), errors };
+    return { ok, steps, batches: batchesOf(steps), errors };
   }
 
   private async create(goal: Goal, provider: EmulatedProvider): Promise<ResourceState> {
