@@ -229,11 +229,13 @@ describe("rehearsal: the default scenario (a regional pool) end to end", functio
   });
 
   describe("bad input", () => {
-    it("a scenario that cannot be read: exit 2, the message names the file, nothing started", async () => {
-      const res = await rehearseCli(["--scenario", path.join(out, "missing.yaml"), "--json"]);
+    it("a scenario that cannot be read, or --write-docs with other options: exit 2, the message names the cause, nothing started", async () => {
+      const [res, docs] = await Promise.all([rehearseCli(["--scenario", path.join(out, "missing.yaml"), "--json"]), rehearseCli(["--write-docs", "--no-drain"])]);
       assert.equal(res.code, 2);
       assert.equal(res.stdout, "");
       assert.match(res.stderr, /cannot read scenario .*missing\.yaml/);
+      assert.equal(docs.code, 2);
+      assert.match(docs.stderr, /--write-docs .* takes no other option \(got --no-drain\)/);
     });
 
     it("a bad --default-budget or --block: one clear error before anything starts", async () => {

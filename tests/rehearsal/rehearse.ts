@@ -47,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   if (o.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
     if (o.writeDocs) {
+      const others = [o.scenario && "--scenario", !o.drain && "--no-drain", o.defaultBudget && "--default-budget", o.block.length && "--block", o.json && "--json", o.out && "--out"].filter(Boolean);
+      if (others.length) throw new Error(`--write-docs runs the documented set of rehearsals and takes no other option (got ${others.join(", ")}): run it alone`);
       const written = await writeDocs({ log });
       process.stdout.write(written.map((f) => `wrote ${f}`).join("\n") + "\n");
       return 0;
