@@ -92,6 +92,26 @@ describe("pool guard (beforeDelete hook check) on the simulator", function () {
     assert.equal(s.sim.report().evictions, 0);
   });
 
+  it("after its drain, an unmovable pod lands on a repaired node: the delete fails and the whole pool is uncordoned (it keeps serving)", async () => {
+    s = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { minAvailable: 3 }) });
+    await drainPool(s.kc, { pool: "old" });
+    assert.ok((await s.view.nodes("old")).every((n) => n.spec?.unschedulable), "drained nodes stay cordoned");
+    // Auto-repair recreates one node; a pod that can only run on the old pool lands there.
+    await repairNodes(s.kc, [s.oldNodes[0]]);
+    await applyDeployment(s.kc, deployment("shop", "pinned", 1, undefined, { spec: { nodeSelector: { "cloud.google.com/gke-nodepool": "old" } } }));
+    const sim = s;
+    await waitFor(async () => (await workloadPodsOn(sim, sim.oldNodes)).length === 1, "the pinned pod running on the old pool");
+    const [pinned] = (await workloadPodsOn(s, s.oldNodes)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+    await assert.rejects(guardPoolDelete(s.kc, TARGET), (e: Error) => {
+      assert.ok(e.message.includes(pinned), e.message);
+      assert.match(e.message, /pinned to the old pool/);
+      assert.match(e.message, /The pool was NOT deleted and keeps serving/);
+      return true;
+    });
+    assert.ok((await s.view.nodes("old")).every((n) => !n.spec?.unschedulable), "every old node uncordoned, also the one the earlier drain cordoned");
+    assert.equal((await workloadPodsOn(s, s.oldNodes)).length, 1, "the pinned pod keeps running");
+  });
+
   it("drain.skip lets the delete through unchecked (environment teardown), and says so", async () => {
     s = await startPoolSim({ oldNodes: 1, objects: deployment("shop", "web", 2, { minAvailable: 2 }) });
     const logs: string[] = [];
