@@ -16,9 +16,12 @@ import type { WorkloadFigures } from "./timeline";
  * How far apart the three observers may be, per figure, before the rehearsal calls it a
  * disagreement. They see the same transitions through different channels (the engine's watch in
  * another process, the prober's watch, the simulator's own state), so each interval's two ends are
- * each late by a few ms of event-loop delay; on a loaded 2-core box that can reach tens of ms.
+ * each late by some event-loop delay: a few ms on an idle box, tens of ms on a loaded 2-core one.
+ * What the check must catch is a transition the engine missed or invented, which is off by about a
+ * pod start-up (hundreds of ms in the scenarios): 100 ms separates the two. The figures measured
+ * are reported as they are (docs/proof.md states them).
  */
-export const AGREEMENT_TOLERANCE_MS = 50;
+export const AGREEMENT_TOLERANCE_MS = 100;
 
 const LINE =
   /availability (\S+): (\d+) replica\(s\), floor (\d+) \(([^)]*)\), min Ready (\d+), ([\d.]+) ms below floor, ([\d.]+) ms at zero, (\d+) Ready at the end/;
