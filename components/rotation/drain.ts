@@ -74,6 +74,19 @@ class Failure extends Error {
 
 const MULTI_PDB_TEXT = "more than one PodDisruptionBudget";
 
+/** Items reordered so each group's first item comes first, then each group's second, ... (stable within a group). */
+function roundRobin<T>(items: T[], groupOf: (item: T) => string): T[] {
+  const seen = new Map<string, number>();
+  const rounds: T[][] = [];
+  for (const item of items) {
+    const g = groupOf(item);
+    const r = seen.get(g) ?? 0;
+    seen.set(g, r + 1);
+    (rounds[r] ??= []).push(item);
+  }
+  return rounds.flat();
+}
+
 /** One drain run. Holds all mutable state (nothing lives at module level). */
 export class PoolDrain {
   private readonly client: KubeClient;
@@ -519,7 +532,9 @@ export class PoolDrain {
     const neverCache = new Map<string, string | undefined>();
     const implicitLeft = new Map<string, number | undefined>();
     let unreflected: Map<string, number> | undefined;
-    for (const { pod, verdict } of todo) {
+    // Round-robin across workloads (each one's first pod, then each one's second, ...): budgets
+    // gate pod by pod, so every workload's longest chain of evictions starts as early as it can.
+    for (const { pod, verdict } of roundRobin(todo, ({ pod }) => this.controllers.workloadOf(pod) ?? keyOf(pod))) {
       this.trackPod(pod); // late pods (new nodes, pods bound directly) are evidence too
       if (disrupting >= this.concurrency) break;
       if (verdict !== "evict") continue;
