@@ -804,7 +804,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     if (typeof engine.formatAvailability === "function" && Array.isArray(summary?.availability)) for (const line of engine.formatAvailability(summary.availability)) log(line);
   } catch (e: any) {
     // The host prints the error (message and stack) to stderr itself, and Pulumi shows the message.
-    const availability = typeof engine?.formatAvailability === "function" && Array.isArray(e?.summary?.availability) ? engine.formatAvailability(e.summary.availability) : [];
+    const availability = typeof engine?.formatAvailability === "function" && e?.summary?.availability?.length ? engine.formatAvailability(e.summary.availability) : [];
     throw new Error(drainFailureMessage(pool, props.cluster, e, availability, trap.received()));
   } finally {
     clearTimeout(backstop);

@@ -159,7 +159,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
         out.stderr(`error: ${e.message}\n`);
         if (e.blockingPdbs.length) out.stderr(`blocking PodDisruptionBudgets: ${e.blockingPdbs.join(", ")}\n`);
         if (e.blockingPods.length) out.stderr(`blocking pods: ${e.blockingPods.slice(0, 50).join(", ")}${e.blockingPods.length > 50 ? ` and ${e.blockingPods.length - 50} more` : ""}\n`);
-        for (const line of formatAvailability(e.summary.availability ?? [])) out.stderr(`${line}\n`);
+        if (e.summary.availability?.length) for (const line of formatAvailability(e.summary.availability)) out.stderr(`${line}\n`);
         if (o.json) out.stdout(JSON.stringify({ ...e.summary, error: e.message, blockingPdbs: e.blockingPdbs, blockingPods: e.blockingPods, uncordoned: e.uncordoned }, null, 2) + "\n");
         out.exit(1);
       } finally {
