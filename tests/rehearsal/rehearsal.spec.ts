@@ -125,6 +125,7 @@ describe("rehearsal: the default scenario (a regional pool) end to end", functio
       assert.ok(app.drain!.output.some((l) => /\[PoolDrainer app-1-31-4-gke1100-20261101-[0-9a-f]{5}\] .*drained/.test(l)), app.drain!.output.join("\n"));
       for (const [k, p] of Object.entries(r.pdbs)) assert.ok(p.maxConcurrentDisruptionsObserved <= (p.allowed ?? 0), `${k}`);
       assert.equal(r.pdbs["shop/nginx"].allowed, 1);
+      assert.equal(app.guard, "nothing-to-move", "the pool guard hook re-checked the drained pool right before GKE's delete");
       // The engine: drainer first (batch 1), pool after (batch 2).
       assert.deepEqual(r.engine.deleteBatches, [[`drainer of ${app.oldPool.name}: ok`], [`pool ${app.oldPool.name}: ok`]]);
       assert.deepEqual(r.engine.pendingDeletes, []);
@@ -316,7 +317,7 @@ describe("rehearsal: two roles (app, batch) rotated in one update", function () 
       const started = Math.max(at(`drain ${app.oldPool.name}`), at(`drain ${batch.oldPool.name}`));
       const firstDone = Math.min(at(`drain ${app.oldPool.name} done`), at(`drain ${batch.oldPool.name} done`));
       assert.ok(started < firstDone, "both drains were running at once");
-      assert.ok(r.roles.every((x) => x.oldPoolDeleted && x.podsOnOldPool.length === 0));
+      assert.ok(r.roles.every((x) => x.oldPoolDeleted && x.podsOnOldPool.length === 0 && x.guard === "nothing-to-move"));
       assert.deepEqual(r.engine.pendingDeletes, []);
       assert.deepEqual([batch.oldPool.zones, batch.newPool.nodes], [["asia-northeast1-a"], 2], "the zonal batch pool keeps its shape");
     });
@@ -349,6 +350,7 @@ describe("rehearsal: two roles (app, batch) rotated in one update", function () 
       assert.deepEqual(r.engine.deleteBatches[1].slice().sort(), [`pool ${app.oldPool.name}: cancelled`, `pool ${batch.oldPool.name}: cancelled`]);
       assert.deepEqual(r.engine.pendingDeletes.slice().sort(), [`drainer of ${app.oldPool.name}`, `pool ${app.oldPool.name}`, `pool ${batch.oldPool.name}`].sort());
       assert.equal(app.oldPoolDeleted || batch.oldPoolDeleted, false);
+      assert.equal(app.guard ?? batch.guard, undefined, "the cancelled pool deletes never reached their hook");
       assert.match(app.keptBecause!, /its drain failed/);
       assert.match(batch.keptBecause!, /another role's drain failed/);
     });
