@@ -20,7 +20,12 @@ export class Scheduler {
   private unschedulable = new Set<string>();
   private antiAffinityPods = new Set<string>();
   private nodeOrder: string[] = [];
-  private nodeCursor = 0;
+  /**
+   * Round-robin cursors, one per node-selection signature (nodeSelector + node affinity): pods that
+   * can only use some nodes rotate over those, instead of all piling onto the first of them when
+   * pods of other selections moved a shared cursor elsewhere.
+   */
+  private cursors = new Map<string, number>();
 
   constructor(private c: Cluster) {}
 
@@ -168,8 +173,10 @@ export class Scheduler {
       const pinned = pinnedNodeName(pod.spec ?? {});
       const candidates = pinned ? [pinned] : this.nodeOrder;
       const n = candidates.length;
+      const selection = pinned ? "" : JSON.stringify([pod.spec?.nodeSelector ?? null, pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? null]);
+      const cursor = pinned ? 0 : this.cursors.get(selection) ?? 0;
       for (let i = 0; i < n; i++) {
-        const idx = pinned ? 0 : (this.nodeCursor + i) % n;
+        const idx = pinned ? 0 : (cursor + i) % n;
         const node = this.c.store.peek("nodes", candidates[idx]);
         if (!node) { reasons.set("node(s) not found", (reasons.get("node(s) not found") ?? 0) + 1); continue; }
         const why = this.unfit(pod, req, node, blocked) ?? spreadFilter(spread, node);
@@ -186,7 +193,7 @@ export class Scheduler {
         }
         if (!preference) break;
       }
-      if (chosen && !pinned) this.nodeCursor = (chosenIdx + 1) % n;
+      if (chosen && !pinned) this.cursors.set(selection, (chosenIdx + 1) % n);
       if (chosen) {
         this.c.store.mutate("pods", key, (p) => {
           p.spec.nodeName = chosen;
