@@ -246,7 +246,13 @@ export async function poolGuardCallback(args: pulumi.ResourceHookArgs, log?: (li
         `The pool was NOT deleted. Run \`pulumi up\` from the program that manages that cluster, or drain the pool (\`npm run rotation -- drain --kubeconfig PATH --pool ${target.pool}\`) and remove it from this stack's state.`,
     );
   }
-  const kubeconfig = await plain(cluster.kubeconfig);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const kubeconfig = await Promise.race([
+    plain(cluster.kubeconfig),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`pool guard: the kubeconfig of cluster ${target.clusterId} did not resolve within 2 min; node pool "${target.pool}" was NOT deleted.`)), 120_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   const kc = new k8s.KubeConfig();
   kc.loadFromString(kubeconfig ?? "");
   const write = log ?? ((line: string) => void pulumi.log.info(`[pool guard ${target.pool}] ${line}`));

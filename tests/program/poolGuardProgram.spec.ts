@@ -14,7 +14,8 @@
  *    at delete time against the current program is engine behaviour, emulated in tests/support/engine.ts.
  */
 import * as assert from "node:assert/strict";
-import { POOL_GUARD_HOOK, poolGuardCallback } from "../../components/poolGuard";
+import * as pulumi from "@pulumi/pulumi";
+import { POOL_GUARD_HOOK, guardedPoolOf, poolGuardCallback } from "../../components/poolGuard";
 import { validateStackConfig } from "../../components/config";
 import { clone, runProgram, stackFileConfig } from "./harness";
 
@@ -73,5 +74,20 @@ describe("pool guard in the program (index.ts under mocks)", function () {
       assert.match(e.message, /The pool was NOT deleted/);
       return true;
     });
+  });
+  it("reads the pool from its old outputs: full resource paths, secret fields, and a clear error without a name", async () => {
+    const target = await guardedPoolOf({
+      urn: "urn:pulumi:staging::nodepool-rotation::gcp:container/nodePool:NodePool::app",
+      oldInputs: { name: "from-inputs" },
+      oldOutputs: {
+        name: "app-1-35-2-gke1269000-20261201-ab12c",
+        project: "proj",
+        location: "europe-west1",
+        cluster: "projects/proj/locations/europe-west1/clusters/staging",
+        nodeConfig: pulumi.secret({ labels: { "nodepool-rotation/role": "app" } }),
+      },
+    });
+    assert.deepEqual(target, { pool: "app-1-35-2-gke1269000-20261201-ab12c", role: "app", clusterId: "proj/europe-west1/staging" });
+    await assert.rejects(guardedPoolOf({ urn: "urn:x", oldOutputs: {} }), /the state of urn:x has no pool name/);
   });
 });
