@@ -25,6 +25,8 @@ export interface WorkloadAvailability {
   msBelowFloor: number;
   /** Time spent with no Ready pod at all. */
   msAtZero: number;
+  /** Ready pods when the drain started recording this workload (a dip it did not cause shows here). */
+  readyAtStart: number;
   /** Ready pods when the drain ended (a dip still going on shows here). */
   readyAtEnd: number;
 }
@@ -34,6 +36,7 @@ export interface FloorInfo { replicas: number; floor: number; source: string }
 
 interface Track {
   floor: FloorInfo;
+  readyAtStart: number;
   minReady: number;
   msBelow: number;
   msZero: number;
@@ -69,7 +72,7 @@ export class AvailabilityTracker {
   /** Starts recording a workload (from its current Ready count). */
   track(workload: string): void {
     if (this.tracks.has(workload) || this.stoppedAt !== undefined) return;
-    const t: Track = { floor: this.floorOf(workload), minReady: this.ready(workload), msBelow: 0, msZero: 0, lastT: performance.now(), below: false, zero: false };
+    const t: Track = { floor: this.floorOf(workload), readyAtStart: this.ready(workload), minReady: this.ready(workload), msBelow: 0, msZero: 0, lastT: performance.now(), below: false, zero: false };
     this.tracks.set(workload, t);
     this.transition(workload, t, t.lastT);
   }
@@ -150,6 +153,7 @@ export class AvailabilityTracker {
         minReady: t.minReady,
         msBelowFloor: ms(t.msBelow + (t.below ? extra : 0)),
         msAtZero: ms(t.msZero + (t.zero ? extra : 0)),
+        readyAtStart: t.readyAtStart,
         readyAtEnd: this.ready(w),
       };
     });
@@ -172,8 +176,9 @@ export function formatAvailability(rows: WorkloadAvailability[]): string[] {
   if (!rows.length) return ["availability: no workload was moved"];
   return rows.map((r) =>
     `availability ${r.workload}: ${r.replicas} replica(s), floor ${r.floor} (${r.floorSource}), min Ready ${r.minReady}, ` +
-    `${fmtMs(r.msBelowFloor)} below floor, ${fmtMs(r.msAtZero)} at zero, ${r.readyAtEnd} Ready at the end` +
-    (r.msAtZero > 0 ? "  OUTAGE" : r.msBelowFloor > 0 ? "  BELOW FLOOR" : ""));
+    `${fmtMs(r.msBelowFloor)} below floor, ${fmtMs(r.msAtZero)} at zero, ${r.readyAtEnd} Ready at the end (${r.readyAtStart} at the start)` +
+    (r.msAtZero > 0 ? (r.readyAtStart === 0 ? "  (already at zero when the drain started)" : "  OUTAGE")
+      : r.msBelowFloor > 0 ? (r.readyAtStart < r.floor ? "  (already below its floor when the drain started)" : "  BELOW FLOOR") : ""));
 }
 
 function fmtMs(v: number): string {

@@ -561,9 +561,11 @@ export class PoolDrain {
       } else {
         // No PDB: the implicit budget, enforced here (nothing on the server does). Ready pods of the
         // workload anywhere, minus our evictions the watch does not show yet, must stay >= floor
-        // after this one. An unready pod is not healthy, so evicting it costs nothing (the Eviction
-        // API's IfHealthyBudget rule) as long as the workload is at or above its floor.
-        const w = this.controllers.workloadOf(pod);
+        // after this one. An unready pod serves nothing, so evicting it costs nothing: it is always
+        // allowed, as with a PDB's unhealthyPodEvictionPolicy AlwaysAllow, which Kubernetes
+        // recommends for drains (blog "Kubernetes 1.26: Eviction policy for unhealthy pods guarded
+        // by PodDisruptionBudgets"); a crash-looping workload does not block the rotation.
+        const w = isHealthy(pod) ? this.controllers.workloadOf(pod) : undefined;
         if (w && !implicitLeft.has(w)) {
           const b = this.implicitFor(w);
           unreflected ??= this.unreflectedEvictions();
@@ -571,9 +573,8 @@ export class PoolDrain {
         }
         const left = w ? implicitLeft.get(w) : undefined;
         if (left !== undefined) {
-          const healthy = isHealthy(pod);
-          if (healthy ? left < 1 : left < 0) { s.parkedOn = undefined; s.parkedOnWorkload = w; continue; }
-          if (healthy) implicitLeft.set(w!, left - 1);
+          if (left < 1) { s.parkedOn = undefined; s.parkedOnWorkload = w; continue; }
+          implicitLeft.set(w!, left - 1);
         }
       }
       s.parkedOn = undefined;

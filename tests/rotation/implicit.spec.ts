@@ -157,7 +157,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     await assertPoolEmpty(ps);
   });
 
-  it("unready pods at start count as disrupted (like the disruption controller): the unready pod goes first, no Ready pod while at the floor", async () => {
+  it("unready pods at start count as disrupted (like the disruption controller): the unready pod may go (it serves nothing), no Ready pod while at the floor", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4), timing: { podReadyMs: 60 } });
     const victim = (await ps.view.podsOn(ps.oldNodes)).find((p) => p.metadata.name.startsWith("web-"))!;
     // Keep it unready: the simulated kubelet leaves pods annotated ready=false alone.
@@ -170,6 +170,15 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     const a = row(s, "shop/Deployment/web");
     assert.deepEqual([a.floor, a.minReady, a.msBelowFloor], [3, 3, 0]);
     assert.equal(ps.sim.report().workloads["shop/Deployment/web"].minReady, 3, "never fewer than 3 Ready: a Ready pod was only evicted once the unready one was replaced");
+    await assertPoolEmpty(ps);
+  });
+
+  it("a Deployment whose pods never get Ready (crash-looping) does not hold the rotation: its unready pods are evicted at once", async () => {
+    ps = await startPoolSim({ oldNodes: 2, objects: [...deployment("shop", "sick", 4, undefined, { annotations: { [SIM_READY]: "false" } }), ...deployment("shop", "web", 4)], timing: { podReadyMs: 40 } });
+    await waitFor(async () => (await ps!.view.podsOn(ps!.oldNodes)).filter((p) => p.metadata.name.startsWith("sick-") && p.status?.phase === "Running").length === 4, "4 sick pods running, never Ready");
+    const s = await drainPool(ps.kc, { pool: "old", deadlineMs: 10_000 });
+    assert.deepEqual([row(s, "shop/Deployment/sick").floor, row(s, "shop/Deployment/sick").minReady], [3, 0]);
+    assert.equal(row(s, "shop/Deployment/web").msBelowFloor, 0);
     await assertPoolEmpty(ps);
   });
 
