@@ -319,7 +319,7 @@ function planImplicitBudgets(unbudgeted: Map<string, number>, budget: DefaultBud
     const healthy = healthyOf.get(workload) ?? 0;
     out.push({ workload, replicas, floor: b.floor, budget: String(budget), maxUnavailable: b.maxUnavailable, healthy, poolPods });
     warnings.push(`workload ${workload} has no PodDisruptionBudget: this drain keeps at least ${b.floor} of its ${replicas} replica(s) Ready (implicit budget maxUnavailable ${budget} = ${b.maxUnavailable})` +
-      (healthy <= b.floor ? `, which allows no disruption right now (${healthy} Ready): the drain waits for it` : "") +
+      (healthy <= b.floor ? `, which lets no Ready pod go right now (${healthy} Ready): the drain waits for replacements (unready pods go at once)` : "") +
       `; add a PodDisruptionBudget: the implicit one protects only this drain (GKE repairs, the cluster autoscaler and other tools do not know it)`);
   }
   if (unprotected.length) {

@@ -165,7 +165,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     await ps.view.core.patchNamespacedPodStatus({ name: victim.metadata.name, namespace: "shop", body: { status: { conditions: [{ type: "Ready", status: "False" }] } } }, MERGE);
     await waitFor(async () => (await readyPods(ps!, "web")).length === 3, "3 of 4 Ready");
     const plan = await planPool(ps.kc, { pool: "old" });
-    assert.ok(plan.warnings.some((l) => l.includes("shop/Deployment/web") && /allows no disruption right now \(3 Ready\)/.test(l)), plan.warnings.join("\n"));
+    assert.ok(plan.warnings.some((l) => l.includes("shop/Deployment/web") && /lets no Ready pod go right now \(3 Ready\)/.test(l)), plan.warnings.join("\n"));
     const s = await drainPool(ps.kc, { pool: "old", waitForReady: true });
     const a = row(s, "shop/Deployment/web");
     assert.deepEqual([a.floor, a.minReady, a.msBelowFloor], [3, 3, 0]);
