@@ -42,9 +42,6 @@ import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drain
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
 export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
 
-/** Pulumi type token of a GKE node pool. */
-export const NODE_POOL_TYPE = "gcp:container/nodePool:NodePool";
-
 /** What the guard knows about one cluster of the program: how to reach it, and the drain options. */
 export interface PoolGuardCluster {
   /** `project/location/name` of the cluster (what VersionedNodePoolArgs.clusterId carries). */
@@ -87,15 +84,11 @@ export function podsToMove(plan: Plan): PodPlan[] {
 
 /** What the plan needs (pool, replacement nodes, pod filters, implicit budget) from the stack's drain options. */
 export function guardPlanOptions(target: GuardedPool, drain: DrainConfig = {}): PlanOptions {
-  // `defaultBudget` (the implicit budget for workloads without a PDB) is passed on when the stack
-  // config has it; typed loosely so this mapping does not depend on which engine options exist.
-  const d = drain as DrainConfig & { defaultBudget?: unknown };
-  const budget = (d.defaultBudget !== undefined ? { defaultBudget: d.defaultBudget } : {}) as unknown as Partial<PlanOptions>;
   return {
     pool: target.pool,
     ...(target.role ? { replacementSelector: `${ROLE_LABEL}=${target.role}` } : {}),
-    deleteEmptyDirData: d.deleteEmptyDirData,
-    ...budget,
+    deleteEmptyDirData: drain.deleteEmptyDirData,
+    defaultBudget: drain.defaultBudget,
   };
 }
 

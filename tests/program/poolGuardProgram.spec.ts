@@ -15,7 +15,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { POOL_GUARD_HOOK, guardedPoolOf, poolGuardCallback } from "../../components/poolGuard";
+import { POOL_GUARD_HOOK, guardDrainOptions, guardedPoolOf, poolGuardCallback } from "../../components/poolGuard";
 import { validateStackConfig } from "../../components/config";
 import { clone, runProgram, stackFileConfig } from "./harness";
 
@@ -89,5 +89,24 @@ describe("pool guard in the program (index.ts under mocks)", function () {
     });
     assert.deepEqual(target, { pool: "app-1-35-2-gke1269000-20261201-ab12c", role: "app", clusterId: "proj/europe-west1/staging" });
     await assert.rejects(guardedPoolOf({ urn: "urn:x", oldOutputs: {} }), /the state of urn:x has no pool name/);
+  });
+  it("drains with the stack's drain options (units converted, never keeps nodes cordoned)", () => {
+    const options = guardDrainOptions(
+      { pool: "old", role: "app", clusterId: "p/l/c" },
+      { deadlineMinutes: 5, concurrency: 4, batch: 2, batchSoakSeconds: 30, soakSeconds: 60, waitForReady: true, deleteEmptyDirData: true, defaultBudget: "none" },
+    );
+    assert.deepEqual(options, {
+      pool: "old",
+      replacementSelector: "nodepool-rotation/role=app",
+      deleteEmptyDirData: true,
+      defaultBudget: "none",
+      deadlineMs: 300_000,
+      concurrency: 4,
+      batch: "2",
+      batchSoakMs: 30_000,
+      soakMs: 60_000,
+      waitForReady: true,
+      keepCordoned: false,
+    });
   });
 });
