@@ -1,59 +1,25 @@
 /**
- * PoolDrainer.delete() as the dynamic-provider host runs it — the serialized `__provider` text in a
- * fresh Node process from another working directory — against the Kubernetes API simulator.
+ * PoolDrainer Delete as the engine runs it — the serialized `__provider` text in the REAL
+ * dynamic-provider host, driven over gRPC (tests/drainer/host.ts) — against the Kubernetes API
+ * simulator.
  */
 import * as assert from "node:assert/strict";
-import { PoolDrainer } from "../../components/poolDrainer";
-import { ANN, startSimulator, Simulator } from "../simulator";
-import { CREDENTIAL_PATTERNS, installMocks, plainInputs } from "./capture";
-import { ClusterView, daemonSet, deployment, NEW_POOL, OLD_POOL, ROLE_LABELS, scenario, waitFor } from "./cluster";
-import { FreshHost, startFreshHost } from "./host";
+import { ANN, Simulator } from "../simulator";
+import { CREDENTIAL_PATTERNS } from "./capture";
+import { ClusterView, daemonSet, deployment, OLD_POOL, waitFor } from "./cluster";
+import { clusterWithPools, createdDrainer, Pools } from "./harness";
+import { stopAllHosts } from "./host";
 
-const CLUSTER = "acme-game-staging/asia-northeast1/game-staging";
-
-describe("PoolDrainer.delete() in a fresh host against the simulator", function () {
+describe("PoolDrainer Delete in the real host against the simulator", function () {
   this.timeout(60_000);
-  const mocks = { current: undefined as ReturnType<typeof installMocks> | undefined };
-  let seq = 0;
   const cleanups: (() => Promise<void>)[] = [];
-
-  before(() => {
-    mocks.current = installMocks();
-  });
   afterEach(async () => {
+    await stopAllHosts();
     while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
   });
 
-  /** A simulator with `docs`, the old pool (and optionally the new pool) booted and workloads ready. */
-  async function cluster(docs: string[], pools: { old: number; new: number; unready?: string[] }): Promise<{ sim: Simulator; view: ClusterView }> {
-    const sim = await startSimulator({ scenario: scenario(...docs) });
-    cleanups.push(() => sim.stop());
-    const view = new ClusterView(sim.kubeConfig());
-    if (pools.old > 0) {
-      await sim.addPool({ name: OLD_POOL, nodes: pools.old, labels: ROLE_LABELS });
-      await waitFor("old pool Ready", () => view.nodesReady(OLD_POOL, pools.old));
-      await waitFor("workloads Ready on the old pool", () => view.allDeploymentsReady(pools.unready));
-    }
-    if (pools.new > 0) {
-      await sim.addPool({ name: NEW_POOL, nodes: pools.new, labels: ROLE_LABELS });
-      await waitFor("new pool Ready", () => view.nodesReady(NEW_POOL, pools.new));
-    }
-    return { sim, view };
-  }
-
-  /** Registers a drainer for the old pool under mocks, loads its text in a fresh host, creates it. */
-  async function oldDrainer(sim: Simulator, options: Record<string, unknown>): Promise<{ host: FreshHost; outs: any; text: string }> {
-    const name = `drainer-old-${++seq}`;
-    new PoolDrainer(name, { poolName: OLD_POOL, role: "app", cluster: CLUSTER, kubeconfig: sim.kubeconfig, options });
-    const reg = await mocks.current!.registered(name);
-    const host = await startFreshHost();
-    cleanups.push(() => host.stop());
-    const checked = await host.call("check", {}, plainInputs(reg.inputs));
-    assert.ok(checked.ok && checked.result.failures.length === 0, JSON.stringify(checked));
-    const created = await host.call("create", plainInputs(reg.inputs));
-    assert.ok(created.ok, !created.ok ? created.message : "");
-    return { host, outs: (created as any).result.outs, text: reg.inputs.__provider };
-  }
+  const cluster = (docs: string[], pools: Pools): Promise<{ sim: Simulator; view: ClusterView }> => clusterWithPools(docs, pools, cleanups);
+  const oldDrainer = (sim: Simulator, options: Record<string, unknown>) => createdDrainer(sim.kubeconfig, options);
 
   it("drains a pool of PDB-protected workloads with 0 PDB violations, progress on stderr", async () => {
     const { sim, view } = await cluster(
@@ -61,9 +27,9 @@ describe("PoolDrainer.delete() in a fresh host against the simulator", function 
       { old: 2, new: 2 },
     );
     assert.ok((await view.movablePodsOn(OLD_POOL)).length >= 7, "workloads start on the old pool");
-    const { host, outs } = await oldDrainer(sim, { deadlineMinutes: 1, concurrency: 5 });
+    const { host, id, outs } = await oldDrainer(sim, { deadlineMinutes: 1, concurrency: 5 });
 
-    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    const r = await host.call("delete", id, outs);
     assert.ok(r.ok, !r.ok ? r.message : "");
     assert.deepEqual(await view.movablePodsOn(OLD_POOL), [], "nothing but DaemonSet pods left on the old pool");
     const report = sim.report();
@@ -87,9 +53,9 @@ describe("PoolDrainer.delete() in a fresh host against the simulator", function 
       { old: 2, new: 2 },
     );
     const before = await view.movablePodsOn(OLD_POOL);
-    const { host, outs } = await oldDrainer(sim, { deadlineMinutes: 1 });
+    const { host, id, outs } = await oldDrainer(sim, { deadlineMinutes: 1 });
 
-    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    const r = await host.call("delete", id, outs);
     assert.equal(r.ok, false, "delete must fail so Pulumi keeps the old pool");
     const message = (r as any).message as string;
     assert.ok(r.ms < 30_000, `failed after ${r.ms} ms, well before the 60 s deadline`);
@@ -114,9 +80,9 @@ describe("PoolDrainer.delete() in a fresh host against the simulator", function 
     );
     const { sim, view } = await cluster([deployment("shop", "web", 3, { minAvailable: 2 }), stuck], { old: 2, new: 2, unready: ["stuck"] });
     await waitFor("stuck pods scheduled", async () => (await view.movablePodsOn(OLD_POOL)).filter((p) => p.startsWith("shop/stuck-")).length === 2);
-    const { host, outs } = await oldDrainer(sim, { deadlineMinutes: 0.05 }); // 3 s, the provider's minimum
+    const { host, id, outs } = await oldDrainer(sim, { deadlineMinutes: 0.05 }); // 3 s, the provider's minimum
 
-    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    const r = await host.call("delete", id, outs);
     assert.equal(r.ok, false);
     const message = (r as any).message as string;
     assert.ok(r.ms >= 2_500 && r.ms < 18_000, `failed after ${r.ms} ms (deadline 3 s; the backstop would abort at 18 s)`);
@@ -132,8 +98,8 @@ describe("PoolDrainer.delete() in a fresh host against the simulator", function 
 
   it("a pool with no nodes left succeeds at once without evicting anything", async () => {
     const { sim } = await cluster([deployment("shop", "web", 2, { minAvailable: 1 })], { old: 0, new: 2 });
-    const { host, outs } = await oldDrainer(sim, {});
-    const r = await host.call("delete", `${CLUSTER}/${OLD_POOL}`, outs);
+    const { host, id, outs } = await oldDrainer(sim, {});
+    const r = await host.call("delete", id, outs);
     assert.ok(r.ok, !r.ok ? r.message : "");
     assert.ok(r.ms < 30_000, `took ${r.ms} ms (no waiting for the 60 min default deadline; room for a loaded CI box)`);
     assert.equal(sim.report().evictions, 0);

@@ -1,18 +1,15 @@
 /**
  * PoolDrainer.delete() when the cluster cannot be reached or read: it must FAIL (so Pulumi keeps
- * the old pool), never read "could not list" as "the pool has no nodes" and succeed. Run as the
- * host runs it: the serialized `__provider` text in a fresh Node process.
+ * the old pool), never read "could not list" as "the pool has no nodes" and succeed. Run in the REAL
+ * dynamic-provider host over gRPC (tests/drainer/host.ts).
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
-import { PoolDrainer } from "../../components/poolDrainer";
-import { startSimulator, Simulator } from "../simulator";
+import { Simulator } from "../simulator";
 import { startFaultProxy } from "../rotation/proxy";
-import { installMocks, plainInputs } from "./capture";
-import { ClusterView, deployment, NEW_POOL, OLD_POOL, ROLE_LABELS, scenario, waitFor } from "./cluster";
-import { startFreshHost } from "./host";
-
-const CLUSTER = "acme-game-staging/asia-northeast1/game-staging";
+import { ClusterView, deployment, OLD_POOL } from "./cluster";
+import { clusterWithPools, createdDrainer } from "./harness";
+import { stopAllHosts } from "./host";
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -23,35 +20,22 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe("PoolDrainer.delete() cannot reach or read the cluster (fresh host)", function () {
+describe("PoolDrainer Delete cannot reach or read the cluster (real host)", function () {
   this.timeout(60_000);
-  let mocks: ReturnType<typeof installMocks>;
-  let seq = 0;
   const cleanups: (() => Promise<void>)[] = [];
-  before(() => { mocks = installMocks(); });
-  afterEach(async () => { while (cleanups.length) await cleanups.pop()!().catch(() => undefined); });
+  afterEach(async () => {
+    await stopAllHosts();
+    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+  });
 
-  /** delete() of a drainer whose stored kubeconfig is `kubeconfig`. */
+  /** Delete of a drainer whose stored kubeconfig is `kubeconfig` (deadline 6 s: a dead server is retried that long). */
   async function deleteWith(kubeconfig: string, extra: { skip?: boolean } = {}) {
-    const name = `drainer-unreachable-${++seq}`;
-    new PoolDrainer(name, { poolName: OLD_POOL, role: "app", cluster: CLUSTER, kubeconfig, options: { deadlineMinutes: 0.1, ...extra } }); // 6 s: a dead server is retried that long
-    const reg = await mocks.registered(name);
-    const host = await startFreshHost();
-    cleanups.push(() => host.stop());
-    const created = await host.call("create", plainInputs(reg.inputs));
-    assert.ok(created.ok, !created.ok ? created.message : "");
-    return { r: await host.call("delete", `${CLUSTER}/${OLD_POOL}`, (created as any).result.outs), host };
+    const { host, id, outs } = await createdDrainer(kubeconfig, { deadlineMinutes: 0.1, ...extra });
+    return { r: await host.call("delete", id, outs), host };
   }
 
-  async function simWithOldPool(): Promise<Simulator> {
-    const sim = await startSimulator({ scenario: scenario(deployment("shop", "web", 2, { minAvailable: 1 })) });
-    cleanups.push(() => sim.stop());
-    const view = new ClusterView(sim.kubeConfig());
-    await sim.addPool({ name: OLD_POOL, nodes: 2, labels: ROLE_LABELS });
-    await sim.addPool({ name: NEW_POOL, nodes: 2, labels: ROLE_LABELS });
-    await waitFor("pools Ready", async () => (await view.nodesReady(OLD_POOL, 2)) && (await view.nodesReady(NEW_POOL, 2)));
-    return sim;
-  }
+  const simWithOldPool = async (): Promise<Simulator> =>
+    (await clusterWithPools([deployment("shop", "web", 2, { minAvailable: 1 })], { old: 2, new: 2 }, cleanups)).sim;
 
   it("a kubeconfig pointing at a dead server fails the delete (the old pool is kept), it does not report 'no nodes'", async () => {
     const sim = await simWithOldPool();

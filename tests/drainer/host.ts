@@ -78,6 +78,12 @@ export interface FreshHost {
   signal(sig: NodeJS.Signals): void;
   /** True while any process of the group is alive (not a zombie). */
   running(): boolean;
+  /**
+   * What the engine does to the plugin on a second Ctrl-C or SIGTERM (plugin.go 648–666):
+   * SIGINT to the process group, then SIGKILL to the group if it is still running 5 s later.
+   * Resolves once the group is gone, with how long it took and whether SIGKILL was needed.
+   */
+  terminateLikeEngine(): Promise<{ exitedAfterMs: number; killed: boolean }>;
   /** Kills the process group (SIGKILL), waits until it is gone, removes a temporary checkout. */
   stop(): Promise<void>;
 }
@@ -207,6 +213,15 @@ export async function startFreshHost(opts: HostOptions = {}): Promise<FreshHost>
       }
     },
     running: () => groupAlive(pgid),
+    async terminateLikeEngine() {
+      const t0 = Date.now();
+      host.signal("SIGINT");
+      while (groupAlive(pgid) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      const killed = groupAlive(pgid);
+      if (killed) host.signal("SIGKILL");
+      while (groupAlive(pgid)) await new Promise((r) => setTimeout(r, 20));
+      return { exitedAfterMs: Date.now() - t0, killed };
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

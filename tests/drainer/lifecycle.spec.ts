@@ -1,6 +1,7 @@
 /**
  * A version bump in Pulumi's own order, on the simulator, with the REAL program component
- * (VersionedNodePool → PoolDrainer) under mocks and the drainer's serialized code in a fresh host:
+ * (VersionedNodePool → PoolDrainer) under mocks and the drainer's serialized code in the REAL
+ * dynamic-provider host, driven over gRPC as the engine drives it (tests/drainer/host.ts):
  *
  *   previous up:  create drainer v1 (pool v1 serving)
  *   this up:      diff drainer (new code) → replace; create pool v2; create drainer v2;
@@ -17,7 +18,7 @@ import { stackFileConfig } from "../program/harness";
 import { Simulator, SimulatorReport, startSimulator } from "../simulator";
 import { installMocks, plainInputs } from "./capture";
 import { ClusterView, deployment, scenario, waitFor } from "./cluster";
-import { FreshHost, startFreshHost } from "./host";
+import { FreshHost, startFreshHost, stopAllHosts } from "./host";
 
 const WORKLOADS = [
   deployment("shop", "web", 4, { minAvailable: 3 }),
@@ -52,6 +53,7 @@ describe("rotation lifecycle on the simulator (Pulumi's order)", function () {
   const labels = { "nodepool-rotation/role": "app", env: "staging" };
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
+    await stopAllHosts();
     while (stops.length) await stops.pop()!().catch(() => undefined);
   });
 
@@ -85,7 +87,6 @@ describe("rotation lifecycle on the simulator (Pulumi's order)", function () {
     const run1 = await programRun(v1, "placeholder"); // names only; kubeconfig set below
     const { sim, view } = await clusterOn(run1.poolName);
     const host: FreshHost = await startFreshHost();
-    stops.push(() => host.stop());
 
     // Previous `pulumi up`: drainer v1 created with the code of that run; its outputs are the state.
     const prev = await programRun(v1, sim.kubeconfig);
