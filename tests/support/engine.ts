@@ -48,6 +48,13 @@
  *    (engine/destroy.go: "You must run with the `--run-program` flag to use delete hooks during
  *    destroy."); with it, every resource is deleted through the same scheduling.
  *
+ * Use (see tests/support/engine.spec.ts and tests/program/poolGuardEngine.spec.ts):
+ *
+ *   const stack = new EmulatedStack();
+ *   await stack.up(goalsV1, { providers, hooks });            // creates
+ *   const r = await stack.up(goalsV2, { providers, hooks });  // replaces, then deletes in batches
+ *   r.batches, r.steps, r.errors, stack.pendingDeletes()       // what the engine did and kept
+ *
  * Not emulated: previews, refresh, providers' own resources, aliases, `deletedWith`,
  * `retainOnDelete`, protect, delete-before-replace, and the exact moment an in-flight step of the
  * same antichain observes a cancellation (here every step of an antichain starts together).
@@ -93,6 +100,8 @@ export interface EmulatedProvider {
   replaceOn?: string[];
   /** Creates the resource; default: id = `inputs.name` or the URN's name, outputs = inputs. */
   create?(goal: Goal): Promise<{ id: string; outputs: Record<string, any> }> | { id: string; outputs: Record<string, any> };
+  /** Updates in place (inputs changed, none in `replaceOn`); default: outputs = old outputs + new inputs. */
+  update?(old: ResourceState, goal: Goal): Promise<Record<string, any>> | Record<string, any>;
   /** Deletes the resource; a throw fails the delete step (the state is kept). Default: no-op. */
   delete?(state: ResourceState): Promise<void> | void;
 }
@@ -218,9 +227,10 @@ export class EmulatedStack {
       }
       const changed = JSON.stringify(old.inputs) !== JSON.stringify(goal.inputs);
       // Same/update: the new registration's options (hooks, dependencies) are recorded.
+      const outputs = !changed ? old.outputs : provider.update ? await provider.update(old, goal) : { ...old.outputs, ...goal.inputs };
       Object.assign(old, {
         inputs: goal.inputs,
-        outputs: changed ? { ...old.outputs, ...goal.inputs } : old.outputs,
+        outputs,
         dependencies: goal.dependencies ?? [],
         parent: goal.parent,
         hooks: goal.hooks ?? {},
