@@ -249,7 +249,9 @@ export async function poolGuardCallback(args: pulumi.ResourceHookArgs, log?: (li
   const kc = new k8s.KubeConfig();
   kc.loadFromString(kubeconfig ?? "");
   const write = log ?? ((line: string) => void pulumi.log.info(`[pool guard ${target.pool}] ${line}`));
-  // Ctrl-C / SIGTERM while the guard drains: stop and fail closed (uncordon) instead of dying mid-drain.
+  // SIGINT/SIGTERM while the guard drains (the engine's second Ctrl-C signals its plugins' process
+  // groups, sdk/go/common/resource/plugin/plugin.go `InterruptChildren`, then SIGKILLs 5 s later):
+  // stop and fail closed (uncordon) instead of dying mid-drain with the nodes cordoned.
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("interrupted (SIGINT/SIGTERM)"));
   process.once("SIGINT", stop);
