@@ -3,6 +3,7 @@
  * simulator, read back through the Kubernetes API like an operator would.
  */
 import * as k8s from "@kubernetes/client-node";
+import { ANN } from "../simulator";
 
 /** Pool names as components/naming.ts shapes them (role-version-date-hash). */
 export const OLD_POOL = "app-1-31-4-gke1100-20261101-a1b2c";
@@ -46,6 +47,17 @@ spec:
 `);
   }
   return docs.join("---\n");
+}
+
+/**
+ * A Deployment `name` (2 replicas, PDB minAvailable 1) whose pods never become Ready: its budget
+ * allows no disruption now but could later, so a drain cordons the pool and waits on it.
+ */
+export function neverReadyDeployment(ns: string, name: string): string {
+  return deployment(ns, name, 2, { minAvailable: 1 }).replace(
+    `metadata: { labels: { app: ${name} } }`,
+    `metadata: { labels: { app: ${name} }, annotations: { ${ANN.ready}: "false" } }`,
+  );
 }
 
 /** A DaemonSet on every node (the drain leaves it in place). */

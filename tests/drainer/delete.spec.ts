@@ -4,19 +4,14 @@
  * simulator.
  */
 import * as assert from "node:assert/strict";
-import { ANN, Simulator } from "../simulator";
+import { Simulator } from "../simulator";
 import { CREDENTIAL_PATTERNS } from "./capture";
-import { ClusterView, daemonSet, deployment, OLD_POOL, waitFor } from "./cluster";
-import { clusterWithPools, createdDrainer, Pools } from "./harness";
-import { stopAllHosts } from "./host";
+import { ClusterView, daemonSet, deployment, neverReadyDeployment, OLD_POOL, waitFor } from "./cluster";
+import { cleanupAfterEach, clusterWithPools, createdDrainer, Pools } from "./harness";
 
 describe("PoolDrainer Delete in the real host against the simulator", function () {
   this.timeout(60_000);
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await stopAllHosts();
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  });
+  const cleanups = cleanupAfterEach();
 
   const cluster = (docs: string[], pools: Pools): Promise<{ sim: Simulator; view: ClusterView }> => clusterWithPools(docs, pools, cleanups);
   const oldDrainer = (sim: Simulator, options: Record<string, unknown>) => createdDrainer(sim.kubeconfig, options);
@@ -73,11 +68,7 @@ describe("PoolDrainer Delete in the real host against the simulator", function (
   });
 
   it("a PDB that blocks mid-drain until the deadline: fails at the deadline, uncordons the nodes it cordoned", async () => {
-    // stuck: pods never Ready, so its budget (minAvailable 1 of 2) allows nothing now but could later.
-    const stuck = deployment("shop", "stuck", 2, { minAvailable: 1 }).replace(
-      "metadata: { labels: { app: stuck } }",
-      `metadata: { labels: { app: stuck }, annotations: { ${ANN.ready}: "false" } }`,
-    );
+    const stuck = neverReadyDeployment("shop", "stuck");
     const { sim, view } = await cluster([deployment("shop", "web", 3, { minAvailable: 2 }), stuck], { old: 2, new: 2, unready: ["stuck"] });
     await waitFor("stuck pods scheduled", async () => (await view.movablePodsOn(OLD_POOL)).filter((p) => p.startsWith("shop/stuck-")).length === 2);
     const { host, id, outs } = await oldDrainer(sim, { deadlineMinutes: 0.05 }); // 3 s, the provider's minimum

@@ -8,8 +8,7 @@ import * as net from "node:net";
 import { Simulator } from "../simulator";
 import { startFaultProxy } from "../rotation/proxy";
 import { ClusterView, deployment, OLD_POOL } from "./cluster";
-import { clusterWithPools, createdDrainer } from "./harness";
-import { stopAllHosts } from "./host";
+import { cleanupAfterEach, clusterWithPools, createdDrainer } from "./harness";
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -22,11 +21,7 @@ async function closedPort(): Promise<number> {
 
 describe("PoolDrainer Delete cannot reach or read the cluster (real host)", function () {
   this.timeout(60_000);
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await stopAllHosts();
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  });
+  const cleanups = cleanupAfterEach();
 
   /** Delete of a drainer whose stored kubeconfig is `kubeconfig` (deadline 6 s: a dead server is retried that long). */
   async function deleteWith(kubeconfig: string, extra: { skip?: boolean } = {}) {

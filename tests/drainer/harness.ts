@@ -8,9 +8,22 @@ import { PoolDrainer } from "../../components/poolDrainer";
 import { Simulator, startSimulator } from "../simulator";
 import { installMocks, plainInputs } from "./capture";
 import { ClusterView, NEW_POOL, OLD_POOL, ROLE_LABELS, scenario, waitFor } from "./cluster";
-import { FreshHost, HostOptions, startFreshHost } from "./host";
+import { FreshHost, HostOptions, startFreshHost, stopAllHosts } from "./host";
 
 export const CLUSTER = "acme-game-staging/asia-northeast1/game-staging";
+
+/**
+ * Call inside a `describe`: after each test, kills every host process group started, then runs what
+ * the test pushed on the returned list (last first; simulators, proxies).
+ */
+export function cleanupAfterEach(): (() => Promise<void>)[] {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await stopAllHosts();
+    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+  });
+  return cleanups;
+}
 
 /** Pool sizes to boot; `unready`: Deployments whose pods never become Ready (not awaited). */
 export interface Pools {

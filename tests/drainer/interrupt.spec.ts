@@ -14,25 +14,16 @@
  * "Connection dropped" and the old pool stayed cordoned.
  */
 import * as assert from "node:assert/strict";
-import { ANN } from "../simulator";
 import { startFaultProxy } from "../rotation/proxy";
-import { ClusterView, deployment, OLD_POOL, waitFor } from "./cluster";
-import { clusterWithPools, createdDrainer } from "./harness";
-import { stopAllHosts } from "./host";
+import { deployment, neverReadyDeployment, OLD_POOL, waitFor } from "./cluster";
+import { cleanupAfterEach, clusterWithPools, createdDrainer } from "./harness";
 
-/** A Deployment whose pods never become Ready: its PDB (minAvailable 1 of 2) allows nothing now, but could later — the drain waits. */
-const stuck = deployment("shop", "stuck", 2, { minAvailable: 1 }).replace(
-  "metadata: { labels: { app: stuck } }",
-  `metadata: { labels: { app: stuck }, annotations: { ${ANN.ready}: "false" } }`,
-);
+/** Pods never Ready: the PDB allows nothing now but could later, so the drain cordons and waits. */
+const stuck = neverReadyDeployment("shop", "stuck");
 
 describe("PoolDrainer Delete interrupted (second Ctrl-C / SIGTERM to pulumi) in the real host", function () {
   this.timeout(60_000);
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await stopAllHosts();
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  });
+  const cleanups = cleanupAfterEach();
 
   it("SIGINT to the host's process group mid-drain: nodes uncordoned and Delete failed with a clear message within the engine's 5 s, host gone before SIGKILL", async () => {
     const { sim, view } = await clusterWithPools([deployment("shop", "web", 3, { minAvailable: 2 }), stuck], { old: 2, new: 2, unready: ["stuck"] }, cleanups);

@@ -11,9 +11,9 @@
 import * as assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { Simulator } from "../simulator";
-import { ClusterView, deployment, OLD_POOL } from "./cluster";
-import { clusterWithPools, createdDrainer } from "./harness";
-import { startFreshHost, stopAllHosts } from "./host";
+import { deployment, OLD_POOL } from "./cluster";
+import { cleanupAfterEach, clusterWithPools, createdDrainer } from "./harness";
+import { startFreshHost } from "./host";
 
 const ENV = "NODEPOOL_ROTATION_DRAIN_OVERRIDE";
 
@@ -31,11 +31,7 @@ async function setConfigMapOverride(sim: Simulator, override: string): Promise<v
 
 describe("PoolDrainer Delete: drain override for a retry (env / ConfigMap), real host", function () {
   this.timeout(60_000);
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    await stopAllHosts();
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  });
+  const cleanups = cleanupAfterEach();
 
   /** A cluster whose old pool runs `scratch` (emptyDir) next to web, and its drainer stored with deleteEmptyDirData unset. */
   async function stuckOnEmptyDir() {
