@@ -653,8 +653,9 @@ async function bounded<T>(p: Promise<T>, ms: number, what: string, signal: Abort
 /**
  * SIGINT/SIGTERM while a delete runs. On a second Ctrl-C or SIGTERM the engine sends SIGINT to the
  * host's process group and SIGKILL 5 s later (pulumi/pulumi sdk/go/common/resource/plugin/plugin.go
- * `ExecPlugin`: `cmdutil.InterruptChildren(pid)`, then `context.WithTimeout(…, 5*time.Second)`, then
- * `cmdutil.KillChildren(pid)`; pkg/backend/cancellation_scope.go: the second signal calls
+ * `ExecPlugin`, tag v3.259.0-14-g1b5949891b: line 598 `RegisterProcessGroup`, 648
+ * `cmdutil.InterruptChildren(pid)`, 651 `context.WithTimeout(…, 5*time.Second)`, 661
+ * `cmdutil.KillChildren(pid)`; pkg/backend/cancellation_scope.go:113: the second signal calls
  * `cancelSource.Terminate()`). Node's default for SIGINT/SIGTERM is to exit at once, and the host
  * installs no handler of its own, so a listener is installed for the delete's duration: it calls
  * `onSignal` (which aborts the drain: the engine stops evicting and uncordons what it cordoned).
