@@ -14,6 +14,7 @@ const row = (over: Partial<WorkloadAvailability> = {}): WorkloadAvailability => 
   msBelowFloor: 0,
   msAtZero: 0,
   readyAtEnd: 6,
+  readyAtStart: 6,
   ...over,
 });
 

@@ -24,7 +24,7 @@ import type { WorkloadFigures } from "./timeline";
 export const AGREEMENT_TOLERANCE_MS = 100;
 
 const LINE =
-  /availability (\S+): (\d+) replica\(s\), floor (\d+) \(([^)]*)\), min Ready (\d+), ([\d.]+) ms below floor, ([\d.]+) ms at zero, (\d+) Ready at the end/;
+  /availability (\S+): (\d+) replica\(s\), floor (\d+) \(([^)]*)\), min Ready (\d+), ([\d.]+) ms below floor, ([\d.]+) ms at zero, (\d+) Ready at the end(?: \((\d+) at the start\))?/;
 
 /** Reads the engine's availability rows back from the drainer's output lines (any prefix). */
 export function parseAvailability(lines: string[]): WorkloadAvailability[] {
@@ -41,6 +41,7 @@ export function parseAvailability(lines: string[]): WorkloadAvailability[] {
       msBelowFloor: Number(m[6]),
       msAtZero: Number(m[7]),
       readyAtEnd: Number(m[8]),
+      readyAtStart: m[9] === undefined ? NaN : Number(m[9]),
     });
   }
   return rows;

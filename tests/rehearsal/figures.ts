@@ -44,9 +44,9 @@ export const DOC_RUNS: DocRun[] = [
   { id: "twoRoles", command: `npm run rehearse -- --scenario ${rel(TWO_ROLES_SCENARIO_FILE)}`, options: { scenarioFile: TWO_ROLES_SCENARIO_FILE }, picture: "rehearsal-two-roles-drain.svg" },
   {
     id: "twoRolesBlocked",
-    command: `npm run rehearse -- --scenario ${rel(TWO_ROLES_SCENARIO_FILE)} --block app`,
-    options: { scenarioFile: TWO_ROLES_SCENARIO_FILE, block: ["app"] },
-    picture: "rehearsal-two-roles-drain-blocked-app.svg",
+    command: `npm run rehearse -- --scenario ${rel(TWO_ROLES_SCENARIO_FILE)} --block app --retry`,
+    options: { scenarioFile: TWO_ROLES_SCENARIO_FILE, block: ["app"], retry: true },
+    picture: "rehearsal-two-roles-drain-blocked-app-retry.svg",
   },
 ];
 
@@ -83,6 +83,8 @@ export interface RoleDoc {
   keptBecause: string | null;
   oldPoolCordoned: number;
   podsOnOldPool: number;
+  /** With --retry: the next `pulumi up` (null without). */
+  retry: { drain: "ok" | "failed" | "none"; guard: string | null; oldPoolDeleted: boolean } | null;
 }
 
 /** One run's documented figures. */
@@ -102,7 +104,7 @@ export interface RunDoc {
   outages: string[];
   belowFloor: string[];
   roles: RoleDoc[];
-  engine: { ok: boolean; deleteBatches: string[][]; pendingDeletes: string[] };
+  engine: { ok: boolean; deleteBatches: string[][]; pendingDeletes: string[]; retry: { ok: boolean; deleteBatches: string[][]; pendingDeletes: string[] } | null };
   evidence: {
     maxDeltaProberMs: number;
     maxDeltaSimulatorMs: number;
@@ -163,14 +165,22 @@ export function runDoc(run: Pick<DocRun, "command" | "picture">, r: RehearsalRes
       nodesPerZone: x.oldPool.nodesPerZone,
       drain: x.drain ? (x.drain.ok ? "ok" : "failed") : "none",
       drainMs: x.drain ? Math.round(x.drain.deleteMs) : null,
-      blockedBy: x.blockedBy ? `PDB ${x.blockedBy.pdb} (maxUnavailable 0) over ${x.blockedBy.workload}` : null,
+      blockedBy: x.blockedBy ? `PDB ${x.blockedBy.pdb} (minAvailable ${x.blockedBy.minAvailable}) over ${x.blockedBy.workload}` : null,
       guard: x.guard ?? null,
       oldPoolDeleted: x.oldPoolDeleted,
       keptBecause: x.keptBecause ?? null,
       oldPoolCordoned: x.oldPoolCordoned.length,
       podsOnOldPool: x.podsOnOldPool.length,
+      retry: x.retry
+        ? { drain: x.retry.drain ? (x.retry.drain.ok ? "ok" : "failed") : "none", guard: x.retry.guard ?? null, oldPoolDeleted: x.retry.oldPoolDeleted }
+        : null,
     })),
-    engine: { ok: r.engine.ok, deleteBatches: r.engine.deleteBatches, pendingDeletes: r.engine.pendingDeletes },
+    engine: {
+      ok: r.engine.ok,
+      deleteBatches: r.engine.deleteBatches,
+      pendingDeletes: r.engine.pendingDeletes,
+      retry: r.engine.retry ? { ok: r.engine.retry.ok, deleteBatches: r.engine.retry.deleteBatches, pendingDeletes: r.engine.retry.pendingDeletes } : null,
+    },
     evidence: {
       maxDeltaProberMs: r.evidence.maxDeltaProberMs,
       maxDeltaSimulatorMs: r.evidence.maxDeltaSimulatorMs,
@@ -216,6 +226,13 @@ function floorText(w: WorkloadDoc): string {
 
 const poolShape = (x: Pick<RoleDoc, "zones" | "nodesPerZone">) => shapeText(x, "×");
 
+/** What the next `pulumi up` did to a role's old pool (–: no retry, or deleted by the first update). */
+function retryCell(x: RoleDoc): string {
+  if (!x.retry || x.oldPoolDeleted) return "–";
+  const drain = x.retry.drain === "none" ? "no drain (its drainer was already gone)" : `drain ${x.retry.drain}`;
+  return `${drain}, pool guard ${x.retry.guard ?? "not run"}, pool **${x.retry.oldPoolDeleted ? "deleted" : "kept"}**`;
+}
+
 /** The headline lines (for the README): the proof in 4–6 lines. */
 export function renderHeadline(doc: FiguresDoc): string[] {
   const { drain, budgetNone, noDrain, twoRoles, twoRolesBlocked } = doc.runs;
@@ -236,7 +253,9 @@ export function renderHeadline(doc: FiguresDoc): string[] {
     `- **Two roles in one update**: drains in parallel, both old pools deleted, ${twoRoles.zeroDowntime ? "zero downtime" : "OUTAGE"} (${s(twoRoles.totalMs)}). ` +
       (blocked && other
         ? `With \`${blocked.role}\`'s drain blocked: \`${blocked.role}\`'s old pool kept serving (${blocked.oldPoolCordoned} nodes cordoned), ` +
-          `\`${other.role}\`'s drained but kept (pending delete), ${twoRolesBlocked.workloadPodsKilled} pods killed, ${twoRolesBlocked.zeroDowntime ? "zero downtime" : "OUTAGE"}.`
+          `\`${other.role}\`'s drained but kept (pending delete)` +
+          (twoRolesBlocked.engine.retry ? `; after the fix the next \`pulumi up\` ${twoRolesBlocked.completed ? "deleted both" : "did NOT delete both"}` : "") +
+          `; ${twoRolesBlocked.workloadPodsKilled} pods killed, ${twoRolesBlocked.zeroDowntime ? "zero downtime" : "OUTAGE"} throughout.`
         : ""),
   ];
 }
@@ -303,28 +322,33 @@ export function renderFigures(doc: FiguresDoc): string {
   out.push("");
   out.push("### Two roles in one update, and one of them blocked");
   out.push("");
-  out.push("| | role | drain | old pool | old-pool nodes cordoned at the end | workload pods on the old pool at the end / when deleted |");
-  out.push("|---|---|---|---|---|---|");
-  for (const [name, r] of [["both drain", twoRoles], ["`--block app`", twoRolesBlocked]] as const) {
+  out.push("| | role | drain | old pool | its nodes cordoned after the update | workload pods on it after the update / when deleted | after the fix, the next `pulumi up` |");
+  out.push("|---|---|---|---|---|---|---|");
+  for (const [name, r] of [["both drain", twoRoles], ["`--block app --retry`", twoRolesBlocked]] as const) {
     for (const x of r.roles) {
       out.push(
         `| ${name} | \`${x.role}\` (${poolShape(x)}) | ${x.drain}${x.drainMs !== null ? ` (${s(x.drainMs)})` : ""}${x.blockedBy ? `, blocked by ${x.blockedBy}` : ""} | ` +
-          `${x.oldPoolDeleted ? "**deleted**" : `**kept**: ${x.keptBecause}`} | ${x.oldPoolCordoned} | ${x.podsOnOldPool} |`,
+          `${x.oldPoolDeleted ? "**deleted**" : `**kept**: ${x.keptBecause}`} | ${x.oldPoolCordoned} | ${x.podsOnOldPool} | ${retryCell(x)} |`,
       );
     }
   }
   out.push("");
-  for (const [name, r] of [["both drain", twoRoles], ["`--block app`", twoRolesBlocked]] as const) {
+  for (const [name, r] of [["both drain", twoRoles], ["`--block app --retry`", twoRolesBlocked]] as const) {
     out.push(
       `- ${name} (\`${r.command}\`): engine ${r.engine.ok ? "succeeded" : "failed"}; ` +
         r.engine.deleteBatches.map((b, i) => `batch ${i + 1}: ${b.join(", ")}`).join("; ") +
         (r.engine.pendingDeletes.length ? `; pending delete afterwards: ${r.engine.pendingDeletes.join(", ")}` : "") +
+        (r.engine.retry
+          ? `. After the fix, the next \`pulumi up\` ${r.engine.retry.ok ? "succeeded" : "failed"}: ` +
+            r.engine.retry.deleteBatches.map((b, i) => `batch ${i + 1}: ${b.join(", ")}`).join("; ") +
+            (r.engine.retry.pendingDeletes.length ? `; still pending: ${r.engine.retry.pendingDeletes.join(", ")}` : "; nothing pending")
+          : "") +
         `. ${r.zeroDowntime ? "Zero downtime" : "OUTAGE"}, ${r.workloadPodsKilled} workload pods killed, ${r.evictions} evictions, ${s(r.totalMs)}.`,
     );
   }
   out.push("");
   out.push(`![two roles](${twoRoles.picture})`);
-  out.push(`![two roles, app blocked](${twoRolesBlocked.picture})`);
+  out.push(`![two roles, app blocked, then the next up](${twoRolesBlocked.picture})`);
   return out.join("\n");
 }
 

@@ -243,6 +243,7 @@ describe("rehearsal: the default scenario (a regional pool) end to end", functio
       await assert.rejects(runRehearsal({ defaultBudget: "150%" }), /--default-budget.*"N%" with 1 <= N <= 100/);
       await assert.rejects(runRehearsal({ block: ["web"] }), /--block web: the scenario has no role web \(roles: app\)/);
       await assert.rejects(runRehearsal({ block: ["app"], noDrain: true }), /--block needs the drain/);
+      await assert.rejects(runRehearsal({ retry: true }), /--retry needs --block ROLE/);
     });
   });
 
@@ -330,11 +331,11 @@ describe("rehearsal: two roles (app, batch) rotated in one update", function () 
     });
   });
 
-  describe("app's drain blocked (--block app, through the CLI)", () => {
+  describe("app's drain blocked, then fixed and the next pulumi up (--block app --retry, through the CLI)", () => {
     let res: { code: number | null; stdout: string; stderr: string };
     let r: RehearsalResult;
     before(async () => {
-      res = await rehearseCli(["--scenario", path.relative(ROOT, TWO_ROLES_SCENARIO_FILE), "--block", "app", "--json", "--out", out]);
+      res = await rehearseCli(["--scenario", path.relative(ROOT, TWO_ROLES_SCENARIO_FILE), "--block", "app", "--retry", "--json", "--out", out]);
       r = JSON.parse(res.stdout);
     });
 
@@ -364,6 +365,25 @@ describe("rehearsal: two roles (app, batch) rotated in one update", function () 
       assert.deepEqual(batch.podsOnOldPool, []);
       assertZeroDowntime(r);
       assert.match(formatSummary(r), /pending delete in the stack \(the next pulumi up retries them\)/);
+    });
+
+    it("after the fix, the next pulumi up retries the pending deletes: app's drain, then both pools, each re-checked by the pool guard", () => {
+      const app = r.roles.find((x) => x.role === "app")!;
+      const batch = r.roles.find((x) => x.role === "batch")!;
+      const retry = r.engine.retry!;
+      assert.equal(retry.ok, true, retry.errors.join("\n"));
+      assert.deepEqual(retry.deleteBatches.map((b) => b.slice().sort()), [
+        [`drainer of ${app.oldPool.name}: ok`],
+        [`pool ${app.oldPool.name}: ok`, `pool ${batch.oldPool.name}: ok`],
+      ]);
+      assert.deepEqual(retry.pendingDeletes, []);
+      assert.equal(app.retry!.drain?.ok, true, "app's drain ran again and succeeded");
+      assert.equal(batch.retry!.drain, null, "batch's drainer was gone: the pool guard is what checks its pool");
+      assert.deepEqual([app.retry!.guard, batch.retry!.guard], ["nothing-to-move", "nothing-to-move"]);
+      assert.ok(app.retry!.oldPoolDeleted && batch.retry!.oldPoolDeleted && r.completed);
+      assert.deepEqual(app.retry!.podsOnOldPool, [], "app's pods had moved before its pool was deleted");
+      assert.ok(claimHeld(r));
+      assert.equal(path.basename(r.picture), "rehearsal-two-roles-drain-blocked-app-retry.svg");
     });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run rehearse [-- --scenario FILE] [--no-drain] [--default-budget B] [--block ROLE] [--json] [--out DIR]`
+ * `npm run rehearse [-- --scenario FILE] [--no-drain] [--default-budget B] [--block ROLE [--retry]] [--json] [--out DIR]`
  * `npm run rehearse -- --write-docs`
  *
  * Rehearses a node pool version bump of every role in a scenario end to end on the Kubernetes API
@@ -30,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-drain", "skip the drain: delete the old pools directly, as GKE does (shows the outage)")
     .option("--default-budget <budget>", 'override every role\'s drain.defaultBudget (N, "N%" or "none": shows what the implicit budget protects)')
     .option("--block <role>", "block that role's drain with a PDB allowing no disruption (repeatable): shows what the engine deletes and keeps", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--retry", "with --block: then apply the operator's fix (scale the blocked workload up by one) and run the next pulumi up, which retries the pending deletes")
     .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)")
     .option("--out <dir>", "directory for the SVG timeline (default: <tmp>/nodepool-rotation-rehearsal)")
     .option("--write-docs", "run the documented rehearsals and regenerate docs/proof/ (pictures, figures.json) and docs/proof.md's figures")
@@ -40,14 +41,14 @@ export async function main(argv: string[]): Promise<number> {
     // --help exits 0; a usage error (unknown flag, missing value) is an error: 2.
     return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
   }
-  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; json: boolean; out?: string; writeDocs?: boolean }>();
+  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; retry?: boolean; json: boolean; out?: string; writeDocs?: boolean }>();
   const log = (line: string) => process.stderr.write(line + "\n");
   // With --json, stdout carries exactly one document: anything a library prints goes to stderr.
   const consoleLog = console.log;
   if (o.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
     if (o.writeDocs) {
-      const others = [o.scenario && "--scenario", !o.drain && "--no-drain", o.defaultBudget && "--default-budget", o.block.length && "--block", o.json && "--json", o.out && "--out"].filter(Boolean);
+      const others = [o.scenario && "--scenario", !o.drain && "--no-drain", o.defaultBudget && "--default-budget", o.block.length && "--block", o.retry && "--retry", o.json && "--json", o.out && "--out"].filter(Boolean);
       if (others.length) throw new Error(`--write-docs runs the documented set of rehearsals and takes no other option (got ${others.join(", ")}): run it alone`);
       const written = await writeDocs({ log });
       process.stdout.write(written.map((f) => `wrote ${f}`).join("\n") + "\n");
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       noDrain: !o.drain,
       defaultBudget: o.defaultBudget,
       block: o.block,
+      retry: o.retry,
       outDir: o.out === undefined ? undefined : path.resolve(base, o.out),
       log,
     });

@@ -47,13 +47,22 @@ export function formatSummary(r: RehearsalResult): string {
   r.engine.deleteBatches.forEach((b, i) => out.push(`  batch ${i + 1}: ${b.join("; ")}`));
   for (const x of r.roles) {
     out.push(`  role ${x.role}: old pool ${x.oldPool.name} ${x.oldPoolDeleted ? "DELETED" : `KEPT: ${x.keptBecause}`}${x.guard ? ` (pool guard before the delete: ${x.guard})` : ""}`);
-    if (x.blockedBy) out.push(`    drain blocked on purpose (--block ${x.role}): PDB ${x.blockedBy.pdb} (maxUnavailable 0) over ${x.blockedBy.workload}`);
+    if (x.blockedBy) out.push(`    drain blocked on purpose (--block ${x.role}): PDB ${x.blockedBy.pdb} (minAvailable ${x.blockedBy.minAvailable}, all its replicas) over ${x.blockedBy.workload}`);
     if (!x.oldPoolDeleted) {
-      out.push(`    its nodes cordoned now: ${x.oldPoolCordoned.length}; workload pods still on it: ${x.podsOnOldPool.length}`);
+      out.push(`    after the update: its nodes cordoned: ${x.oldPoolCordoned.length}; workload pods on it: ${x.podsOnOldPool.length}`);
     }
     if (x.drain && !x.drain.ok) for (const line of (x.drain.error ?? "").split("\n").slice(0, 6)) out.push(`    | ${line}`);
   }
   if (r.engine.pendingDeletes.length) out.push(`  pending delete in the stack (the next pulumi up retries them): ${r.engine.pendingDeletes.join(", ")}`);
+  const retry = r.engine.retry;
+  if (retry) {
+    out.push(`  then the operator's fix (the blocked workload scaled up by one) and the next pulumi up: ${retry.ok ? "succeeded" : "FAILED"}`);
+    retry.deleteBatches.forEach((b, i) => out.push(`    batch ${i + 1}: ${b.join("; ")}`));
+    for (const x of r.roles.filter((y) => y.retry && !y.oldPoolDeleted)) {
+      out.push(`    role ${x.role}: old pool ${x.oldPool.name} ${x.retry!.oldPoolDeleted ? "DELETED" : "KEPT again"}${x.retry!.guard ? ` (pool guard: ${x.retry!.guard})` : ""}`);
+    }
+    if (retry.pendingDeletes.length) out.push(`    still pending delete: ${retry.pendingDeletes.join(", ")}`);
+  }
   out.push("");
   out.push("Summary");
   out.push(`  total time (new pools created -> all ready again): ${s(r.totalMs)}; engine done after ${s(r.rotationMs)}`);

@@ -26,14 +26,14 @@ import { guardPoolDelete, POOL_GUARD_HOOK, PoolGuardResult } from "../../compone
 import { DEFAULT_BUDGET, parseDefaultBudget } from "../../components/rotation/budget";
 import type { WorkloadAvailability } from "../../components/rotation/availability";
 import { startSimulator, Simulator, SimulatorReport } from "../simulator";
-import { EmulatedStack, Goal, makeUrn, RunOptions, StepRecord } from "../support/engine";
+import { EmulatedStack, Goal, makeUrn, RunOptions, RunResult, StepRecord } from "../support/engine";
 import { createOldDrainer, DrainResult, OldDrainer } from "./drainSeam";
 import { compareEvidence, Evidence, parseAvailability } from "./evidence";
 import { writeSvg } from "./picture";
 import { POOL_LABEL, Prober } from "./prober";
 import { DEFAULT_SCENARIO_FILE, loadScenario, RehearsalScenario, RoleRotation } from "./scenario";
 import { Marker, Timeline, workloadFigures, WorkloadFigures } from "./timeline";
-import { Blocker, blockRole, discoverTargets, settled } from "./workloads";
+import { Blocker, blockRole, discoverTargets, scaleUpBlocked, settled } from "./workloads";
 import { shapeText } from "./report";
 
 /** Options of one rehearsal run. */
@@ -46,6 +46,8 @@ export interface RehearsalOptions {
   defaultBudget?: string;
   /** Roles whose drain is blocked by a PDB that allows no disruption (blockRole in workloads.ts). */
   block?: string[];
+  /** After the update, apply the operator's fix (scale each blocked workload up by one, so its PDB allows a disruption) and run the next `pulumi up`, which retries the pending deletes. */
+  retry?: boolean;
   /** Directory for the picture; default `<tmp>/nodepool-rotation-rehearsal`. */
   outDir?: string;
   /** File name of the picture in outDir; default derived from the mode, budget and blocked roles. */
@@ -109,6 +111,15 @@ export interface RoleResult {
   blockedBy?: Blocker;
   /** What the pool guard hook found right before the old pool's delete (undefined: it did not run). */
   guard?: PoolGuardResult["outcome"];
+  /** With `retry`: what the next `pulumi up` did for this role (its pending deletes retried). */
+  retry?: {
+    /** The retried drain (null: this role's drainer was not pending: it had already run). */
+    drain: DrainResult | null;
+    guard?: PoolGuardResult["outcome"];
+    /** The old pool is gone after the next up (deleted by either update). */
+    oldPoolDeleted: boolean;
+    podsOnOldPool: string[];
+  };
 }
 
 /** What the emulated Pulumi engine did (tests/support/engine.ts). */
@@ -120,6 +131,8 @@ export interface EngineOutcome {
   /** What the stack keeps pending delete afterwards (retried at the end of the next `pulumi up`). */
   pendingDeletes: string[];
   errors: string[];
+  /** With `retry`: the next `pulumi up`, after the operator's fix. */
+  retry?: EngineOutcome;
 }
 
 /** Everything a rehearsal found: what `--json` prints and what the spec asserts on. */
@@ -130,7 +143,7 @@ export interface RehearsalResult {
   defaultBudget: Record<string, string> | null;
   roles: RoleResult[];
   engine: EngineOutcome;
-  /** Every old pool was deleted. */
+  /** Every old pool was deleted (by the update, or with `retry` by the next one). */
   completed: boolean;
   /** From creating the new pools until the engine finished its deletions, ms. */
   rotationMs: number;
@@ -205,6 +218,7 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     }
   }
   if (block.length && opts.noDrain) throw new Error("rehearsal: --block needs the drain: there is no drain to block with --no-drain");
+  if (opts.retry && !block.length) throw new Error("rehearsal: --retry needs --block ROLE: it fixes the blocked drain and runs the next pulumi up; without a blocked drain there is nothing to retry");
   const newNames = new Map(scenario.roles.map((r) => [r.role, newPoolName(r)]));
   const budgets = opts.noDrain ? null : Object.fromEntries(scenario.roles.map((r) => [r.role, String(r.drainOptions.defaultBudget ?? DEFAULT_BUDGET)]));
   log(`rehearsal (${mode}${budgets ? `, default budget ${Object.values(budgets).join("/")}` : ""}): scenario ${scenario.source}; roles ${scenario.roles.map((r) => `${r.role} (${r.oldPool} -> ${newNames.get(r.role)})`).join(", ")}`);
@@ -221,7 +235,7 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     for (const role of block) {
       const b = await blockRole(kc, role, scenario.roles.find((r) => r.role === role)!.oldPool);
       blockers.set(role, b);
-      log(`rehearsal: blocking role ${role}'s drain: PDB ${b.pdb} (maxUnavailable 0) over ${b.workload}`);
+      log(`rehearsal: blocking role ${role}'s drain: PDB ${b.pdb} (minAvailable ${b.minAvailable}, all its replicas) over ${b.workload}`);
     }
     const budgetOfPool = (pool: string) => {
       const r = scenario.roles.find((x) => x.oldPool === pool);
@@ -325,13 +339,55 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
       },
     };
     const describe = (s: { urn: string; id: string }) => (s.urn.includes(DRAINER) ? `drainer of ${s.id.replace(/^drainer\//, "")}` : `pool ${s.id}`);
-    const up = await stack.up(goals((r) => newNames.get(r.role)!), {
+    const outcome = (u: RunResult): EngineOutcome => ({
+      ok: u.ok,
+      deleteBatches: u.batches.map((_, i) => u.steps.filter((x) => x.batch === i).map((x) => `${describe(x)}: ${x.status}`)),
+      pendingDeletes: stack.pendingDeletes().map((x) => describe(x)),
+      errors: u.errors,
+    });
+    const finalGoals = goals((r) => newNames.get(r.role)!);
+    const up = await stack.up(finalGoals, {
       providers,
       hooks,
       onBatch: (i, steps) => mark(`engine: delete batch ${i + 1}: ${steps.map(describe).join(", ")}`),
     });
-    const rotationMs = p.now();
+    const engine = outcome(up);
     if (!up.ok) mark("engine: update failed, later delete batches cancelled");
+    // What the first update left, per role (a retry changes it).
+    const first = new Map(
+      scenario.roles.map((r) => {
+        const poolStep = up.steps.find((x) => x.urn.includes(POOL) && x.id === r.oldPool && x.op === "delete-replaced");
+        const drainStep = up.steps.find((x) => x.urn.includes(DRAINER) && x.id === `drainer/${r.oldPool}`);
+        return [r.role, {
+          drain: drains.get(r.oldPool) ?? null,
+          guard: guards.get(r.oldPool)?.outcome,
+          oldPoolDeleted: poolStep?.status === "ok",
+          keptBecause: poolStep?.status === "ok" ? undefined : keptBecause(poolStep, drainStep),
+          oldPoolCordoned: p.cordonedNodes(r.oldPool),
+          podsOnOldPool: podsOnOldPool.get(r.oldPool) ?? onPool(r.oldPool),
+        }];
+      }),
+    );
+
+    // The operator's fix and the next `pulumi up`: the pending deletes are retried.
+    if (opts.retry) {
+      for (const b of blockers.values()) {
+        const replicas = await scaleUpBlocked(kc, b);
+        mark(`the operator's fix: ${b.workload} scaled to ${replicas} replicas (PDB ${b.pdb} now allows 1 disruption)`);
+        await p.waitFor(`${b.workload} to have ${replicas} ready`, () => p.ready(b.workload) >= replicas, wait);
+      }
+      mark("next pulumi up");
+      drains.clear();
+      guards.clear();
+      const again = await stack.up(finalGoals, {
+        providers,
+        hooks,
+        onBatch: (i, steps) => mark(`engine (next up): delete batch ${i + 1}: ${steps.map(describe).join(", ")}`),
+      });
+      engine.retry = outcome(again);
+      if (!again.ok) mark("engine (next up): update failed");
+    }
+    const rotationMs = p.now();
 
     // Recovery: every serving workload fully ready again.
     const serving = targets.filter((t) => !t.info.batch);
@@ -341,33 +397,29 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
 
     const report = sim.report();
     const roleResults: RoleResult[] = scenario.roles.map((r) => {
-      const poolStep = up.steps.find((s) => s.urn.includes(POOL) && s.id === r.oldPool && s.op === "delete-replaced");
-      const drainStep = up.steps.find((s) => s.urn.includes(DRAINER) && s.id === `drainer/${r.oldPool}`);
-      const drain = drains.get(r.oldPool) ?? null;
+      const f = first.get(r.role)!;
       const shape = shapes.get(r.role)!.shape;
+      const retryDrain = drains.get(r.oldPool) ?? null;
       return {
         role: r.role,
         oldPool: shape,
         newPool: { ...shape, name: newNames.get(r.role)!, version: r.toVersion },
-        drain,
-        availability: drain ? parseAvailability(drain.output) : [],
-        oldPoolDeleted: poolStep?.status === "ok",
-        keptBecause: poolStep?.status === "ok" ? undefined : keptBecause(poolStep, drainStep),
-        oldPoolCordoned: p.cordonedNodes(r.oldPool),
-        podsOnOldPool: podsOnOldPool.get(r.oldPool) ?? onPool(r.oldPool),
+        ...f,
+        availability: [f.drain, retryDrain].flatMap((d) => (d ? parseAvailability(d.output) : [])),
         blockedBy: blockers.get(r.role),
-        guard: guards.get(r.oldPool)?.outcome,
+        retry: opts.retry
+          ? {
+              drain: retryDrain,
+              guard: guards.get(r.oldPool)?.outcome,
+              oldPoolDeleted: f.oldPoolDeleted || !stack.pendingDeletes().some((x) => x.urn.includes(POOL) && x.id === r.oldPool),
+              podsOnOldPool: f.oldPoolDeleted ? f.podsOnOldPool : podsOnOldPool.get(r.oldPool) ?? onPool(r.oldPool),
+            }
+          : undefined,
       };
     });
     await p.stop();
     const timeline: Timeline = { startedAt, endMs: totalMs, workloads: p.series.workloads, pools: p.series.pools, markers };
     if (p.errors.length) throw new Error(`rehearsal: the prober failed while watching, its figures are incomplete:\n${p.errors.join("\n")}`);
-    const engine: EngineOutcome = {
-      ok: up.ok,
-      deleteBatches: up.batches.map((_, i) => up.steps.filter((s) => s.batch === i).map((s) => `${describe(s)}: ${s.status}`)),
-      pendingDeletes: stack.pendingDeletes().map((s) => describe(s)),
-      errors: up.errors,
-    };
     const result = summarise(scenario, mode, budgets, timeline, report, { rotationMs, totalMs, roles: roleResults, engine, proberWatchRestarts: p.watchRestarts });
     const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
     const name = opts.pictureName ?? defaultPictureName(result, block, scenario.source);
@@ -509,7 +561,7 @@ export function summarise(
     defaultBudget: budgets,
     roles: extra.roles,
     engine: extra.engine,
-    completed: extra.roles.every((r) => r.oldPoolDeleted),
+    completed: extra.roles.every((r) => r.retry?.oldPoolDeleted ?? r.oldPoolDeleted),
     rotationMs: Math.round(extra.rotationMs),
     totalMs: Math.round(extra.totalMs),
     evictions: report?.evictions ?? 0,
@@ -534,15 +586,17 @@ export function summarise(
 export function claimHeld(r: RehearsalResult): boolean {
   if (r.mode === "no-drain") return true;
   const unexpectedOutage = r.verdict.outages.some((k) => !expectedOutage(r, r.workloads[k]));
-  const drainsAsExpected = r.roles.every((x) => (x.drain?.ok ?? true) === !x.blockedBy);
-  return !unexpectedOutage && r.verdict.belowFloor.length === 0 && drainsAsExpected;
+  const drainsAsExpected = r.roles.every((x) => (x.drain?.ok ?? true) === !x.blockedBy && (x.retry?.drain?.ok ?? true));
+  const retried = r.roles.every((x) => !x.retry || x.retry.oldPoolDeleted);
+  return !unexpectedOutage && r.verdict.belowFloor.length === 0 && drainsAsExpected && retried;
 }
 
-/** `rehearsal-[<scenario>-]<mode>[-budget-none][-blocked-<roles>].svg` (no scenario part for the default one). */
+/** `rehearsal-[<scenario>-]<mode>[-budget-none][-blocked-<roles>][-retry].svg` (no scenario part for the default one). */
 function defaultPictureName(r: RehearsalResult, block: string[], source: string): string {
   const budgetNone = r.defaultBudget && Object.values(r.defaultBudget).every((b) => b === "none");
   const scenario = path.resolve(source) === DEFAULT_SCENARIO_FILE ? "" : `${path.basename(source).replace(/\.ya?ml$/, "").replace(/-scenario$/, "")}-`;
-  return `rehearsal-${scenario}${r.mode}${budgetNone ? "-budget-none" : ""}${block.length ? `-blocked-${block.join("-")}` : ""}.svg`;
+  const retry = r.engine.retry ? "-retry" : "";
+  return `rehearsal-${scenario}${r.mode}${budgetNone ? "-budget-none" : ""}${block.length ? `-blocked-${block.join("-")}` : ""}${retry}.svg`;
 }
 
 function pictureTitle(r: RehearsalResult): string {
@@ -559,7 +613,8 @@ function pictureSubtitle(r: RehearsalResult): string {
   const roles = r.roles.map(
     (x) =>
       `${x.role} (${shapeText(x.oldPool)}): ${x.oldPool.name} -> ${x.newPool.name}: ` +
-      (x.oldPoolDeleted ? "old pool deleted" : `old pool KEPT (${x.blockedBy ? "its drain was blocked" : x.drain?.ok ? "drained; pool batch cancelled" : "its drain failed"})`),
+      (x.oldPoolDeleted ? "old pool deleted" : `old pool KEPT (${x.blockedBy ? "its drain was blocked" : x.drain?.ok ? "drained; pool batch cancelled" : "its drain failed"})`) +
+      (x.retry && !x.oldPoolDeleted ? `, then ${x.retry.oldPoolDeleted ? "deleted" : "KEPT again"} by the next up` : ""),
   );
   const v = r.verdict;
   return [

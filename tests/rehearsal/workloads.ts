@@ -170,14 +170,16 @@ export interface Blocker {
   workload: string;
   /** `<ns>/<name>` of the PDB created. */
   pdb: string;
+  /** Its `minAvailable`: the workload's replicas, so it allows no disruption. */
+  minAvailable: number;
 }
 
 /**
- * Blocks a role's drain the way production blocks one: a PodDisruptionBudget that allows no
- * disruption (`maxUnavailable: 0`) over a multi-replica Deployment or StatefulSet of that pool that
- * has no PDB yet (the first by key; a second PDB over the same pods would make every eviction fail
- * with 500 instead). Created through the API before the rotation starts; throws naming the fix when
- * the pool runs no such workload.
+ * Blocks a role's drain the way production blocks one: a PodDisruptionBudget whose `minAvailable`
+ * equals the replicas of a multi-replica Deployment or StatefulSet of that pool that has no PDB yet
+ * (the first by key; a second PDB over the same pods would make every eviction fail with 500
+ * instead), so it allows no disruption. Created through the API before the rotation starts; throws
+ * naming the fix when the pool runs no such workload.
  */
 export async function blockRole(kc: k8s.KubeConfig, role: string, pool: string): Promise<Blocker> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -209,9 +211,26 @@ export async function blockRole(kc: k8s.KubeConfig, role: string, pool: string):
   }
   const ns = chosen.o.metadata!.namespace!;
   const name = `rehearsal-block-${chosen.o.metadata!.name}`;
+  const minAvailable = chosen.o.spec?.replicas ?? 1;
   await policy.createNamespacedPodDisruptionBudget({
     namespace: ns,
-    body: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: ns }, spec: { maxUnavailable: 0, selector: chosen.o.spec!.selector } },
+    body: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: ns }, spec: { minAvailable, selector: chosen.o.spec!.selector } },
   });
-  return { role, workload: chosen.key, pdb: `${ns}/${name}` };
+  return { role, workload: chosen.key, pdb: `${ns}/${name}`, minAvailable };
+}
+
+/**
+ * The operator's fix for a {@link Blocker}, the first one the drain's error suggests ("scale the
+ * workload up"): one more replica, so the PDB (minAvailable = the old replicas) allows one
+ * disruption. The PDB and its floor stay as they were. Returns the new replica count.
+ */
+export async function scaleUpBlocked(kc: k8s.KubeConfig, b: Blocker): Promise<number> {
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const [namespace, kind, name] = b.workload.split("/");
+  const replicas = b.minAvailable + 1;
+  const body = { spec: { replicas } };
+  const patch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+  if (kind === "StatefulSet") await apps.patchNamespacedStatefulSet({ namespace, name, body }, patch);
+  else await apps.patchNamespacedDeployment({ namespace, name, body }, patch);
+  return replicas;
 }
