@@ -244,18 +244,19 @@ export function renderHeadline(doc: FiguresDoc): string[] {
   const other = twoRolesBlocked.roles.find((r) => !r.blockedBy);
   return [
     `- **Zero downtime on a regional pool** (${poolShape(shape)}, zone- and host-spread workloads): all ${multi.length} multi-replica workloads, ` +
-      `**0 ms at zero ready and 0 ms below their floor**, ${drain.evictions} evictions, ${drain.workloadPodsKilled} pods killed, ${s(drain.totalMs)} end to end (pod start-up t = ${doc.podStartupMs} ms).`,
+      `**0 ms at zero ready and 0 ms below their floor**, ${drain.evictions} evictions, ${drain.workloadPodsKilled} workload pods killed, ${s(drain.totalMs)} end to end (pod start-up t = ${doc.podStartupMs} ms).`,
     `- **Workloads without a PDB are protected too**: ${implicit.map(([k, w]) => `\`${k}\` (${w.replicas} replicas, no PDB) never went below its implicit floor of ${w.floor}`).join("; ")}. ` +
       `With \`defaultBudget: none\` (what \`kubectl drain\` does): ${noneDown || "no outage"} at zero ready.`,
-    `- **Without the drain** (GKE deleting the pool): ${noDrain.outages.length} multi-replica workloads at zero ready, ${noDrain.workloadPodsKilled} pods killed.`,
-    `- **The drain's own evidence is exact**: its availability figures agree with an independent watch within ${Math.max(drain.evidence.maxDeltaProberMs, twoRoles.evidence.maxDeltaProberMs)} ms ` +
-      `and with the simulator's record within ${Math.max(drain.evidence.maxDeltaSimulatorMs, twoRoles.evidence.maxDeltaSimulatorMs)} ms.`,
+    `- **Without the drain** (GKE deleting the pool): ${noDrain.outages.length} multi-replica workloads at zero ready, ${noDrain.workloadPodsKilled} workload pods killed.`,
+    `- **The drain's own availability evidence agrees with two independent observers**: within ${Math.max(drain.evidence.maxDeltaProberMs, twoRoles.evidence.maxDeltaProberMs)} ms ` +
+      `of a separate watch and ${Math.max(drain.evidence.maxDeltaSimulatorMs, twoRoles.evidence.maxDeltaSimulatorMs)} ms of the simulator's record, ` +
+      `floors and lowest ready counts ${drain.evidence.agree && twoRoles.evidence.agree ? "identical" : "NOT identical"}.`,
     `- **Two roles in one update**: drains in parallel, both old pools deleted, ${twoRoles.zeroDowntime ? "zero downtime" : "OUTAGE"} (${s(twoRoles.totalMs)}). ` +
       (blocked && other
         ? `With \`${blocked.role}\`'s drain blocked: \`${blocked.role}\`'s old pool kept serving (${blocked.oldPoolCordoned} nodes cordoned), ` +
           `\`${other.role}\`'s drained but kept (pending delete)` +
           (twoRolesBlocked.engine.retry ? `; after the fix the next \`pulumi up\` ${twoRolesBlocked.completed ? "deleted both" : "did NOT delete both"}` : "") +
-          `; ${twoRolesBlocked.workloadPodsKilled} pods killed, ${twoRolesBlocked.zeroDowntime ? "zero downtime" : "OUTAGE"} throughout.`
+          `; ${twoRolesBlocked.workloadPodsKilled} workload pods killed, ${twoRolesBlocked.zeroDowntime ? "zero downtime" : "OUTAGE"} throughout.`
         : ""),
   ];
 }
