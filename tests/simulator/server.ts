@@ -278,15 +278,36 @@ export class ApiServer {
     return items;
   }
 
+  private sortedCache = new Map<string, { rv: number; items: Obj[]; keys: string[] }>();
+
   private wantsTable(req: http.IncomingMessage): boolean {
     return /as=Table/.test(req.headers.accept ?? "");
   }
 
+  /**
+   * A collection sorted by key (the order kube-apiserver lists in), cached until the next change:
+   * paging a 30,000-pod list (limit/continue) then costs one sort, not one per page.
+   */
+  private sortedCollection(plural: string, ns: string | undefined): { items: Obj[]; keys: string[] } {
+    const k = `${plural}/${ns ?? ""}`;
+    const rv = this.cluster.store.rv;
+    let c = this.sortedCache.get(k);
+    if (!c || c.rv !== rv) {
+      const keyed = this.cluster.store.list(plural, ns).map((o) => [objKey(o), o] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      if (this.sortedCache.size > 64) this.sortedCache.clear();
+      c = { rv, items: keyed.map((x) => x[1]), keys: keyed.map((x) => x[0]) };
+      this.sortedCache.set(k, c);
+    }
+    return c;
+  }
+
   private list(req: http.IncomingMessage, res: http.ServerResponse, route: Route, q: URLSearchParams): void {
-    let items = this.matching(route, q);
+    const { labels, fields } = this.selectors(q);
+    const sorted = this.sortedCollection(route.info.plural, route.ns);
     const rv = String(this.cluster.store.rv);
     const meta: Obj = { resourceVersion: rv };
     const cont = q.get("continue");
+    let from = 0;
     if (cont) {
       let start: string;
       try {
@@ -294,7 +315,18 @@ export class ApiServer {
       } catch {
         throw badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
       }
-      items = items.filter((o) => objKey(o) > start);
+      // first key after `start` (binary search)
+      let lo = 0, hi = sorted.keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted.keys[mid] <= start) lo = mid + 1; else hi = mid;
+      }
+      from = lo;
+    }
+    let items: Obj[] = [];
+    for (let i = from; i < sorted.items.length; i++) {
+      const o = sorted.items[i];
+      if (matchesRequirements(labels, o.metadata.labels) && matchesFields(fields, o)) items.push(o);
     }
     const limit = parseInt(q.get("limit") ?? "0", 10);
     if (limit > 0 && items.length > limit) {
