@@ -24,6 +24,18 @@ import { planSnapshot, validatePlanOptions } from "./plan";
 import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
 
+/** How long a failed drain waits for in-flight evictions before uncordoning. */
+const FAILURE_SETTLE_MS = 5000;
+/** How long an aborted drain waits for them, in parallel with the uncordon (see failClosed). */
+const ABORT_SETTLE_MS = 1000;
+
+/** Runs `fn` over `items` with at most `limit` calls at a time; resolves when all are done. */
+async function eachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => { while (next < items.length) await fn(items[next++]); };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** Defaults of DrainOptions. */
 export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
 
@@ -804,16 +816,24 @@ export class PoolDrain {
     };
   }
 
-  /** Stops evicting, waits for in-flight requests, uncordons what this tool cordoned, builds the DrainError. */
+  /**
+   * Stops evicting, uncordons what this tool cordoned, builds the DrainError. In-flight evictions
+   * (never tied to the abort signal) get a bounded wait so the summary counts them: up to 5 s
+   * BEFORE the uncordon on a failure, but on an abort only ABORT_SETTLE_MS, IN PARALLEL with the
+   * uncordon. An abort is usually the Pulumi engine's SIGINT to the provider host, and the engine
+   * SIGKILLs the host's process group 5 s later (pulumi/pulumi sdk/go/common/resource/plugin/
+   * plugin.go): a hanging eviction must not push the uncordon past that. An eviction that lands
+   * after the uncordon is an ordinary PDB-checked eviction; nothing is ever force-deleted.
+   */
   private async failClosed(e: any): Promise<DrainError> {
     this.stopWatches();
     this.tracker.stop(); // the evidence covers the drain up to the failure
     const f: Failure = e instanceof Failure ? e
       : e?.name === "AbortError" ? new Failure("aborted", e.message)
       : new Failure("api-error", errorText(e));
-    // Let in-flight evictions settle (bounded), so the summary counts them.
-    const settle = Date.now() + 5000;
-    while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+    const settleEnd = Date.now() + (f.reason === "aborted" ? ABORT_SETTLE_MS : FAILURE_SETTLE_MS);
+    const settled = (async () => { while (this.inflight > 0 && Date.now() < settleEnd) await new Promise((r) => setTimeout(r, 20)); })();
+    if (f.reason !== "aborted") await settled;
     await Promise.allSettled(this.lateCordons);
     const uncordoned: string[] = [];
     const cleanup = new KubeClient(this.kc); // not tied to the (maybe aborted) signal
@@ -831,7 +851,8 @@ export class PoolDrain {
       }
     }
     if (!this.opts.keepCordoned && this.cordoned.size) {
-      for (const name of [...this.cordoned].sort()) {
+      // Concurrently (bounded like the evictions), so a large pool is schedulable again at once.
+      await eachConcurrently([...this.cordoned].sort(), this.concurrency, async (name) => {
         try {
           await cleanup.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: null } }, spec: { unschedulable: false } }, Date.now() + 30_000);
           uncordoned.push(name);
@@ -844,8 +865,10 @@ export class PoolDrain {
             this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err)}`);
           }
         }
-      }
+      });
+      uncordoned.sort();
     }
+    await settled;
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
     const tail = this.opts.keepCordoned ? ` Nodes left cordoned (keepCordoned): ${summary.cordoned.join(", ") || "none"}.`

@@ -91,6 +91,35 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
   });
 
+  it("an abort while an eviction hangs uncordons the pool well within the engine's 5 s SIGKILL window, deleting nothing", async () => {
+    // The Pulumi engine SIGKILLs a plugin's process group 5 s after its SIGINT (pulumi/pulumi
+    // sdk/go/common/resource/plugin/plugin.go): an aborted drain must not spend that waiting for
+    // an eviction that never answers (evictions are not tied to the abort signal).
+    ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
+    const ctrl = new AbortController();
+    let hanging = false;
+    proxy = await startFaultProxy(ps.sim, (method, p) => {
+      if (method !== "POST" || !p.endsWith("/eviction") || hanging) return undefined;
+      hanging = true;
+      return "hang";
+    });
+    const drain = rejects(drainPool(proxy.kubeConfig(), { pool: "old", signal: ctrl.signal }));
+    await waitFor(() => hanging, "an eviction on the wire");
+    await waitFor(async () => (await ps!.view.nodes("old")).every((n) => n.spec?.unschedulable), "the pool cordoned");
+    const abortedAt = Date.now();
+    ctrl.abort(new Error("SIGINT"));
+    // Watched on the simulator directly, not through the proxy.
+    await waitFor(async () => (await ps!.view.nodes("old")).every((n) => !n.spec?.unschedulable), "the pool uncordoned", 10_000);
+    const uncordonedMs = Date.now() - abortedAt;
+    const e = await drain;
+    assert.ok(uncordonedMs < 2000, `uncordoned ${uncordonedMs} ms after the abort (the engine SIGKILLs at 5000 ms)`);
+    assert.ok(Date.now() - abortedAt < 2500, `the drain answered ${Date.now() - abortedAt} ms after the abort`);
+    assert.equal(e.reason, "aborted");
+    assert.deepEqual(e.uncordoned, ps.oldNodes);
+    assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
+    await assertUncordoned(ps);
+  });
+
   it("a request the server never answers does not outlive the deadline: the drain fails closed on time", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { maxUnavailable: 1 }) });
     let hung = 0;
