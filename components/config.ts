@@ -118,8 +118,11 @@ export interface DrainConfig {
   deleteEmptyDirData?: boolean;
   /**
    * Delete pools WITHOUT draining them: only for tearing an environment down (`pulumi up` with it
-   * set updates the drainers in place, then `pulumi destroy` deletes pools as GKE does, PDBs
-   * ignored; `pulumi preview` shows every drainer update). Never leave it on.
+   * set updates the drainers in place, then `pulumi destroy --run-program` deletes pools as GKE
+   * does, PDBs ignored; `pulumi preview` shows every drainer update). `--run-program` because each
+   * pool carries the pool guard's beforeDelete hook (components/poolGuard.ts), and the engine
+   * refuses a destroy of resources with delete hooks without it (pulumi/pulumi
+   * pkg/engine/destroy.go). Never leave it on.
    */
   skip?: boolean;
   /**
