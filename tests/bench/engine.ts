@@ -11,11 +11,16 @@
  *    Time scale: t stands for a 10 s real readiness delay, so f = t / 10 s scales kubectl's waits
  *    and pod termination (terminationGracePeriodSeconds 2: a pod that exits 2 s after SIGTERM).
  * 2. plan scale: planSnapshot over 5,000 nodes / 150,000 pods / 3,000 PDBs (< 3 s, < 1 GiB).
+ * 3. drain at scale (tests/bench/scale.ts): a 100-node pool with 3,000 pods and PDBs inside a
+ *    1,000-node / 30,000-pod cluster, the engine in a process of its own: drain time / PDB-bound
+ *    lower limit (<= 1.2), API requests per evicted pod (<= 1.5), peak RSS (< 500 MiB), and what
+ *    the cluster-wide pod list and watch cost next to per-namespace / per-node alternatives.
  */
 import { drainPool } from "../../components/rotation";
 import { deployment, PoolSim, startPoolSim } from "../rotation/sim";
 import { kubectlStyleDrain } from "./kubectlStyle";
 import { benchPlanScale } from "./planScale";
+import { benchScaleDrain } from "./scale";
 
 /** Readiness delay t in ms (BENCH_T_MS overrides). */
 const T_MS = Number(process.env.BENCH_T_MS ?? 400);
@@ -110,6 +115,7 @@ export async function benchPlan() {
 export const benchmarks = [
   { name: "rotation drain (20-node pool, 10x10 replicas, PDB maxUnavailable 1)", run: () => benchDrain() },
   { name: "rotation plan scale (5,000 nodes / 150,000 pods / 3,000 PDBs)", run: () => benchPlan() },
+  { name: "rotation drain at scale (100-node pool, 3,000 pods, in 1,000 nodes / 30,000 pods)", run: () => benchScaleDrain() },
 ];
 
 if (require.main === module) {
