@@ -40,7 +40,71 @@ function checkJobBasics(job: any, where: string) {
   assert.ok(steps.some((s) => s.uses === "google-github-actions/auth@v2"), `${where}: GCP auth`);
 }
 
+/** Every workflow file, parsed. */
+const allWorkflows = () => Object.fromEntries(fs.readdirSync(WF).filter((f) => /\.ya?ml$/.test(f)).map((f) => [f, load(f).wf]));
+
+/** The stack's drain deadline in minutes (`nodepool-rotation:drain.deadlineMinutes`, default 60). */
+const drainDeadlineMinutes = (stack: string) =>
+  parse(fs.readFileSync(path.join(REPO, `Pulumi.${stack}.yaml`), "utf8")).config["nodepool-rotation:drain"]?.deadlineMinutes ?? 60;
+
+/**
+ * Ways GitHub could cancel a running `pulumi up` (its cancel SIGKILLs the process tree ~10 s after
+ * SIGINT, before a drain can uncordon; docs/drainer.md "When `pulumi up` is interrupted"), one line
+ * each: an up job outside a constant per-stack concurrency group with `cancel-in-progress: false`;
+ * any job or workflow joining that group with cancel-in-progress not false (its arrival would cancel
+ * the running up; group names are case-insensitive, docs.github.com "Control the concurrency of
+ * workflows and jobs"); two groups for one stack (two ups of it at once); a job timeout (a cancel
+ * too) that could land before both the drainer's drain and the pool guard's re-drain reached their
+ * deadline (each then fails closed), plus 30 min for GKE to create and delete the pools.
+ */
+function cancellationProblems(workflows: Record<string, any>): string[] {
+  const problems: string[] = [];
+  const upGroups = new Map<string, Set<string>>(); // stack -> groups
+  const members: { where: string; group: string; cancel: unknown }[] = [];
+  for (const [file, wf] of Object.entries(workflows)) {
+    if (wf.concurrency) members.push({ where: file, group: String(wf.concurrency.group ?? wf.concurrency).toLowerCase(), cancel: wf.concurrency["cancel-in-progress"] ?? false });
+    for (const [id, job] of Object.entries<any>(wf.jobs)) {
+      const where = `${file}/${id}`;
+      if (job.concurrency) members.push({ where, group: String(job.concurrency.group ?? job.concurrency).toLowerCase(), cancel: job.concurrency["cancel-in-progress"] ?? false });
+      for (const step of pulumiSteps(job.steps ?? []).filter((x) => x.with?.command === "up")) {
+        const stack = String(step.with!["stack-name"]);
+        const conc = job.concurrency ?? wf.concurrency;
+        if (!/^[a-z][a-z0-9-]*$/.test(stack)) { problems.push(`${where}: stack-name ${stack} is not a literal stack`); continue; }
+        if (!conc || typeof conc.group !== "string" || /\$\{\{/.test(conc.group)) problems.push(`${where}: up of ${stack} has no constant concurrency group`);
+        else {
+          if (conc["cancel-in-progress"] !== false) problems.push(`${where}: cancel-in-progress must be false, got ${JSON.stringify(conc["cancel-in-progress"])}`);
+          if (!upGroups.has(stack)) upGroups.set(stack, new Set());
+          upGroups.get(stack)!.add(conc.group.toLowerCase());
+        }
+        const minutes = 2 * drainDeadlineMinutes(stack) + 30;
+        if (!(job["timeout-minutes"] >= minutes)) problems.push(`${where}: timeout-minutes ${job["timeout-minutes"]} < ${minutes} (2 x drain.deadlineMinutes of ${stack} + 30)`);
+      }
+    }
+  }
+  for (const [stack, groups] of upGroups) {
+    if (groups.size > 1) problems.push(`${stack} is updated under several concurrency groups: ${[...groups].join(", ")}`);
+    for (const m of members) if (groups.has(m.group) && m.cancel !== false) problems.push(`${m.where}: joins ${m.group} (pulumi up ${stack}) with cancel-in-progress ${JSON.stringify(m.cancel)}`);
+  }
+  return problems;
+}
+
 describe("promotion/workflows: user CI in .github/workflows", () => {
+  it("no pulumi up can be cancelled by GitHub mid-update: per-stack queues that never cancel, and timeouts past the drain deadlines", () => {
+    const workflows = allWorkflows();
+    assert.deepEqual(cancellationProblems(workflows), []);
+    const ups = Object.entries(workflows).flatMap(([f, wf]) => Object.entries<any>(wf.jobs).filter(([, j]) => pulumiSteps(j.steps).some((x) => x.with?.command === "up")).map(([id]) => `${f}/${id}`));
+    assert.deepEqual(ups.sort(), ["promote-prod.yml/apply", "staging.yml/up"]);
+    // The check can fail: each way of letting GitHub cancel an update is caught.
+    const mutated = (edit: (w: Record<string, any>) => void) => { const w = structuredClone(workflows); edit(w); return cancellationProblems(w); };
+    assert.match(mutated((w) => { w["staging.yml"].concurrency["cancel-in-progress"] = true; }).join("\n"), /staging\.yml\/up: cancel-in-progress must be false/);
+    assert.match(mutated((w) => { w["promote-prod.yml"].jobs.apply.concurrency["cancel-in-progress"] = "${{ github.event_name == 'push' }}"; }).join("\n"), /apply: cancel-in-progress must be false/);
+    assert.match(mutated((w) => { w["preview.yml"].concurrency = { group: "Pulumi-Staging", "cancel-in-progress": true }; }).join("\n"), /preview\.yml: joins pulumi-staging \(pulumi up staging\) with cancel-in-progress true/);
+    assert.match(mutated((w) => { delete w["promote-prod.yml"].jobs.apply.concurrency; }).join("\n"), /apply: up of prod has no constant concurrency group/);
+    assert.match(mutated((w) => { w["staging.yml"].concurrency.group = "pulumi-${{ github.ref }}"; }).join("\n"), /no constant concurrency group/);
+    assert.match(mutated((w) => { w["promote-prod.yml"].jobs.apply.concurrency.group = "prod-apply"; w["staging.yml"].jobs.up.steps.find((x: Step) => x.with?.command === "up").with["stack-name"] = "prod"; }).join("\n"), /prod is updated under several concurrency groups/);
+    assert.match(mutated((w) => { w["promote-prod.yml"].jobs.apply["timeout-minutes"] = 180; }).join("\n"), /apply: timeout-minutes 180 < 210/);
+  });
+
   it("preview.yml: on pull requests, pulumi preview of every stack with the policy pack", () => {
     const { wf } = load("preview.yml");
     assert.ok(wf.on.pull_request, "triggered by pull requests");
