@@ -4,7 +4,8 @@
  * required pod anti-affinity on a topology wider than a node (zone, region, ...)? When not, a
  * blocker names the workload, the constraint, why (e.g. the new pool is in 2 zones and the
  * workload spreads over 3) and the fix. One-per-node anti-affinity is checked with capacity in
- * plan.ts; CPU/memory are not modelled here.
+ * plan.ts; CPU/memory are not modelled here, nor other workloads' anti-affinity against the moved
+ * pods, nor required pod affinity (plan.ts warns about it).
  *
  * The drain is replayed: the old pool's nodes are cordoned (they stay until Pulumi deletes the pool
  * after the drain), then the evictable pods go one at a time in pool-node order, each leaving its
@@ -128,6 +129,14 @@ interface Placed { pod: V1Pod; node?: V1Node }
  * replacement nodes during the drain; empty when every such pod finds a place. Pure.
  */
 export function topologyBlockers(input: TopologyFitInput): string[] {
+  const order = input.toPlace.filter((p) => spreadsOf(p).length || antisOf(p).length)
+    .sort((a, b) => (a.spec?.nodeName ?? "").localeCompare(b.spec?.nodeName ?? "") || keyOf(a).localeCompare(keyOf(b)));
+  if (!order.length) return [];
+  const groups = new Map<string, V1Pod[]>();
+  for (const p of order) {
+    const sig = JSON.stringify([p.metadata?.namespace, p.metadata?.labels, p.spec?.topologySpreadConstraints, p.spec?.affinity, p.spec?.nodeSelector, p.spec?.tolerations]);
+    (groups.get(sig) ?? groups.set(sig, []).get(sig)!).push(p);
+  }
   const nodeByName = new Map(input.nodes.map((n) => [n.metadata?.name ?? "", n]));
   // Bound, non-terminating pods per namespace; replaying a group moves its entries.
   const byNs = new Map<string, Placed[]>();
@@ -139,13 +148,6 @@ export function topologyBlockers(input: TopologyFitInput): string[] {
     const e = { pod: p, node };
     (byNs.get(ns) ?? byNs.set(ns, []).get(ns)!).push(e);
     entryOf.set(keyOf(p), e);
-  }
-  const order = [...input.toPlace].sort((a, b) => (a.spec?.nodeName ?? "").localeCompare(b.spec?.nodeName ?? "") || keyOf(a).localeCompare(keyOf(b)));
-  const groups = new Map<string, V1Pod[]>();
-  for (const p of order) {
-    if (!spreadsOf(p).length && !antisOf(p).length) continue;
-    const sig = JSON.stringify([p.metadata?.namespace, p.metadata?.labels, p.spec?.topologySpreadConstraints, p.spec?.affinity, p.spec?.nodeSelector, p.spec?.tolerations]);
-    (groups.get(sig) ?? groups.set(sig, []).get(sig)!).push(p);
   }
   const blockers: string[] = [];
   for (const pods of groups.values()) {
