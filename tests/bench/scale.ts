@@ -119,7 +119,9 @@ async function until(what: string, cond: () => boolean, timeoutMs: number, every
 /** Runs the drain child; resolves with its JSON line. */
 function drainChild(kubeconfig: string, pool: string, options: object): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "drainProcess.ts"), kubeconfig, pool, JSON.stringify(options)],
+    // BENCH_SCALE_CPU_PROF=<dir>: a V8 CPU profile of the draining process (where its CPU goes).
+    const prof = process.env.BENCH_SCALE_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_SCALE_CPU_PROF] : [];
+    const child = spawn(process.execPath, [...prof, "-r", "ts-node/register/transpile-only", path.join(__dirname, "drainProcess.ts"), kubeconfig, pool, JSON.stringify(options)],
       { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     child.stdout.on("data", (d) => (out += d));
