@@ -9,7 +9,8 @@
  * running stack's config; index.ts calls it before registering any resource.
  */
 import Ajv, { type ErrorObject } from "ajv";
-import { type DefaultBudget, parseDefaultBudget } from "./rotation/budget";
+import { parseDefaultBudget } from "./rotation/budget";
+import type { DrainSettings } from "./rotation/settings";
 import * as pulumi from "@pulumi/pulumi";
 import {
   GKE_POOL_NAME_REGEX,
@@ -97,25 +98,12 @@ export interface PoolConfig {
 }
 
 /**
- * Drain options (stack config `nodepool-rotation:drain`), handed to each pool's PoolDrainer. All
- * optional; defaults are the engine's. Changing them updates the drainers in place (never replaces
- * them), so the next delete uses them.
+ * Drain options (stack config `nodepool-rotation:drain`), handed to each pool's PoolDrainer: the
+ * engine's drain settings (components/rotation/settings.ts, which documents each) plus `skip` and
+ * `gkeRespectPdbOnDelete`. All optional; defaults are the engine's. Changing them updates the
+ * drainers in place (never replaces them), so the next delete uses them.
  */
-export interface DrainConfig {
-  /** Whole-drain deadline in minutes, enforced by the drainer's delete() itself (the host ignores customTimeouts). Default 60. */
-  deadlineMinutes?: number;
-  /** Maximum evictions in flight. Default 20. */
-  concurrency?: number;
-  /** Drain the pool in batches: a node count (2 or "2") or a percentage ("25%"). Default: whole pool at once. */
-  batch?: number | string;
-  /** Seconds to wait between batches. */
-  batchSoakSeconds?: number;
-  /** After the last eviction, seconds during which every moved workload must stay at or above its PDB floor. */
-  soakSeconds?: number;
-  /** Wait for moved workloads to be Ready again before reporting success. */
-  waitForReady?: boolean;
-  /** Evict pods that use emptyDir volumes (their emptyDir data is lost), like `kubectl drain --delete-emptydir-data`. */
-  deleteEmptyDirData?: boolean;
+export interface DrainConfig extends DrainSettings {
   /**
    * Delete pools WITHOUT draining them: only for tearing an environment down (`pulumi up` with it
    * set updates the drainers in place, then `pulumi destroy --run-program` deletes pools as GKE
@@ -131,13 +119,6 @@ export interface DrainConfig {
    * tool's own drain, which normally leaves nothing for GKE to evict. Default false (not set).
    */
   gkeRespectPdbOnDelete?: boolean;
-  /**
-   * Implicit disruption budget of workloads no PodDisruptionBudget selects: an integer >= 1 (pods),
-   * a percentage "N%" of the controller's replicas (1..100, rounded up, at least 1), or "none"
-   * (evict them all at once, like kubectl drain). Default "25%". One definition:
-   * components/rotation/budget.ts.
-   */
-  defaultBudget?: DefaultBudget;
 }
 
 /** Promotion gate (behaviour: issue 7). */

@@ -487,9 +487,12 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
 
 /**
  * The operator-facing error of a failed drain: what blocked, that the old pool was kept and whether
- * its nodes are schedulable again, and how to retry. Never includes the kubeconfig.
+ * its nodes are schedulable again, and how to retry. Never includes the kubeconfig. `e` is the
+ * engine's DrainError (or any error from before the drain started); `interrupted` names the signal
+ * that stopped it. Exported so tests/docs/troubleshooting.spec.ts can quote its wording from real
+ * engine failures; the provider calls it inside the serialized delete.
  */
-function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = [], interrupted?: string): string {
+export function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = [], interrupted?: string): string {
   const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
   // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
   const detail = (isDrainError ? String(e.message) : apiErrorText(e)).trim().replace(/\s*Uncordoned [^]*$/, "");
@@ -759,8 +762,11 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       log(`drain SKIPPED (skip: true from ${merged.from.skip}): the pool is deleted without honouring PodDisruptionBudgets`);
       return;
     }
-    const deadlineMinutes = options.deadlineMinutes ?? 60;
-    const deadlineMs = deadlineMinutes * 60_000;
+    engine ??= loadEngine(bundle, require);
+    // One mapping of stack drain settings to engine options, shared with the pool guard (rotation/settings.ts).
+    const drainOptions = engine.drainOptionsFor(pool, props.role, options);
+    const deadlineMs: number = drainOptions.deadlineMs;
+    const deadlineMinutes = deadlineMs / 60_000;
     // The engine stops at deadlineMs and fails closed (uncordons). Backstops, never expected to fire:
     // abort its signal 15 s later; give up waiting 60 s later, so delete() always returns.
     backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
@@ -782,22 +788,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       log(`no nodes labelled cloud.google.com/gke-nodepool=${pool} are left: nothing to drain`);
       return;
     }
-    engine ??= loadEngine(bundle, require);
-    const drain = engine.drainPool(kc, {
-      pool,
-      replacementSelector: `nodepool-rotation/role=${props.role}`,
-      deadlineMs,
-      concurrency: options.concurrency,
-      batch: options.batch !== undefined ? String(options.batch) : undefined,
-      batchSoakMs: options.batchSoakSeconds !== undefined ? options.batchSoakSeconds * 1000 : undefined,
-      soakMs: options.soakSeconds !== undefined ? options.soakSeconds * 1000 : undefined,
-      waitForReady: options.waitForReady,
-      deleteEmptyDirData: options.deleteEmptyDirData,
-      defaultBudget: options.defaultBudget,
-      keepCordoned: false,
-      log,
-      signal: controller.signal,
-    });
+    const drain = engine.drainPool(kc, { ...drainOptions, log, signal: controller.signal });
     const summary = await Promise.race([drain, hardStop]);
     log(
       `drained: ${Array.isArray(summary?.nodes) ? summary.nodes.length : 0} node(s), ${summary?.evicted ?? 0} pod(s) evicted in ${Math.round((Date.now() - started) / 1000)} s; Pulumi may now delete the pool`,

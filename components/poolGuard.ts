@@ -37,7 +37,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainPool, planPool } from "./rotation";
+import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, planPool } from "./rotation";
 
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
 export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
@@ -84,26 +84,13 @@ export function podsToMove(plan: Plan): PodPlan[] {
 
 /** What the plan needs (pool, replacement nodes, pod filters, implicit budget) from the stack's drain options. */
 export function guardPlanOptions(target: GuardedPool, drain: DrainConfig = {}): PlanOptions {
-  return {
-    pool: target.pool,
-    ...(target.role ? { replacementSelector: `${ROLE_LABEL}=${target.role}` } : {}),
-    deleteEmptyDirData: drain.deleteEmptyDirData,
-    defaultBudget: drain.defaultBudget,
-  };
+  const { pool, replacementSelector, deleteEmptyDirData, defaultBudget } = guardDrainOptions(target, drain);
+  return { pool, ...(replacementSelector ? { replacementSelector } : {}), deleteEmptyDirData, defaultBudget };
 }
 
-/** The stack's drain options as rotation-engine DrainOptions for the pool (never keeps nodes cordoned on failure). */
+/** The stack's drain options as rotation-engine DrainOptions for the pool: the drainer's own mapping (never keeps nodes cordoned on failure). */
 export function guardDrainOptions(target: GuardedPool, drain: DrainConfig = {}): DrainOptions {
-  return {
-    ...guardPlanOptions(target, drain),
-    deadlineMs: (drain.deadlineMinutes ?? 60) * 60_000,
-    concurrency: drain.concurrency,
-    batch: drain.batch !== undefined ? String(drain.batch) : undefined,
-    batchSoakMs: drain.batchSoakSeconds !== undefined ? drain.batchSoakSeconds * 1000 : undefined,
-    soakMs: drain.soakSeconds !== undefined ? drain.soakSeconds * 1000 : undefined,
-    waitForReady: drain.waitForReady,
-    keepCordoned: false,
-  };
+  return drainOptionsFor(target.pool, target.role, drain);
 }
 
 const list = (names: string[], max = 10) => (names.length > max ? `${names.slice(0, max).join(", ")} and ${names.length - max} more` : names.join(", "));

@@ -91,7 +91,9 @@ describe("PoolDrainer registration and serialized provider (real dynamic-provide
     let dir: string;
     let sim: Simulator;
     const variant = async (marker: string) => {
-      fs.writeFileSync(path.join(dir, "index.ts"), `export async function drainPool(kc: any, opts: any) { opts.log("engine ${marker}"); return { nodes: [], evicted: 0 }; }\n`);
+      // A minimal engine: what the provider calls at delete time (drainOptionsFor, drainPool).
+      fs.writeFileSync(path.join(dir, "index.ts"), `export function drainOptionsFor(pool: string) { return { pool, deadlineMs: 60000 }; }\n` +
+        `export async function drainPool(kc: any, opts: any) { opts.log("engine ${marker}"); return { nodes: [], evicted: 0 }; }\n`);
       const bundle = engineBundle(path.join(dir, "index.ts"), dir);
       const provider = makeDrainerProvider(bundle);
       const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
