@@ -68,3 +68,14 @@ export function brokenLinks(page: string): string[] {
 export function isExternal(href: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith("//");
 }
+
+/** One fenced code block of a page: its content as written and the line its opening fence is on (1-based). */
+export interface FencedBlock { content: string; line: number }
+
+/** The fenced code blocks of a page (path relative to the root) whose info string is exactly `info`. */
+export function fencedBlocks(rel: string, info: string): FencedBlock[] {
+  const text = fs.readFileSync(path.join(ROOT, rel), "utf8");
+  return md.parse(text, {})
+    .filter((tok) => tok.type === "fence" && tok.info.trim() === info)
+    .map((tok) => ({ content: tok.content, line: (tok.map?.[0] ?? 0) + 1 }));
+}
