@@ -230,6 +230,21 @@ function refuseUncordon() {
     return n >= 2 ? forbidden(`nodes "${node}" is forbidden: User "ci-bot" cannot patch resource "nodes" in API group "" at the cluster scope`) : undefined;
   };
 }
+
+let engine: ReturnType<typeof engineBundle> | undefined;
+
+/**
+ * The PoolDrainer's delete as the provider host runs it (the same provider code, in-process) for an
+ * old pool with these stored outputs; resolves with its error (progress lines captured, not shown).
+ */
+async function drainerDelete(kubeconfig: string, options: Record<string, unknown> = {}): Promise<Error> {
+  const provider = makeDrainerProvider((engine ??= engineBundle()));
+  const props = { poolName: "app-1-34-4-gke1047000-20261020-a1b2c", role: "app", cluster: CLUSTER, kubeconfig, options: { deadlineMinutes: 1, ...options }, codeVersion: "x" };
+  const { error } = await quietly(() => provider.delete!("id", props));
+  assert.ok(error, "the delete must fail");
+  return error;
+}
+
 const ZONE = "topology.kubernetes.io/zone";
 
 // ---- the spec ---------------------------------------------------------------------------------
@@ -431,8 +446,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     it("an invalid override in the ConfigMap kube-system/nodepool-rotation-drain fails the drainer's delete before the drain", async () => {
       await ps!.view.core.createNamespacedConfigMap({ namespace: "kube-system", body: { metadata: { name: "nodepool-rotation-drain" }, data: { override: '{"deadlineMinutes":0}' } } });
       try {
-        const { error } = await quietly(() => makeDrainerProvider(bundle()).delete!("id", drainerProps(ps!.sim.kubeconfig)));
-        assert.ok(error);
+        const error = await drainerDelete(ps!.sim.kubeconfig);
         assert.match(error.message, /invalid drain override in ConfigMap/);
         add("pulumi up (PoolDrainer)", error.message);
       } finally {
@@ -441,14 +455,18 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       assert.equal((await ps!.view.nodes("old")).filter((n) => n.spec?.unschedulable).length, 0, "nothing cordoned");
     });
 
+    it("a server that never answers: the drainer gives up after min(deadline, 2 min), having changed nothing", async () => {
+      proxy = await startFaultProxy(ps!.sim, () => "hang");
+      const error = await drainerDelete(proxy.kubeconfig, { deadlineMinutes: 0.05 });
+      assert.match(error.message, /got no answer within 3 s/);
+      add("pulumi up (PoolDrainer)", error.message);
+    });
+
     it("403 before the drain starts: the drainer, the CLI and the pool guard", async () => {
       proxy = await startFaultProxy(ps!.sim, (_m, p) => p.includes("configmaps")
         ? forbidden('configmaps "nodepool-rotation-drain" is forbidden: User "ci-bot" cannot get resource "configmaps" in API group "" in the namespace "kube-system"')
         : forbidden(`${p.split("?")[0].split("/").pop()} is forbidden: User "ci-bot" cannot list resource "${p.split("?")[0].split("/").pop()}" in API group "" at the cluster scope`));
-      const provider = makeDrainerProvider(bundle());
-      const { error } = await quietly(() => provider.delete!("id", drainerProps(proxy!.kubeconfig)));
-      assert.ok(error);
-      add("pulumi up (PoolDrainer)", error.message);
+      add("pulumi up (PoolDrainer)", (await drainerDelete(proxy.kubeconfig)).message);
       const cli = await rotation(["drain", "--pool", "old", "--deadline", "2s"], proxy.kubeconfig);
       add("rotation drain", cliFailure(cli.stderr));
       const guard = await rejectsWith(guardPoolDelete(proxy.kubeConfig(), { pool: "old", role: "app", clusterId: CLUSTER }, { checkTimeoutMs: 1000 }));
@@ -456,20 +474,13 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     });
   });
 
-  // The drainer's delete as the provider host runs it (same code, in-process).
-  let engine: ReturnType<typeof engineBundle> | undefined;
-  const bundle = () => (engine ??= engineBundle());
-  const drainerProps = (kubeconfig: string, options: Record<string, unknown> = {}) =>
-    ({ poolName: "app-1-34-4-gke1047000-20261020-a1b2c", role: "app", cluster: CLUSTER, kubeconfig, options: { deadlineMinutes: 1, ...options }, codeVersion: "x" });
-
   describe("the cluster cannot be reached or authenticated to", () => {
     let port: number;
     before(async () => { port = await closedPort(); });
 
     it("unreachable (nothing listens): the drainer, the CLI, the pool guard", async () => {
       const text = plainKubeconfig(`https://127.0.0.1:${port}`);
-      const { error } = await quietly(() => makeDrainerProvider(bundle()).delete!("id", drainerProps(text)));
-      assert.ok(error);
+      const error = await drainerDelete(text);
       assert.match(error.message, /ECONNREFUSED/);
       add("pulumi up (PoolDrainer)", error.message);
       const cli = await rotation(["drain", "--pool", "old", "--deadline", "300ms"], text);
@@ -484,8 +495,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     it("gke-gcloud-auth-plugin not on PATH: the drainer, the CLI, the pool guard", async () => {
       const text = gkeKubeconfig({ project: "acme-game-staging", location: "asia-northeast1", name: "game-staging", endpoint: `127.0.0.1:${port}`, caCertificate: Buffer.from("not a real CA").toString("base64") });
       await withoutPath(async () => {
-        const { error } = await quietly(() => makeDrainerProvider(bundle()).delete!("id", drainerProps(text)));
-        assert.ok(error);
+        const error = await drainerDelete(text);
         assert.match(error.message, /gke-gcloud-auth-plugin ENOENT/);
         add("pulumi up (PoolDrainer)", error.message);
         const cli = await rotation(["drain", "--pool", "old", "--deadline", "300ms"], text);
@@ -513,9 +523,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       const saved = process.env.NODEPOOL_ROTATION_DRAIN_OVERRIDE;
       process.env.NODEPOOL_ROTATION_DRAIN_OVERRIDE = '{"defaultBudget":0}';
       try {
-        const { error } = await quietly(() => makeDrainerProvider(bundle()).delete!("id", drainerProps(plainKubeconfig("https://127.0.0.1:1"))));
-        assert.ok(error);
-        add("pulumi up (PoolDrainer)", error.message);
+        add("pulumi up (PoolDrainer)", (await drainerDelete(plainKubeconfig("https://127.0.0.1:1"))).message);
       } finally {
         if (saved === undefined) delete process.env.NODEPOOL_ROTATION_DRAIN_OVERRIDE; else process.env.NODEPOOL_ROTATION_DRAIN_OVERRIDE = saved;
       }
@@ -599,6 +607,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
         stagingExport({ pools, pendingPoolDeletesOnly: [oldApp] }),
         stagingExport({ pools, interruptedDeletes: [oldApp] }),
         stagingExport({ pools: [], verifiedVersions: { app: OLD, batch: OLD } }),
+        stagingExport({ pools, verifiedVersions: null }), // staging never ran this program's up
       ];
       for (const state of cases) {
         const r = await promote(state);
@@ -609,11 +618,13 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       add("npm run promote", `error: ${noCli.message}`);
     });
 
-    it("the prod gate at pulumi up", () => {
-      assert.throws(() => checkVerified([{ role: "app", version: NEW }], { app: OLD }, "staging", "prod"), (e: Error) => {
-        add("pulumi preview (promotion gate)", e.message);
-        return true;
-      });
+    it("the prod gate at pulumi up: an unverified version, no verifiedVersions output", () => {
+      for (const verified of [{ app: OLD }, undefined]) {
+        assert.throws(() => checkVerified([{ role: "app", version: NEW }], verified, "staging", "prod"), (e: Error) => {
+          add("pulumi preview (promotion gate)", e.message);
+          return true;
+        });
+      }
     });
   });
 
