@@ -495,7 +495,7 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
 export function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = [], interrupted?: string): string {
   const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
   // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
-  const detail = (isDrainError ? String(e.message) : apiErrorText(e)).trim().replace(/\s*Uncordoned [^]*$/, "");
+  const detail = String(e?.message ?? e).trim().replace(/\s*Uncordoned [^]*$/, "");
   const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && e.reason ? ` [${e.reason}]` : ""}: ${detail}`];
   if (interrupted) lines.push(`The drain was INTERRUPTED by ${interrupted}: \`pulumi\` was interrupted a second time (Ctrl-C) or terminated, and stops this process 5 s later.`);
   if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
@@ -521,26 +521,6 @@ export function drainFailureMessage(pool: string, cluster: string, e: any, avail
         : `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
   );
   return lines.join("\n");
-}
-
-/**
- * One line for an error from the API client: the server's Status message and HTTP code when it
- * answered (client-node's ApiException message is "HTTP-Code: 403 / Message / Body: <escaped
- * JSON> / Headers"), else the error's message (network errors name the server and the reason).
- */
-function apiErrorText(e: any): string {
-  if (typeof e?.code === "number") {
-    let body = e.body;
-    if (typeof body === "string") {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        body = { message: body };
-      }
-    }
-    if (typeof body?.message === "string" && body.message) return `${body.message} (HTTP ${e.code})`;
-  }
-  return String(e?.message ?? e);
 }
 
 /**
@@ -615,7 +595,7 @@ function describeDrainOptions(merged: { options: DrainerOptions; from: Record<st
  * failure is thrown (the delete fails before anything changes): a drain must not run with options
  * other than the ones the operator set.
  */
-async function readConfigMapOverride(core: any, pool: string, parseBudget: (value: unknown, field: string) => unknown): Promise<OptionLayer> {
+async function readConfigMapOverride(core: any, pool: string, parseBudget: (value: unknown, field: string) => unknown, describe: (e: unknown) => string): Promise<OptionLayer> {
   const { namespace, configMap, key } = overrideSources();
   const source = `ConfigMap ${namespace}/${configMap}`;
   let cm: any;
@@ -623,7 +603,7 @@ async function readConfigMapOverride(core: any, pool: string, parseBudget: (valu
     cm = await core.readNamespacedConfigMap({ name: configMap, namespace });
   } catch (e: any) {
     if (e?.code === 404) return { source, options: undefined };
-    throw new Error(`could not read the drain override ${source}: ${apiErrorText(e)}`);
+    throw new Error(`could not read the drain override ${source}: ${describe(e)}`);
   }
   const text = cm?.data?.[key];
   if (text === undefined || text.trim() === "") return { source, options: undefined };
@@ -739,6 +719,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       4000,
     );
   });
+  let describe = (err: any): string => String(err?.message ?? err);
   let backstop: ReturnType<typeof setTimeout> | undefined;
   let hardTimer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -746,11 +727,15 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     const kc = new k8s.KubeConfig();
     kc.loadFromString(props.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
+    engine ??= loadEngine(bundle, require);
+    // The engine's one wording of API failures (rotation/client.ts errorText: Status message and
+    // HTTP code, a missing auth plugin with the kubeconfig's installHint).
+    if (typeof engine.errorText === "function") describe = (err: unknown) => engine.errorText(err, kc);
     // Requests before the drain are bounded by min(deadline, 2 min): a server that never answers
     // fails the delete then, not at the backstop an hour later, blaming the drain.
     const firstLimitMs = (deadlineMinutes: unknown) => Math.min(typeof deadlineMinutes === "number" ? deadlineMinutes * 60_000 : 60 * 60_000, 120_000);
     const configMap = await bounded(
-      readConfigMapOverride(core, pool, parseBudget),
+      readConfigMapOverride(core, pool, parseBudget, describe),
       firstLimitMs(early.options.deadlineMinutes),
       `reading the drain override ConfigMap ${names.namespace}/${names.configMap}`,
       controller.signal,
@@ -779,7 +764,9 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     // "No nodes" only from a list that succeeded: any failure to list fails the delete.
     const nodes = await bounded(
-      core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<any>,
+      (core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<any>).catch((err: unknown) => {
+        throw new Error(`could not list the pool's nodes: ${describe(err)}`);
+      }),
       firstLimitMs(deadlineMinutes),
       "listing the pool's nodes",
       controller.signal,

@@ -11,6 +11,7 @@ import { drainPool } from "./drain";
 import { planPool } from "./index";
 import { formatAvailability } from "./availability";
 import { DEFAULT_BUDGET, parseDefaultBudget } from "./budget";
+import { errorText, missingExecCommand, statusOf } from "./client";
 
 /** Parses "90s", "15m", "1h", "500ms" or plain milliseconds. */
 export function parseDuration(text: string): number {
@@ -111,7 +112,8 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
   common(program.command("plan").description("Read-only: per pod a verdict and reason, fit on the replacement, PDB and DaemonSet checks."))
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);
-      const plan = await planPool(kc, planOpts(o));
+      // API answers and a missing auth plugin in the engine's one-line wording (client.ts errorText).
+      const plan = await planPool(kc, planOpts(o)).catch((e) => { throw statusOf(e) !== undefined || missingExecCommand(e) ? new Error(errorText(e, kc)) : e; });
       out.stdout((o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)) + "\n");
       out.exit(plan.blockers.length ? 3 : 0);
     });

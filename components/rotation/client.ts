@@ -20,11 +20,30 @@ export function statusBody(err: any): any {
 }
 
 /**
- * One line for an operator: the server's Status message and HTTP code when the API answered
- * (client-node's ApiException message starts "HTTP-Code: 403", with the useful text buried in the
- * body), else the error's first line (network errors, aborts).
+ * The exec credential plugin's command when `err` is its spawn failing with ENOENT (client-node
+ * exec_auth.js rejects with Node's spawn error: code "ENOENT", syscall "spawn <command>", path
+ * "<command>"), else undefined. Such a failure is never transient: retrying cannot install it.
  */
-export function errorText(err: any): string {
+export function missingExecCommand(err: any): string | undefined {
+  if (err?.code !== "ENOENT" || typeof err?.syscall !== "string" || !err.syscall.startsWith("spawn")) return undefined;
+  return String(err.path ?? err.syscall.replace(/^spawn\s*/, ""));
+}
+
+/**
+ * One line for an operator — the one place the engine's doors (CLI, PoolDrainer, pool guard) word
+ * an API failure: the server's Status message and HTTP code when the API answered (client-node's
+ * ApiException message starts "HTTP-Code: 403", with the useful text buried in the body); a missing
+ * exec credential plugin as "<command> not found on PATH: install it (<the kubeconfig's
+ * installHint>)" (client-node ignores installHint, kubectl prints it:
+ * k8s.io/client-go/plugin/pkg/client/auth/exec/exec.go `installHintVerboseHelp`); else the
+ * error's first line (network errors, aborts). `kc` supplies the installHint.
+ */
+export function errorText(err: any, kc?: k8s.KubeConfig): string {
+  const command = missingExecCommand(err);
+  if (command !== undefined) {
+    const hint = (kc?.getCurrentUser()?.exec as any)?.installHint;
+    return `${command} not found on PATH: install it${typeof hint === "string" && hint.trim() ? ` (${hint.trim().replace(/\s*\n\s*/g, " ")})` : ""}`;
+  }
   const code = statusOf(err);
   const message = code !== undefined ? statusBody(err)?.message : undefined;
   const text = typeof message === "string" && message ? message : String(err?.message ?? err).split("\n")[0];
@@ -45,10 +64,10 @@ export function retryAfterMs(err: any): number | undefined {
   return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
 }
 
-/** Worth retrying: network failure (no status), 5xx, 429, or 408/409 timeouts/conflicts. */
+/** Worth retrying: network failure (no status; not a missing exec plugin), 5xx, 429, or 408 timeouts. */
 export function isTransient(err: any): boolean {
   const s = statusOf(err);
-  if (s === undefined) return err?.name !== "AbortError";
+  if (s === undefined) return err?.name !== "AbortError" && missingExecCommand(err) === undefined;
   return s >= 500 || s === 429 || s === 408;
 }
 

@@ -359,7 +359,7 @@ export class PoolDrain {
     this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
     if (!node.spec?.unschedulable) {
       this.lateCordons.push(this.cordonNode(name, node.metadata?.resourceVersion)
-        .then(() => undefined, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e)}`); })
+        .then(() => undefined, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e, this.kc)}`); })
         .finally(() => this.kick()));
     }
     this.kick();
@@ -830,7 +830,7 @@ export class PoolDrain {
     this.tracker.stop(); // the evidence covers the drain up to the failure
     const f: Failure = e instanceof Failure ? e
       : e?.name === "AbortError" ? new Failure("aborted", e.message)
-      : new Failure("api-error", errorText(e));
+      : new Failure("api-error", errorText(e, this.kc));
     const settleEnd = Date.now() + (f.reason === "aborted" ? ABORT_SETTLE_MS : FAILURE_SETTLE_MS);
     const settled = (async () => { while (this.inflight > 0 && Date.now() < settleEnd) await new Promise((r) => setTimeout(r, 20)); })();
     if (f.reason !== "aborted") await settled;
@@ -846,7 +846,7 @@ export class PoolDrain {
       } catch (err: any) {
         if (statusOf(err) !== 404) {
           this.cordoned.add(name); // unknown: try to uncordon it (a merge patch on a schedulable node is harmless)
-          this.log(`[${this.opts.pool}] could not check whether ${name} was cordoned: ${errorText(err)}`);
+          this.log(`[${this.opts.pool}] could not check whether ${name} was cordoned: ${errorText(err, this.kc)}`);
         }
       }
     }
@@ -862,7 +862,7 @@ export class PoolDrain {
             this.cordoned.delete(name); // the node is gone (autoscaler, repair): nothing left cordoned
             this.log(`[${this.opts.pool}] ${name} no longer exists: nothing to uncordon`);
           } else {
-            this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err)}`);
+            this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err, this.kc)}`);
           }
         }
       });

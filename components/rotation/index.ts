@@ -17,6 +17,7 @@ export { formatAvailability, AvailabilityTracker } from "./availability";
 export type { WorkloadAvailability, FloorInfo } from "./availability";
 export { drainPool, validateDrainOptions, parseBatch, DRAIN_DEFAULTS } from "./drain";
 export { drainOptionsFor, DEFAULT_DEADLINE_MINUTES } from "./settings";
+export { errorText, missingExecCommand } from "./client";
 export type { DrainSettings } from "./settings";
 export { decidePod, POD_FILTERS, controllerOf } from "./filters";
 export type { PodFilter, PodDecision, FilterOptions } from "./filters";

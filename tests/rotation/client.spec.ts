@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { backoffMs, KubeClient, Reflector, retryAfterMs } from "../../components/rotation/client";
+import { backoffMs, errorText, isTransient, KubeClient, Reflector, retryAfterMs } from "../../components/rotation/client";
 import { startSimulator, Simulator } from "../simulator";
 import { nodeManifest, scenario, waitFor } from "./sim";
 
@@ -25,6 +25,24 @@ describe("rotation API client (simulator, HTTP)", function () {
       assert.equal(lo, 100);
       assert.equal(hi, Math.min(5000, 100 * 2 ** a));
     }
+  });
+
+  it("a missing exec credential plugin fails at once, in one line naming the command and the kubeconfig's installHint", async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: true }],
+      users: [{ name: "u", exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "no-such-auth-plugin-h10", installHint: "Install it with\n  apt-get install no-such-auth-plugin" } } as any],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    const client = new KubeClient(kc);
+    const t0 = Date.now();
+    const err = await client.listNodes(Date.now() + 20_000).then(() => assert.fail("the list must fail"), (e) => e);
+    assert.ok(Date.now() - t0 < 2000, `failed after ${Date.now() - t0} ms: not retried until the deadline`);
+    assert.equal(client.requests["list nodes"], 1, "one attempt: a missing plugin is not transient");
+    assert.equal(isTransient(err), false);
+    assert.equal(errorText(err, kc), "no-such-auth-plugin-h10 not found on PATH: install it (Install it with apt-get install no-such-auth-plugin)");
+    assert.equal(errorText(err), "no-such-auth-plugin-h10 not found on PATH: install it");
   });
 
   it("honours Retry-After on 429 and retries 5xx, counting every attempt", async () => {
