@@ -603,7 +603,7 @@ async function readConfigMapOverride(core: any, pool: string, parseBudget: (valu
     cm = await core.readNamespacedConfigMap({ name: configMap, namespace });
   } catch (e: any) {
     if (e?.code === 404) return { source, options: undefined };
-    throw new Error(`could not read the drain override ${source}: ${describe(e)}`);
+    throw new Error(`could not reach or authenticate to the cluster: ${describe(e)} ${firstRequestNote()}`);
   }
   const text = cm?.data?.[key];
   if (text === undefined || text.trim() === "") return { source, options: undefined };
@@ -611,17 +611,26 @@ async function readConfigMapOverride(core: any, pool: string, parseBudget: (valu
 }
 
 /**
- * Rejects with `what` after `ms`, or with the abort reason when `signal` aborts; otherwise settles
+ * What the drain's first request is, for access failures: it reads the optional override ConfigMap,
+ * so an unreachable cluster, a missing auth plugin or an RBAC refusal shows up there first.
+ */
+function firstRequestNote(): string {
+  const { namespace, configMap } = overrideSources();
+  return `(the drain's first request, a read of its optional override ConfigMap ${namespace}/${configMap}, failed; that ConfigMap need not exist)`;
+}
+
+/**
+ * Rejects with `timeoutMessage(seconds)` after `ms`, or with the abort reason when `signal` aborts; otherwise settles
  * like `p`. Used for the requests made before the engine runs (they are not tied to the signal).
  */
-async function bounded<T>(p: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
+async function bounded<T>(p: Promise<T>, ms: number, timeoutMessage: (seconds: number) => string, signal: AbortSignal): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} got no answer within ${Math.round(ms / 1000)} s`)), ms);
+        timer = setTimeout(() => reject(new Error(timeoutMessage(Math.round(ms / 1000)))), ms);
         onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
@@ -737,7 +746,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     const configMap = await bounded(
       readConfigMapOverride(core, pool, parseBudget, describe),
       firstLimitMs(early.options.deadlineMinutes),
-      `reading the drain override ConfigMap ${names.namespace}/${names.configMap}`,
+      (seconds) => `could not reach the cluster: no answer within ${seconds} s ${firstRequestNote().replace(/, failed;/, ", got none;")}`,
       controller.signal,
     );
     const merged = mergeDrainOptions([stored, configMap, env]);
@@ -768,7 +777,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
         throw new Error(`could not list the pool's nodes: ${describe(err)}`);
       }),
       firstLimitMs(deadlineMinutes),
-      "listing the pool's nodes",
+      (seconds) => `could not reach the cluster: listing the pool's nodes got no answer within ${seconds} s`,
       controller.signal,
     );
     if (nodes.items.length === 0) {
