@@ -516,7 +516,12 @@ export function drainFailureMessage(pool: string, cluster: string, e: any, avail
   lines.push(
     typeof e?.advice === "string"
       ? e.advice
-      : interrupted
+      : !isDrainError && !e?.hardStop
+        ? // Nothing was drained: the cluster could not be reached, authenticated to, or read.
+          "Fix access from where `pulumi up` runs: credentials (`gcloud auth list`; in CI the workload identity or service-account step before `pulumi up`), " +
+          "gke-gcloud-auth-plugin on PATH, the network path to the control plane (private endpoint, authorized networks, VPN), " +
+          "Kubernetes RBAC (`kubectl auth can-i --list`); then run `pulumi up` again: it retries this drain and then deletes the old pool."
+        : interrupted
         ? "Run `pulumi up` again when ready: it retries this drain and then deletes the old pool (Pulumi may first warn about the interrupted delete as a pending operation)."
         : `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
   );

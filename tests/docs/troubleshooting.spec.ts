@@ -482,6 +482,8 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       const text = plainKubeconfig(`https://127.0.0.1:${port}`);
       const error = await drainerDelete(text);
       assert.match(error.message, /: could not reach or authenticate to the cluster: request to .* ECONNREFUSED .* \(the drain's first request, a read of its optional override ConfigMap/);
+      assert.match(error.message, /\nFix access from where `pulumi up` runs: credentials .*gke-gcloud-auth-plugin on PATH.*RBAC/);
+      assert.doesNotMatch(error.message, /Fix the blocker|relax its PDB/);
       add("pulumi up (PoolDrainer)", error.message);
       const cli = await rotation(["drain", "--pool", "old", "--deadline", "300ms"], text);
       assert.equal(cli.code, 1);

@@ -53,6 +53,8 @@ describe("PoolDrainer Delete cannot reach or read the cluster (real host)", func
     const message = (r as any).message as string;
     assert.match(message, /User "deployer" cannot list resource "nodes"/);
     assert.match(message, /changed nothing in the cluster/);
+    assert.match(message, /Fix access from where `pulumi up` runs: .*Kubernetes RBAC/, "access advice, not a PDB fix");
+    assert.doesNotMatch(message, /Fix the blocker/);
     assert.doesNotMatch(host.stderr(), /nothing to drain/);
     for (const n of await new ClusterView(sim.kubeConfig()).nodes(OLD_POOL)) assert.ok(!n.spec?.unschedulable);
   });
