@@ -37,7 +37,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, planPool } from "./rotation";
+import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool } from "./rotation";
 
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
 export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
@@ -124,8 +124,9 @@ export async function guardPoolDelete(
     plan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal });
   } catch (e: any) {
     throw new Error(
-      `pool guard: could not check node pool "${pool}" (cluster ${target.clusterId}) before deletion: ${e?.message ?? e}. ` +
-        `The pool was NOT deleted. Make the cluster reachable (kubeconfig, gke-gcloud-auth-plugin, network) and run \`pulumi up\` again.`,
+      `pool guard: could not check node pool "${pool}" (cluster ${target.clusterId}) before deletion: ${errorText(e, kc)}. ` +
+        `The pool was NOT deleted. Fix access from where \`pulumi up\` runs: credentials, gke-gcloud-auth-plugin on PATH, the network path to the control plane; ` +
+        `on HTTP 403, the Kubernetes RBAC the guard needs (list nodes, pods, poddisruptionbudgets, deployments, replicasets, statefulsets; \`kubectl auth can-i --list\`). Then run \`pulumi up\` again.`,
     );
   }
   if (plan.nodes.length === 0) {
