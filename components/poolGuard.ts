@@ -84,8 +84,8 @@ export function podsToMove(plan: Plan): PodPlan[] {
 
 /** What the plan needs (pool, replacement nodes, pod filters, implicit budget) from the stack's drain options. */
 export function guardPlanOptions(target: GuardedPool, drain: DrainConfig = {}): PlanOptions {
-  const { pool, replacementSelector, deleteEmptyDirData, defaultBudget } = guardDrainOptions(target, drain);
-  return { pool, ...(replacementSelector ? { replacementSelector } : {}), deleteEmptyDirData, defaultBudget };
+  const { pool, replacementSelector, deleteEmptyDirData, defaultBudget, knobs } = guardDrainOptions(target, drain);
+  return { pool, ...(replacementSelector ? { replacementSelector } : {}), deleteEmptyDirData, defaultBudget, knobs };
 }
 
 /** The stack's drain options as rotation-engine DrainOptions for the pool: the drainer's own mapping (never keeps nodes cordoned on failure). */

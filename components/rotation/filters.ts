@@ -14,8 +14,34 @@
  */
 import { DRAIN_ANNOTATION, MIRROR_ANNOTATION, Verdict } from "./types";
 
-/** Flags that change filter outcomes. */
-export interface FilterOptions { force?: boolean; deleteEmptyDirData?: boolean }
+/**
+ * Who reads a blocker's fix hint: `cli` (`npm run rotation`: flags) or `stack` (the PoolDrainer and
+ * the pool guard: stack config and the drain override; they have no force option).
+ */
+export type KnobAudience = "cli" | "stack";
+
+/** Flags that change filter outcomes, and whose knobs the reasons name. */
+export interface FilterOptions { force?: boolean; deleteEmptyDirData?: boolean; knobs?: KnobAudience }
+
+/**
+ * The one place that words the knobs behind a blocker, per audience: the CLI's flags, or stack
+ * config `nodepool-rotation:drain.deleteEmptyDirData` and the override env var
+ * NODEPOOL_ROTATION_DRAIN_OVERRIDE (components/poolDrainer.ts) where the drainer or guard prints it.
+ */
+export const KNOBS: Record<KnobAudience, { force: string; forced: string; emptyDir: string; emptyDirAllowed: string }> = {
+  cli: {
+    force: "use --force to evict it anyway",
+    forced: "--force",
+    emptyDir: "use --delete-emptydir-data to allow",
+    emptyDirAllowed: "--delete-emptydir-data",
+  },
+  stack: {
+    force: "the drainer and pool guard have no option to evict it: put it under a controller, delete it, annotate it nodepool-rotation/drain=skip, or drain once with npm run rotation -- drain --force",
+    forced: "force",
+    emptyDir: "to allow: stack config nodepool-rotation:drain.deleteEmptyDirData: true, or for a pending delete NODEPOOL_ROTATION_DRAIN_OVERRIDE='{\"deleteEmptyDirData\":true}'",
+    emptyDirAllowed: "deleteEmptyDirData",
+  },
+};
 
 /** A filter's answer: a verdict, why, and an optional warning for the plan. */
 export interface PodDecision { verdict: Verdict; reason: string; warnings?: string[] }
@@ -76,16 +102,18 @@ export const waitCompletedFilter: PodFilter = (pod) => {
 /** Pods without a controller never come back once evicted: block unless forced (kubectl unreplicatedFilter). */
 export const unreplicatedFilter: PodFilter = (pod, opts) => {
   if (controllerOf(pod)) return undefined;
-  if (opts.force) return { verdict: "evict", reason: "no controller", warnings: ["evicting a pod that declares no controller (--force): it will not be recreated"] };
-  return { verdict: "blocks", reason: "declares no controller: it would not be recreated (use --force to evict it anyway)" };
+  const knobs = KNOBS[opts.knobs ?? "cli"];
+  if (opts.force) return { verdict: "evict", reason: "no controller", warnings: [`evicting a pod that declares no controller (${knobs.forced}): it will not be recreated`] };
+  return { verdict: "blocks", reason: `declares no controller: it would not be recreated (${knobs.force})` };
 };
 
 /** emptyDir data is lost on eviction: block unless allowed (kubectl localStorageFilter). */
 export const localStorageFilter: PodFilter = (pod, opts) => {
   const vols: any[] = pod?.spec?.volumes ?? [];
   if (!vols.some((v) => v.emptyDir)) return undefined;
-  if (opts.deleteEmptyDirData) return { verdict: "evict", reason: "has emptyDir", warnings: ["evicting a pod with emptyDir data (--delete-emptydir-data): the data is lost"] };
-  return { verdict: "blocks", reason: "uses emptyDir: its data would be lost (use --delete-emptydir-data to allow)" };
+  const knobs = KNOBS[opts.knobs ?? "cli"];
+  if (opts.deleteEmptyDirData) return { verdict: "evict", reason: "has emptyDir", warnings: [`evicting a pod with emptyDir data (${knobs.emptyDirAllowed}): the data is lost`] };
+  return { verdict: "blocks", reason: `uses emptyDir: its data would be lost (${knobs.emptyDir})` };
 };
 
 /** The filters, in the order they are applied. */

@@ -20,7 +20,7 @@ export { drainOptionsFor, DEFAULT_DEADLINE_MINUTES } from "./settings";
 export { errorText, missingExecCommand } from "./client";
 export type { DrainSettings } from "./settings";
 export { decidePod, POD_FILTERS, controllerOf } from "./filters";
-export type { PodFilter, PodDecision, FilterOptions } from "./filters";
+export type { PodFilter, PodDecision, FilterOptions, KnobAudience } from "./filters";
 export { PdbIndex, pdbFloor, neverAllowsReason } from "./pdb";
 
 /** Plans the drain of a pool from the live cluster (paginated lists of nodes, pods, PDBs and the scalable controllers; read-only). */

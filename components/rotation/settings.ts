@@ -52,5 +52,6 @@ export function drainOptionsFor(pool: string, role: string | undefined, s: Drain
     soakMs: s.soakSeconds !== undefined ? s.soakSeconds * 1000 : undefined,
     waitForReady: s.waitForReady,
     keepCordoned: false,
+    knobs: "stack", // blockers name stack config / the override, not CLI flags (filters.ts KNOBS)
   };
 }

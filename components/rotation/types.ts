@@ -6,6 +6,7 @@
 import type { V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
 import type { WorkloadAvailability } from "./availability";
 import type { DefaultBudget } from "./budget";
+import type { KnobAudience } from "./filters";
 
 /** Label GKE puts on every node of a node pool. */
 export const GKE_POOL_LABEL = "cloud.google.com/gke-nodepool";
@@ -37,6 +38,8 @@ export interface PlanOptions extends PoolTarget {
   force?: boolean;
   /** Evict pods with emptyDir volumes (their data is lost). */
   deleteEmptyDirData?: boolean;
+  /** Whose knobs the blockers' fix hints name: "cli" flags (default) or "stack" config (filters.ts KNOBS). */
+  knobs?: KnobAudience;
   /**
    * Implicit budget of workloads no PDB selects (budget.ts): an integer >= 1, "N%" of the
    * controller's spec.replicas (rounded up), or "none" (evict them all at once, like kubectl).

@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { DrainError, drainPool, formatAvailability } from "../../components/rotation";
+import { DrainError, drainOptionsFor, drainPool, formatAvailability } from "../../components/rotation";
 import { main as rotationCli } from "../../components/rotation/cli";
 import { drainFailureMessage, engineBundle, makeDrainerProvider } from "../../components/poolDrainer";
 import { guardPoolDelete, poolGuardCallback } from "../../components/poolGuard";
@@ -307,15 +307,21 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     });
 
     it("the drain refuses with all of them, cordoning nothing: the CLI, the drainer and the pool guard", async () => {
-      const e = await drainRejects(drainPool(kc, { pool: "old" }));
+      // The drainer's options, as its delete maps the stack's drain settings (rotation/settings.ts).
+      const e = await drainRejects(drainPool(kc, drainOptionsFor("old", "app", {})));
       assert.equal(e.reason, "blocked");
       assert.deepEqual(e.uncordoned, []);
+      // Blockers name the knobs that exist where they are printed: stack config, not CLI flags.
+      assert.doesNotMatch(e.message, /--delete-emptydir-data|use --force/);
+      assert.match(e.message, /uses emptyDir: its data would be lost \(to allow: stack config nodepool-rotation:drain\.deleteEmptyDirData: true/);
       add("pulumi up (PoolDrainer)", drainerMessage(e));
       const cli = await rotation(["drain", "--pool", "old"], kubeconfigText);
       assert.equal(cli.code, 1);
       add("rotation drain", cliFailure(cli.stderr));
       const guard = await rejectsWith(guardPoolDelete(kc, { pool: "old", role: "app", clusterId: CLUSTER }));
       assert.match(guard.message, /Draining them failed \[blocked\]/);
+      assert.match(guard.message, /declares no controller: it would not be recreated \(the drainer and pool guard have no option to evict it/);
+      assert.doesNotMatch(guard.message, /--delete-emptydir-data to allow|use --force/);
       add("pulumi up (pool guard)", guard.message);
       const nodes = await kc.makeApiClient(k8s.CoreV1Api).listNode({ labelSelector: "cloud.google.com/gke-nodepool=old" });
       assert.ok(nodes.items.every((n) => !n.spec?.unschedulable), "nothing left cordoned");

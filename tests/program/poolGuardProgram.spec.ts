@@ -107,6 +107,7 @@ describe("pool guard in the program (index.ts under mocks)", function () {
       soakMs: 60_000,
       waitForReady: true,
       keepCordoned: false,
+      knobs: "stack",
     });
   });
 });
