@@ -117,7 +117,14 @@ export class KubeClient {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.policy = kc.makeApiClient(k8s.PolicyV1Api);
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
+    // ONE listener on the caller's signal for the client's whole life, fanned out to the attempts in
+    // flight: a listener per request (and per backoff sleep) put dozens on the drain's signal when
+    // lists, cordons and retries ran in parallel, and Node warned MaxListenersExceededWarning (> 10).
+    signal?.addEventListener("abort", () => { for (const c of this.attempts) c.abort(); }, { once: true });
   }
+
+  /** Controllers of the attempts in flight (requests and their backoff sleeps), aborted with `signal`. */
+  private readonly attempts = new Set<AbortController>();
 
   /** Counts one request. */
   count(kind: string): void {
@@ -135,22 +142,24 @@ export class KubeClient {
       this.count(kind);
       const limit = Math.max(1, Math.min(this.requestTimeoutMs, deadline - Date.now()));
       const attemptCtrl = new AbortController();
-      const onAbort = () => attemptCtrl.abort();
-      const timer = setTimeout(onAbort, limit);
-      this.signal?.addEventListener("abort", onAbort, { once: true });
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(), limit);
+      this.attempts.add(attemptCtrl);
       try {
-        return await fn(withSignal(attemptCtrl.signal));
+        // The request ends on our timeout or on the caller's abort (attemptCtrl, via the fan-out).
+        return await fn(withSignal(AbortSignal.any([attemptCtrl.signal, timeout.signal])));
       } catch (caught) {
         if (this.signal?.aborted) throw abortError(this.signal);
         // Our own timeout: a network failure like any other (the request may or may not have been applied).
-        const err = attemptCtrl.signal.aborted ? Object.assign(new Error(`${kind}: no answer within ${limit} ms`), { name: "TimeoutError" }) : caught;
+        const err = timeout.signal.aborted ? Object.assign(new Error(`${kind}: no answer within ${limit} ms`), { name: "TimeoutError" }) : caught;
         if (!isTransient(err) || fatal?.(err)) throw err;
         const wait = retryAfterMs(err) ?? backoffMs(attempt);
         if (Date.now() + wait > deadline) throw err;
-        await sleep(wait + (statusOf(err) === 429 ? Math.random() * 100 : 0), this.signal);
+        // The backoff ends early on the caller's abort only (the same fan-out, no listener of its own on the caller's signal).
+        await sleep(wait + (statusOf(err) === 429 ? Math.random() * 100 : 0), attemptCtrl.signal);
       } finally {
         clearTimeout(timer);
-        this.signal?.removeEventListener("abort", onAbort);
+        this.attempts.delete(attemptCtrl);
       }
     }
   }

@@ -45,6 +45,33 @@ describe("rotation API client (simulator, HTTP)", function () {
     assert.equal(errorText(err), "no-such-auth-plugin-h10 not found on PATH: install it");
   });
 
+  it("parallel requests backing off keep one listener on the caller's signal (no MaxListenersExceededWarning), and its abort still stops them", async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: "c", server: "http://127.0.0.1:1" }], users: [{ name: "u" }], contexts: [{ name: "x", cluster: "c", user: "u" }], currentContext: "x" });
+    const ctrl = new AbortController();
+    // Count the listeners on the caller's signal as they are added and removed.
+    let now = 0, max = 0;
+    const add = ctrl.signal.addEventListener.bind(ctrl.signal), remove = ctrl.signal.removeEventListener.bind(ctrl.signal);
+    (ctrl.signal as any).addEventListener = (...a: any[]) => { now++; max = Math.max(max, now); return (add as any)(...a); };
+    (ctrl.signal as any).removeEventListener = (...a: any[]) => { now--; return (remove as any)(...a); };
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => { if (w.name === "MaxListenersExceededWarning") warnings.push(w); };
+    process.on("warning", onWarning);
+    try {
+      const client = new KubeClient(kc, ctrl.signal);
+      // 20 lists against a refused port: every one fails, backs off and retries, all at once.
+      const lists = Array.from({ length: 20 }, () => client.listNodes(Date.now() + 60_000).then(() => "listed", (e) => e.name));
+      await waitFor(() => client.total >= 60, "each list retried a few times");
+      ctrl.abort(new Error("stop"));
+      assert.deepEqual(new Set(await Promise.all(lists)), new Set(["AbortError"]), "the abort reached every list");
+      assert.ok(max <= 1, `${max} listeners on the caller's signal at once`);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      assert.deepEqual(warnings.map((w) => w.message), []);
+    } finally {
+      process.removeListener("warning", onWarning);
+    }
+  });
+
   it("honours Retry-After on 429 and retries 5xx, counting every attempt", async () => {
     sim = await startSimulator({ scenario: scenario([nodeManifest("n-1", "p")]) });
     const client = new KubeClient(sim.kubeConfig());
