@@ -121,7 +121,7 @@ export async function guardPoolDelete(
   const checkMs = opts.checkTimeoutMs ?? 120_000;
   let plan: Plan;
   try {
-    plan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal });
+    plan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal, log });
   } catch (e: any) {
     throw new Error(
       `pool guard: could not check node pool "${pool}" (cluster ${target.clusterId}) before deletion: ${errorText(e, kc)}. ` +

@@ -113,7 +113,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);
       // API answers and a missing auth plugin in the engine's one-line wording (client.ts errorText).
-      const plan = await planPool(kc, planOpts(o)).catch((e) => { throw statusOf(e) !== undefined || missingExecCommand(e) ? new Error(errorText(e, kc)) : e; });
+      const plan = await planPool(kc, { ...planOpts(o), log: (line) => out.stderr(line + "\n") }).catch((e) => { throw statusOf(e) !== undefined || missingExecCommand(e) ? new Error(errorText(e, kc)) : e; });
       out.stdout((o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)) + "\n");
       out.exit(plan.blockers.length ? 3 : 0);
     });

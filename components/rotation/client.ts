@@ -99,6 +99,9 @@ export function withSignal(signal: AbortSignal, options?: k8s.ConfigurationOptio
   return { ...options, middleware: [...((options?.middleware as any[]) ?? []), mw] as any, middlewareMergeStrategy: "append" };
 }
 
+/** A retried request is reported on the first retry, then at most this often (ms). */
+export const RETRY_REPORT_MS = 10_000;
+
 /** Counted, retrying access to the API. */
 export class KubeClient {
   readonly core: k8s.CoreV1Api;
@@ -113,7 +116,12 @@ export class KubeClient {
    * `requestTimeoutMs` and by its deadline: a server that accepted the connection but never
    * answers must not hold the drain (or its clean-up) past its deadline.
    */
-  constructor(readonly kc: k8s.KubeConfig, readonly signal?: AbortSignal, readonly requestTimeoutMs = REQUEST_TIMEOUT_MS) {
+  /**
+   * `retryLog` receives a progress line when a request is retried (network, 5xx, 429 …): on the
+   * first retry, then at most every RETRY_REPORT_MS, naming the request and the cause, so a drain
+   * that keeps failing to reach the cluster does not look idle until its deadline.
+   */
+  constructor(readonly kc: k8s.KubeConfig, readonly signal?: AbortSignal, readonly requestTimeoutMs = REQUEST_TIMEOUT_MS, private readonly retryLog?: (line: string) => void) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.policy = kc.makeApiClient(k8s.PolicyV1Api);
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -125,6 +133,21 @@ export class KubeClient {
 
   /** Controllers of the attempts in flight (requests and their backoff sleeps), aborted with `signal`. */
   private readonly attempts = new Set<AbortController>();
+
+  /** Retries so far (every request kind), and when one was last reported. */
+  retries = 0;
+  private lastRetryReport = -Infinity;
+
+  /** Counts a retry of `kind` after `err`; reports it (throttled) through `retryLog`. */
+  private reportRetry(kind: string, err: unknown, deadline: number): void {
+    this.retries++;
+    const now = Date.now();
+    if (!this.retryLog || now - this.lastRetryReport < RETRY_REPORT_MS) return;
+    this.lastRetryReport = now;
+    try {
+      this.retryLog(`retrying ${kind} (${this.retries} retr${this.retries === 1 ? "y" : "ies"} so far; gives up at the deadline in ${Math.max(0, Math.round((deadline - now) / 1000))} s): ${errorText(err, this.kc)}`);
+    } catch { /* progress is best effort */ }
+  }
 
   /** Counts one request. */
   count(kind: string): void {
@@ -155,6 +178,7 @@ export class KubeClient {
         if (!isTransient(err) || fatal?.(err)) throw err;
         const wait = retryAfterMs(err) ?? backoffMs(attempt);
         if (Date.now() + wait > deadline) throw err;
+        this.reportRetry(kind, err, deadline);
         // The backoff ends early on the caller's abort only (the same fan-out, no listener of its own on the caller's signal).
         await sleep(wait + (statusOf(err) === 429 ? Math.random() * 100 : 0), attemptCtrl.signal);
       } finally {

@@ -159,7 +159,7 @@ export class PoolDrain {
   }
 
   constructor(private readonly kc: KubeConfig, private readonly opts: DrainOptions) {
-    this.client = new KubeClient(kc, opts.signal);
+    this.client = new KubeClient(kc, opts.signal, undefined, (line) => this.log(`[${opts.pool}] ${line}`)); // retry progress lines
     // A progress line must never change the drain's course: a throwing sink (closed stderr) would
     // otherwise abort the drain, skip a late node's cordon (watch handlers swallow exceptions) or
     // replace the DrainError thrown after failing closed.

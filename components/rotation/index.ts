@@ -23,10 +23,10 @@ export { decidePod, POD_FILTERS, controllerOf } from "./filters";
 export type { PodFilter, PodDecision, FilterOptions, KnobAudience } from "./filters";
 export { PdbIndex, pdbFloor, neverAllowsReason } from "./pdb";
 
-/** Plans the drain of a pool from the live cluster (paginated lists of nodes, pods, PDBs and the scalable controllers; read-only). */
-export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?: number; signal?: AbortSignal }): Promise<Plan & { apiRequests: number }> {
+/** Plans the drain of a pool from the live cluster (paginated lists of nodes, pods, PDBs and the scalable controllers; read-only). `log` gets retry progress lines. */
+export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?: number; signal?: AbortSignal; log?: (line: string) => void }): Promise<Plan & { apiRequests: number }> {
   validatePlanOptions(opts);
-  const client = new KubeClient(kc, opts.signal);
+  const client = new KubeClient(kc, opts.signal, undefined, opts.log && ((line) => opts.log!(`[${opts.pool}] ${line}`)));
   const deadline = Date.now() + (opts.deadlineMs ?? 5 * 60 * 1000);
   const [nodes, pods, pdbs, deployments, replicaSets, statefulSets] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline),
     client.listDeployments(deadline), client.listReplicaSets(deadline), client.listStatefulSets(deadline)]);

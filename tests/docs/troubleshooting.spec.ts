@@ -491,9 +491,12 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       assert.match(error.message, /\nFix access from where `pulumi up` runs: credentials .*gke-gcloud-auth-plugin on PATH.*RBAC/);
       assert.doesNotMatch(error.message, /Fix the blocker|relax its PDB/);
       add("pulumi up (PoolDrainer)", error.message);
-      const cli = await rotation(["drain", "--pool", "old", "--deadline", "300ms"], text);
+      const cli = await rotation(["drain", "--pool", "old", "--deadline", "1s"], text);
       assert.equal(cli.code, 1);
       add("rotation drain", cliFailure(cli.stderr));
+      const retrying = cli.stderr.split("\n").filter((l) => / retrying /.test(l));
+      assert.equal(retrying.length, 1, `the first retry is reported, then at most every 10 s:\n${cli.stderr}`);
+      add("rotation drain (progress)", retrying[0]);
       const kc = new k8s.KubeConfig();
       kc.loadFromString(text);
       const guard = await rejectsWith(guardPoolDelete(kc, { pool: "old", role: "app", clusterId: CLUSTER }, { checkTimeoutMs: 300 }));

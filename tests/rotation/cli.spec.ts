@@ -7,7 +7,9 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as k8s from "@kubernetes/client-node";
 import { buildProgram, main } from "../../components/rotation/cli";
+import { planPool } from "../../components/rotation";
 import { deployment, PoolSim, startPoolSim } from "./sim";
 
 const BIN = path.join(__dirname, "../../components/rotation/bin.js");
@@ -86,6 +88,29 @@ describe("rotation CLI", function () {
     assert.match(c.out.stderr, /\[old\] drained: 5 evicted/);
     assert.equal((await ps.view.podsOn(ps.oldNodes)).length, 0);
     assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
+  });
+
+  it("an unreachable cluster: drain and plan say on stderr that they retry, naming the cause, on the first retry and then at most every 10 s", async () => {
+    const net = await import("node:net");
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as any).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const kubeconfig = path.join(dir, "unreachable");
+    fs.writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
+    const retryLine = new RegExp(`^\\[old\\] retrying list \\w+ \\(\\d+ retr(y|ies) so far; gives up at the deadline in \\d+ s\\): request to https://127\\.0\\.0\\.1:${port}/.* ECONNREFUSED`);
+    const { out, io } = capture();
+    assert.equal(await main(["drain", "--kubeconfig", kubeconfig, "--pool", "old", "--deadline", "2s"], io), 1);
+    const retries = out.stderr.split("\n").filter((l) => /retrying/.test(l));
+    assert.equal(retries.length, 1, `one retry line within 10 s:\n${out.stderr}`);
+    assert.match(retries[0], retryLine);
+    // The plan (the CLI passes its stderr as planPool's log) reports the same way.
+    const lines: string[] = [];
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    await assert.rejects(planPool(kc, { pool: "old", deadlineMs: 1500, log: (l) => lines.push(l) }), /ECONNREFUSED/);
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], retryLine);
   });
 
   it("drain refuses with exit 1 naming the blocking PDB, leaving nothing cordoned", async () => {
