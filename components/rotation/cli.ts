@@ -159,6 +159,10 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
       } catch (e) {
         if (!(e instanceof DrainError)) throw e;
         out.stderr(`error: ${e.message}\n`);
+        // Nodes this tool cordoned and could not uncordon (the API refused or did not answer; each
+        // was reported above as "could not uncordon …"): take no new pods until someone uncordons them.
+        const still = e.summary.cordoned ?? [];
+        if (still.length && !o.keepCordoned) out.stderr(`${still.length} node(s) are STILL CORDONED (the uncordon failed): ${still.join(", ")}; uncordon them now: kubectl uncordon ${still.join(" ")}\n`);
         if (e.blockingPdbs.length) out.stderr(`blocking PodDisruptionBudgets: ${e.blockingPdbs.join(", ")}\n`);
         if (e.blockingPods.length) out.stderr(`blocking pods: ${e.blockingPods.slice(0, 50).join(", ")}${e.blockingPods.length > 50 ? ` and ${e.blockingPods.length - 50} more` : ""}\n`);
         if (e.summary.availability?.length) for (const line of formatAvailability(e.summary.availability)) out.stderr(`${line}\n`);

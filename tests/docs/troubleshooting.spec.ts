@@ -443,6 +443,13 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       await uncordonByHand();
       await proxy.stop();
       proxy = await startFaultProxy(ps!.sim, refuseUncordon());
+      const cli = await rotation(["drain", "--pool", "old", "--deadline", "800ms"], proxy.kubeconfig);
+      assert.equal(cli.code, 1);
+      assert.match(cliFailure(cli.stderr), /\n2 node\(s\) are STILL CORDONED \(the uncordon failed\): old-0, old-1; uncordon them now: kubectl uncordon old-0 old-1\n/);
+      add("rotation drain", cliFailure(cli.stderr));
+      await uncordonByHand();
+      await proxy.stop();
+      proxy = await startFaultProxy(ps!.sim, refuseUncordon());
       const guard = await rejectsWith(guardPoolDelete(proxy.kubeConfig(), { pool: "old", role: "app", clusterId: CLUSTER }, { drain: { deadlineMinutes: 0.0135 } }));
       assert.match(guard.message, /could NOT be uncordoned/);
       add("pulumi up (pool guard)", guard.message);
