@@ -23,6 +23,7 @@ import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicit
 import { planSnapshot, validatePlanOptions } from "./plan";
 import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
+import { PodFacts } from "./podFacts";
 
 /** How long a failed drain waits for in-flight evictions before uncordoning. */
 const FAILURE_SETTLE_MS = 5000;
@@ -79,6 +80,30 @@ interface PodState {
   attempts: number;
 }
 
+/** A pod to move, with what every pass of the pump reads of it (see PoolDrain.toMove). */
+interface ToMove {
+  pod: any;
+  verdict: Verdict;
+  s: PodState;
+  workload?: string;
+  pdbKeys: readonly string[];
+  /** Pods whose eligibility changes together (see PoolDrain.groupOf). */
+  group: string;
+  /** Place in the pass order (round-robin across workloads). */
+  rank: number;
+}
+
+/** The pump's pass order, rebuilt only when what it is built from changed (see PoolDrain.toMove). */
+interface MoveCache {
+  moveVersion: number;
+  workloadsVersion: number;
+  pdbsVersion: number;
+  nodes: Set<string>;
+  todo: ToMove[];
+  ordered: ToMove[];
+  groups: Map<string, ToMove[]>;
+}
+
 /** A stop condition: why, and what blocked. */
 class Failure extends Error {
   constructor(public reason: string, message: string, public pdbs: string[] = [], public pods: string[] = []) { super(message); }
@@ -121,6 +146,32 @@ export class PoolDrain {
   private readonly tracker = new AvailabilityTracker((w) => this.floorOf(w));
   private readonly samples = new Map<string, any>();    // tracked workload -> one of its pods (for PDB matching)
   private pdbIndex = new PdbIndex();
+  /** Verdict, workload and PDB match of each pod version, computed once (see podFacts.ts). */
+  private readonly facts = new PodFacts({
+    decide: (pod) => decidePod(pod, this.opts),
+    workloadOf: (pod) => this.controllers.workloadOf(pod),
+    matchPdbs: (pod) => this.pdbIndex.match(pod),
+    pdb: (k) => this.pdbs.get(k),
+  });
+  /** Pool pods per verdict, kept by setPod, so a wake-up need not re-scan the pool to learn none blocks. */
+  private readonly poolVerdicts = new Map<Verdict, number>();
+  /**
+   * Pool pods to move (verdict evict or terminating), in the order they came to the pool, kept by
+   * setPod: a pod's new version updates its entry in place (evict -> terminating keeps its place).
+   */
+  private readonly poolToMove = new Map<string, ToMove>();
+  /** Bumped when a pod joins or leaves poolToMove or changes workload: the pass order is rebuilt only then. */
+  private moveVersion = 0;
+  private moveCache?: MoveCache;
+  /**
+   * What changed since the last pass of the pump: groups (a PDB, a workload without one, a pod)
+   * whose pods may have become evictable. A pass visits only those groups' pods unless `dirtyAll`
+   * (a timer — backoff, probe, settle expiry —, a reset, or the last pass stopped at `concurrency`).
+   */
+  private readonly dirty = new Set<string>();
+  private dirtyAll = true;
+  /** Pod states with a backoff (notBefore) set, for nextTimer. */
+  private readonly backingOff = new Set<PodState>();
   private readonly state = new Map<string, PodState>();  // uid -> state
   /**
    * PDB -> pod name -> when our eviction was accepted (0 = still in flight): evictions the PDB's
@@ -144,6 +195,8 @@ export class PoolDrain {
   private rejected429 = 0;
   private failure?: Failure;
   private waiter?: () => void;
+  /** A wake-up is scheduled (setImmediate): the loop runs once per event-loop turn, however many events arrived. */
+  private wakePending = false;
   private lastProgress = 0;
   private lastProgressLine = "";
   /** Phases that read pods off the pool (DaemonSets, readiness, soak) wake on every pod event. */
@@ -273,8 +326,8 @@ export class PoolDrain {
     await pr.start(pods);
     await nr.start({ items: [], resourceVersion: nodes.resourceVersion });
     for (const p of this.pods.values()) {
-      const w = this.controllers.workloadOf(p);
-      if (w && isHealthy(p)) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
+      const w = this.readyIn(p);
+      if (w) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
     }
     for (const { pod } of this.remaining(["evict", "terminating"])) this.trackPod(pod);
   }
@@ -355,7 +408,7 @@ export class PoolDrain {
     this.poolSet.add(name);
     this.poolNodes.push(name);
     this.lateNodes.add(name);
-    for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.poolPods.set(k, p);
+    for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.setPod(k, p);
     this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
     if (!node.spec?.unschedulable) {
       this.lateCordons.push(this.cordonNode(name, node.metadata?.resourceVersion)
@@ -368,6 +421,9 @@ export class PoolDrain {
   private resetPods(items: any[]): void {
     this.pods.clear();
     this.poolPods.clear();
+    this.poolToMove.clear();
+    this.poolVerdicts.clear();
+    this.moveVersion++;
     this.podsByNs.clear();
     for (const p of items) this.setPod(keyOf(p), p);
     this.recountReady();
@@ -376,7 +432,7 @@ export class PoolDrain {
 
   /** The workload a pod counts for as Ready (healthy), or undefined. */
   private readyIn(pod: any): string | undefined {
-    return pod && isHealthy(pod) ? this.controllers.workloadOf(pod) : undefined;
+    return pod && isHealthy(pod) ? this.facts.workload(pod) : undefined;
   }
 
   /** Recounts every workload's Ready pods (a re-list, or ReplicaSets that now resolve differently). */
@@ -386,16 +442,24 @@ export class PoolDrain {
 
   private resetControllers(kind: ScalableKind, items: any[]): void {
     this.controllers.reset(kind, items);
-    if (kind === "ReplicaSet") this.recountReady();
+    this.dirtyAll = true;
+    if (kind === "ReplicaSet") {
+      this.facts.workloadsChanged();
+      this.recountReady();
+    }
     this.tracker.refresh();
     this.kick();
   }
 
   /** A Deployment, StatefulSet or ReplicaSet changed: replicas (floors) or ReplicaSet ownership may have moved. */
   private controllerEvent(kind: ScalableKind, type: string, o: any): void {
-    if (this.controllers.set(kind, o, type === "DELETED")) this.recountReady();
+    if (this.controllers.set(kind, o, type === "DELETED")) {
+      this.facts.workloadsChanged();
+      this.recountReady();
+    }
     const owner = kind === "ReplicaSet" ? this.controllers.rsOwner.get(keyOf(o)) : undefined;
     const w = owner ? `${o.metadata?.namespace}/Deployment/${owner}` : `${o.metadata?.namespace}/${kind}/${o.metadata?.name}`;
+    this.dirty.add(`workload ${w}`); // replicas set its implicit budget
     if (this.tracker.isTracked(w)) {
       this.tracker.refresh((x) => x === w);
       this.kick();
@@ -404,7 +468,7 @@ export class PoolDrain {
 
   /** Starts recording the availability of a pod's workload (a workload this drain moves). */
   private trackPod(pod: any): void {
-    const w = this.controllers.workloadOf(pod);
+    const w = this.facts.workload(pod);
     if (!w || this.tracker.isTracked(w)) return;
     this.samples.set(w, pod);
     this.tracker.track(w);
@@ -419,7 +483,7 @@ export class PoolDrain {
   /** The floor in force for a tracked workload: its PDB's, else the implicit one, else none. */
   private floorOf(w: string): FloorInfo {
     const sample = this.samples.get(w);
-    const pdbs = sample ? this.pdbIndex.match(sample) : [];
+    const pdbs = sample ? this.facts.pdbs(sample) : [];
     if (pdbs.length === 1) {
       const pdb = pdbs[0];
       const reported = pdb.status?.expectedPods;
@@ -435,15 +499,63 @@ export class PoolDrain {
   private setPod(k: string, pod: any | undefined): void {
     const ns = k.slice(0, k.indexOf("/"));
     const byNs = this.podsByNs.get(ns) ?? this.podsByNs.set(ns, new Map()).get(ns)!;
+    const before = this.poolPods.get(k);
+    if (before) this.countVerdict(before, -1);
     if (pod) {
       this.pods.set(k, pod);
       byNs.set(k, pod);
-      if (this.poolSet.has(pod.spec?.nodeName)) this.poolPods.set(k, pod); else this.poolPods.delete(k);
+      if (this.poolSet.has(pod.spec?.nodeName)) {
+        this.poolPods.set(k, pod);
+        const v = this.countVerdict(pod, 1);
+        if (v === "evict" || v === "terminating") this.setToMove(k, pod, v); else this.dropToMove(k);
+      } else {
+        this.poolPods.delete(k);
+        this.dropToMove(k);
+      }
     } else {
       this.pods.delete(k);
       byNs.delete(k);
       this.poolPods.delete(k);
+      this.dropToMove(k);
     }
+  }
+
+  /** Adds a pool pod to move, or updates its entry to the pod's new version (keeping its place). */
+  private setToMove(k: string, pod: any, verdict: Verdict): void {
+    const uid = pod.metadata?.uid;
+    const workload = this.facts.workload(pod);
+    const pdbKeys = this.facts.pdbKeys(pod);
+    const group = this.groupOf(pod);
+    const it = this.poolToMove.get(k);
+    if (it && it.pod.metadata?.uid === uid) {
+      if (it.workload !== workload || it.group !== group) this.moveVersion++;
+      Object.assign(it, { pod, verdict, workload, pdbKeys, group });
+      this.dirty.add(group);
+      return;
+    }
+    const s = this.state.get(uid) ?? this.state.set(uid, { attempts: 0 }).get(uid)!;
+    this.poolToMove.set(k, { pod, verdict, s, workload, pdbKeys, group, rank: -1 });
+    this.moveVersion++;
+  }
+
+  /** The pods whose eligibility changes together: a PDB's, else a workload's (implicit budget), else the pod alone. */
+  private groupOf(pod: any): string {
+    const keys = this.facts.pdbKeys(pod);
+    if (keys.length === 1) return `pdb ${keys[0]}`;
+    const w = keys.length === 0 ? this.facts.workload(pod) : undefined;
+    return w ? `workload ${w}` : `pod ${keyOf(pod)}`;
+  }
+
+  private dropToMove(k: string): void {
+    if (this.poolToMove.delete(k)) this.moveVersion++;
+  }
+
+  /** Keeps poolVerdicts (and the wait-completed pods seen on the pool) as pool pods come and go. */
+  private countVerdict(pod: any, delta: 1 | -1): Verdict {
+    const v = this.facts.decision(pod).verdict;
+    this.poolVerdicts.set(v, (this.poolVerdicts.get(v) ?? 0) + delta);
+    if (delta > 0 && v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
+    return v;
   }
 
   private podEvent(type: string, pod: any): void {
@@ -455,6 +567,7 @@ export class PoolDrain {
       this.setPod(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
     }
     const changed = this.tracker.pod(k, this.readyIn(this.pods.get(k)));
+    for (const w of changed) this.dirty.add(`workload ${w}`); // implicit budgets count Ready pods anywhere
     // Pool pods drive evictions; other pods matter for readiness, floors, implicit budgets and DaemonSets.
     if (wasOnPool || this.poolPods.has(k) || this.watchingAllPods || changed.some((w) => this.tracker.isTracked(w))) this.kick();
   }
@@ -463,6 +576,7 @@ export class PoolDrain {
     this.pdbs.clear();
     for (const p of items) this.pdbs.set(keyOf(p), p);
     this.pdbIndex = new PdbIndex(this.pdbs.values());
+    this.facts.pdbsChanged();
     for (const p of items) this.pdbSeen(keyOf(p), p);
     this.tracker.refresh();
     this.kick();
@@ -470,11 +584,15 @@ export class PoolDrain {
 
   private pdbEvent(type: string, pdb: any): void {
     const k = keyOf(pdb);
+    const before = this.pdbs.get(k);
+    // Only a new, removed or re-selected PDB changes which pods it matches (not a status update).
+    if (type !== "MODIFIED" || !before || JSON.stringify(before.spec?.selector) !== JSON.stringify(pdb.spec?.selector)) this.facts.pdbsChanged();
     this.pdbIndex.remove(k);
     if (type === "DELETED") this.pdbs.delete(k);
     else { this.pdbs.set(k, pdb); this.pdbIndex.add(pdb); }
     this.pdbSeen(k, pdb);
     this.probeAt.delete(k);
+    this.dirty.add(`pdb ${k}`);
     const ns = `${pdb.metadata?.namespace ?? ""}/`;
     this.tracker.refresh((w) => w.startsWith(ns)); // a PDB created (or deleted) mid-drain takes over (or hands back)
     this.kick();
@@ -505,7 +623,7 @@ export class PoolDrain {
     const out: { pod: any; verdict: Verdict }[] = [];
     for (const pod of this.poolPods.values()) {
       if (!nodes.has(pod.spec?.nodeName)) continue;
-      const v = decidePod(pod, this.opts).verdict;
+      const v = this.facts.decision(pod).verdict;
       if (v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
       if (verdicts.includes(v)) out.push({ pod, verdict: v });
     }
@@ -533,29 +651,35 @@ export class PoolDrain {
    */
   private pump(nodes: Set<string>): boolean {
     this.failIfBlocked();
-    const todo = this.remaining(["evict", "terminating"], nodes);
+    const { todo, ordered, groups, rebuilt } = this.toMove(nodes);
     if (todo.length === 0) return true;
-    let disrupting = 0;
-    for (const { pod, verdict } of todo) {
-      const s = this.state.get(pod.metadata.uid);
-      if (verdict === "terminating" || s?.inflight || s?.evictedAt) disrupting++;
+    // Only pods whose eligibility may have changed since the last pass, in pass order: the others
+    // are still parked on the same budgets (a full pass would skip them one by one).
+    let pass = ordered;
+    if (!rebuilt && !this.dirtyAll) {
+      pass = [];
+      for (const g of this.dirty) for (const it of groups.get(g) ?? []) pass.push(it);
+      if (this.dirty.size > 1) pass.sort((a, b) => a.rank - b.rank);
     }
+    this.dirty.clear();
+    this.dirtyAll = false;
+    let disrupting = 0;
+    for (const { verdict, s } of todo) if (verdict === "terminating" || s.inflight || s.evictedAt) disrupting++;
     const now = Date.now();
     const neverCache = new Map<string, string | undefined>();
+    const exhausted = new Set<string>(); // PDBs with no budget left in this pass (none comes back within it)
     const implicitLeft = new Map<string, number | undefined>();
     let unreflected: Map<string, number> | undefined;
-    // Round-robin across workloads (each one's first pod, then each one's second, ...): budgets
-    // gate pod by pod, so every workload's longest chain of evictions starts as early as it can.
-    for (const { pod, verdict } of roundRobin(todo, ({ pod }) => this.controllers.workloadOf(pod) ?? keyOf(pod))) {
-      this.trackPod(pod); // late pods (new nodes, pods bound directly) are evidence too
-      if (disrupting >= this.concurrency) break;
+    // Round-robin across workloads (see toMove): every workload's longest chain starts first.
+    for (const { pod, verdict, s, workload, pdbKeys } of pass) {
+      if (workload === undefined || !this.tracker.isTracked(workload)) this.trackPod(pod); // late pods (new nodes, pods bound directly) are evidence too
+      if (disrupting >= this.concurrency) { this.dirtyAll = true; break; } // the rest was not looked at: all of it next time
       if (verdict !== "evict") continue;
-      const uid = pod.metadata.uid;
-      const s = this.state.get(uid) ?? this.state.set(uid, { attempts: 0 }).get(uid)!;
       if (s.inflight || s.evictedAt || (s.notBefore && now < s.notBefore)) continue;
-      const pdbs = this.pdbIndex.match(pod);
-      let pdbKey: string | undefined;
       s.parkedOnWorkload = undefined;
+      if (pdbKeys.length === 1 && exhausted.has(pdbKeys[0])) { s.parkedOn = pdbKeys[0]; continue; } // known already: no budget left
+      const pdbs = this.facts.pdbs(pod);
+      let pdbKey: string | undefined;
       if (pdbs.length > 1) {
         throw new Failure("multiple-pdbs", `pod ${keyOf(pod)} is selected by ${pdbs.length} PodDisruptionBudgets (${pdbs.map(keyOf).join(", ")}); the Eviction API refuses such pods: make the PDB selectors disjoint`, pdbs.map(keyOf), [keyOf(pod)]);
       } else if (pdbs.length === 1) {
@@ -567,7 +691,7 @@ export class PoolDrain {
         }
         const never = neverCache.get(pdbKey);
         if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
-        if (this.budget(pdbKey, pdbs[0]) <= 0) { s.parkedOn = pdbKey; continue; }
+        if (exhausted.has(pdbKey) || this.budget(pdbKey, pdbs[0]) <= 0) { exhausted.add(pdbKey); s.parkedOn = pdbKey; continue; }
         (this.unsettled.get(pdbKey) ?? this.unsettled.set(pdbKey, new Map()).get(pdbKey)!).set(pod.metadata.name, 0);
         this.probeAt.delete(pdbKey);
       } else {
@@ -577,7 +701,7 @@ export class PoolDrain {
         // allowed, as with a PDB's unhealthyPodEvictionPolicy AlwaysAllow, which Kubernetes
         // recommends for drains (blog "Kubernetes 1.26: Eviction policy for unhealthy pods guarded
         // by PodDisruptionBudgets"); a crash-looping workload does not block the rotation.
-        const w = isHealthy(pod) ? this.controllers.workloadOf(pod) : undefined;
+        const w = isHealthy(pod) ? this.facts.workload(pod) : undefined;
         if (w && !implicitLeft.has(w)) {
           const b = this.implicitFor(w);
           unreflected ??= this.unreflectedEvictions();
@@ -597,13 +721,42 @@ export class PoolDrain {
     return false;
   }
 
+  /**
+   * The pods to move on `nodes` (verdict evict or terminating), and the same pods round-robin across
+   * workloads (each one's first pod, then each one's second, ...): budgets gate pod by pod, so every
+   * workload's longest chain of evictions starts as early as it can. Rebuilt only when a pod
+   * joined or left them, the workload map or the PDB selectors changed, or for other nodes (a new
+   * batch); a pod's new version (evict -> terminating) updates its entry in place.
+   */
+  private toMove(nodes: Set<string>): MoveCache & { rebuilt: boolean } {
+    const c = this.moveCache;
+    const workloadsVersion = this.facts.workloadsVersion, pdbsVersion = this.facts.pdbsVersion;
+    if (c && c.moveVersion === this.moveVersion && c.workloadsVersion === workloadsVersion && c.pdbsVersion === pdbsVersion &&
+      c.nodes.size === nodes.size && [...nodes].every((n) => c.nodes.has(n))) return { ...c, rebuilt: false };
+    const refresh = !c || c.workloadsVersion !== workloadsVersion || c.pdbsVersion !== pdbsVersion;
+    const todo: ToMove[] = [];
+    for (const it of this.poolToMove.values()) {
+      if (refresh) { it.workload = this.facts.workload(it.pod); it.pdbKeys = this.facts.pdbKeys(it.pod); it.group = this.groupOf(it.pod); } // every entry, not only this batch's
+      if (nodes.has(it.pod.spec?.nodeName)) todo.push(it);
+    }
+    const ordered = roundRobin(todo, (t) => t.workload ?? keyOf(t.pod));
+    const groups = new Map<string, ToMove[]>();
+    ordered.forEach((it, i) => {
+      it.rank = i;
+      const g = groups.get(it.group);
+      if (g) g.push(it); else groups.set(it.group, [it]);
+    });
+    this.moveCache = { moveVersion: this.moveVersion, workloadsVersion, pdbsVersion, nodes: new Set(nodes), todo, ordered, groups };
+    return { ...this.moveCache, rebuilt: true };
+  }
+
   /** Per workload, pool pods we are evicting (in flight or accepted) that the pod watch still shows Ready. */
   private unreflectedEvictions(): Map<string, number> {
     const out = new Map<string, number>();
     for (const pod of this.poolPods.values()) {
       const s = this.state.get(pod.metadata?.uid);
       if (!s || !(s.inflight || s.evictedAt) || !isHealthy(pod)) continue;
-      const w = this.controllers.workloadOf(pod);
+      const w = this.facts.workload(pod);
       if (w) out.set(w, (out.get(w) ?? 0) + 1);
     }
     return out;
@@ -615,9 +768,10 @@ export class PoolDrain {
    * of being left behind for the pool's deletion to kill while the drain reports success.
    */
   private failIfBlocked(): void {
+    if (!this.poolVerdicts.get("blocks")) return;
     const blocked = this.remaining(["blocks"]);
     if (!blocked.length) return;
-    const lines = blocked.map(({ pod }) => `pod ${keyOf(pod)} on ${pod.spec?.nodeName}: ${decidePod(pod, this.opts).reason}`);
+    const lines = blocked.map(({ pod }) => `pod ${keyOf(pod)} on ${pod.spec?.nodeName}: ${this.facts.decision(pod).reason}`);
     throw new Failure("blocked", `drain of pool ${this.opts.pool} stopped: ${blocked.length} pod(s) that cannot be moved safely appeared on the pool: ${lines.slice(0, 20).join("; ")}${lines.length > 20 ? ` and ${lines.length - 20} more` : ""}`,
       [], blocked.map(({ pod }) => keyOf(pod)));
   }
@@ -632,7 +786,7 @@ export class PoolDrain {
       s.evictedAt = Date.now();
       if (unsettled?.has(pod.metadata.name)) unsettled.set(pod.metadata.name, s.evictedAt);
       this.evicted++;
-      const w = this.controllers.workloadOf(pod);
+      const w = this.facts.workload(pod);
       if (w) this.moved.add(w);
       if (pdbKey) this.movedPdbs.add(pdbKey);
     }, (err) => {
@@ -646,23 +800,26 @@ export class PoolDrain {
         const wait = retryAfterMs(err) ?? backoffMs(s.attempts, 500, 10_000);
         s.attempts++;
         s.notBefore = Date.now() + wait + Math.random() * Math.min(1000, wait / 4);
+        this.backingOff.add(s);
         if (pdbKey) { s.parkedOn = pdbKey; this.probeAt.set(pdbKey, s.notBefore); }
       } else if (code === 500 && msg.includes(MULTI_PDB_TEXT)) {
-        this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${msg} Make the PDB selectors disjoint.`, this.pdbIndex.match(pod).map(keyOf), [name]);
+        this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${msg} Make the PDB selectors disjoint.`, this.facts.pdbs(pod).map(keyOf), [name]);
       } else if (code === undefined || code >= 500) {
         s.notBefore = Date.now() + backoffMs(s.attempts++, 100, 5000);
+        this.backingOff.add(s);
       } else {
         this.failure ??= new Failure("api-error", `eviction of ${name} failed with HTTP ${code}: ${msg}`, pdbKey ? [pdbKey] : [], [name]);
       }
     }).finally(() => {
       s.inflight = false;
       this.inflight--;
+      this.dirty.add(this.groupOf(pod));
       this.kick();
     });
   }
 
   private parkedOn(pdbKey: string, todo: { pod: any }[]): string[] {
-    return todo.filter(({ pod }) => this.pdbIndex.match(pod).some((p) => keyOf(p) === pdbKey)).map(({ pod }) => keyOf(pod));
+    return todo.filter(({ pod }) => this.facts.pdbs(pod).some((p) => keyOf(p) === pdbKey)).map(({ pod }) => keyOf(pod));
   }
 
   // ---- readiness and soak -----------------------------------------------------------------------
@@ -678,14 +835,9 @@ export class PoolDrain {
     return { pods, healthy };
   }
 
-  /** Moved workloads with fewer Ready pods than before the drain. */
+  /** Moved workloads with fewer Ready pods than before the drain (the tracker counts every workload's Ready pods). */
   private notReadyAgain(): string[] {
-    const ready = new Map<string, number>();
-    for (const p of this.pods.values()) {
-      const w = this.controllers.workloadOf(p);
-      if (w && this.moved.has(w) && isHealthy(p)) ready.set(w, (ready.get(w) ?? 0) + 1);
-    }
-    return [...this.moved].filter((w) => (ready.get(w) ?? 0) < (this.readyBefore.get(w) ?? 0));
+    return [...this.moved].filter((w) => this.tracker.ready(w) < (this.readyBefore.get(w) ?? 0));
   }
 
   /** PDBs of moved workloads currently below their floor, and moved workloads below their implicit floor. */
@@ -717,10 +869,20 @@ export class PoolDrain {
 
   // ---- the loop ---------------------------------------------------------------------------------
 
+  /**
+   * Wakes the loop. Coalesced: the first request in an event-loop turn schedules one wake-up
+   * (setImmediate, after the I/O callbacks of this turn), so a burst of watch events — a chunk
+   * of a watch stream carries many — costs one pass of the loop, not one per event.
+   */
   private kick(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => {
+      this.wakePending = false;
+      const w = this.waiter;
+      this.waiter = undefined;
+      w?.();
+    });
   }
 
   private checkStop(): void {
@@ -731,8 +893,14 @@ export class PoolDrain {
   /** Next backoff expiry, so a parked pod is retried without an event. */
   private nextTimer(): number {
     let t = Infinity;
-    for (const s of this.state.values()) if (s.notBefore && s.notBefore > Date.now() && !s.inflight && !s.evictedAt) t = Math.min(t, s.notBefore);
-    for (const p of this.probeAt.values()) if (p > Date.now()) t = Math.min(t, p);
+    const now = Date.now();
+    for (const s of this.backingOff) {
+      if (!s.notBefore || s.notBefore <= now || s.evictedAt) this.backingOff.delete(s); // expired (a new backoff adds it again)
+      else if (!s.inflight) t = Math.min(t, s.notBefore);
+    }
+    for (const p of this.probeAt.values()) if (p > now) t = Math.min(t, p);
+    // an accepted eviction a PDB never reflects stops counting against it after 10 s (see settle)
+    for (const u of this.unsettled.values()) for (const at of u.values()) if (at > 0 && at + 10_000 > now) t = Math.min(t, at + 10_001);
     return t;
   }
 
@@ -759,7 +927,7 @@ export class PoolDrain {
       const until = Math.min(this.deadline, this.nextTimer(), wakeAt ?? Infinity, Date.now() + 1000);
       await new Promise<void>((resolve) => {
         const done = () => { clearTimeout(t); this.opts.signal?.removeEventListener("abort", done); if (this.waiter === done) this.waiter = undefined; resolve(); };
-        const t = setTimeout(done, Math.max(0, until - Date.now()));
+        const t = setTimeout(() => { this.dirtyAll = true; done(); }, Math.max(0, until - Date.now())); // time-driven changes: a full pass
         this.waiter = done;
         this.opts.signal?.addEventListener("abort", done, { once: true });
       });
