@@ -432,7 +432,7 @@ export class PoolDrain {
 
   /** The workload a pod counts for as Ready (healthy), or undefined. */
   private readyIn(pod: any): string | undefined {
-    return pod && isHealthy(pod) ? this.facts.workload(pod) : undefined;
+    return pod && isHealthy(pod) ? this.controllers.workloadOf(pod) : undefined; // not memoised: each event is a new version, seen once
   }
 
   /** Recounts every workload's Ready pods (a re-list, or ReplicaSets that now resolve differently). */

@@ -17,7 +17,7 @@ import type { V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import type { PodDecision } from "./filters";
 
 interface Facts {
-  decision: PodDecision;
+  decision?: PodDecision;
   workloadEpoch: number;
   workload?: string;
   pdbEpoch: number;
@@ -46,7 +46,8 @@ export class PodFacts {
 
   /** decidePod's answer for this version of the pod. */
   decision(pod: V1Pod): PodDecision {
-    return this.facts(pod).decision;
+    const f = this.facts(pod);
+    return (f.decision ??= this.sources.decide(pod));
   }
 
   /** The pod's workload (see workloads.ts workloadOf). */
@@ -102,7 +103,7 @@ export class PodFacts {
   private facts(pod: V1Pod): Facts {
     let f = this.memo.get(pod);
     if (!f) {
-      f = { decision: this.sources.decide(pod), workloadEpoch: -1, pdbEpoch: -1 };
+      f = { workloadEpoch: -1, pdbEpoch: -1 }; // each answer computed when first asked (most pods are never decided: not on the pool)
       this.memo.set(pod, f);
     }
     return f;
