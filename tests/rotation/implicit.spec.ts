@@ -198,6 +198,22 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     await assertPoolEmpty(ps);
   });
 
+  it("a PDB whose selector is changed mid-drain to select the workload takes over too (the drain re-matches on a selector change, not on status updates)", async () => {
+    ps = await startPoolSim({ oldNodes: 3, objects: [...deployment("shop", "web", 8),
+      { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web-pdb", namespace: "shop" }, spec: { minAvailable: 7, selector: { matchLabels: { app: "nothing-yet" } } } }], timing: { podReadyMs: 150 } });
+    const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
+    const running = drainPool(ps.kc, { pool: "old", waitForReady: true });
+    await waitFor(() => ps!.sim.report().evictions >= 2, "first evictions");
+    const cur = await policy.readNamespacedPodDisruptionBudget({ namespace: "shop", name: "web-pdb" });
+    await policy.replaceNamespacedPodDisruptionBudget({ namespace: "shop", name: "web-pdb", body: { ...cur, spec: { ...cur.spec, selector: { matchLabels: { app: "web" } } } } });
+    const s = await running;
+    const a = row(s, "shop/Deployment/web");
+    assert.equal(a.floorSource, "pdb shop/web-pdb");
+    assert.equal(a.floor, 7);
+    assert.equal(ps.sim.report().pdbs["shop/web-pdb"].maxConcurrentDisruptions, 1);
+    await assertPoolEmpty(ps);
+  });
+
   it("a crash in the middle of an implicitly budgeted drain, then a re-run: the re-run counts the evicted pods still starting as disrupted and never goes below a floor", async () => {
     ps = await startPoolSim({ oldNodes: 3, objects: [...deployment("shop", "web", 8), ...deployment("shop", "api", 8)], timing: { podReadyMs: 200 } });
     const ctrl = new AbortController();
