@@ -905,7 +905,8 @@ export class PoolDrain {
   }
 
   /**
-   * Re-evaluates `cond` on every watch event, eviction outcome or timer until it holds; fails on
+   * Re-evaluates `cond` after watch events, eviction outcomes and timers (at most once per
+   * event-loop turn, see kick) until it holds; fails on
    * the deadline naming what still blocks.
    */
   private async until(cond: () => boolean, what: string, blocking?: () => string[], wakeAt?: number): Promise<void> {

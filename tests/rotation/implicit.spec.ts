@@ -182,13 +182,14 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     await assertPoolEmpty(ps);
   });
 
-  it("a PDB created mid-drain takes over from the implicit budget (its floor, one disruption at a time)", async () => {
-    ps = await startPoolSim({ oldNodes: 3, objects: deployment("shop", "web", 8), timing: { podReadyMs: 150 } });
+  /** web (8 replicas, no PDB) drains under the implicit budget until `bringPdb` puts PDB web-pdb (minAvailable 7) over it. */
+  async function pdbTakesOver(extra: any[], bringPdb: (policy: k8s.PolicyV1Api) => Promise<unknown>): Promise<void> {
+    ps = await startPoolSim({ oldNodes: 3, objects: [...deployment("shop", "web", 8), ...extra], timing: { podReadyMs: 150 } });
     const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
     const running = drainPool(ps.kc, { pool: "old", waitForReady: true });
-    // The implicit budget's first wave (25% of 8 = 2 pods), then the PDB appears.
+    // The implicit budget's first wave (25% of 8 = 2 pods), then the PDB takes over.
     await waitFor(() => ps!.sim.report().evictions >= 2, "first evictions");
-    await policy.createNamespacedPodDisruptionBudget({ namespace: "shop", body: { metadata: { name: "web-pdb" }, spec: { minAvailable: 7, selector: { matchLabels: { app: "web" } } } } });
+    await bringPdb(policy);
     const s = await running;
     const a = row(s, "shop/Deployment/web");
     assert.equal(a.floorSource, "pdb shop/web-pdb");
@@ -196,23 +197,16 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     // Armed once the PDB saw all 8 healthy: from then on it allowed one disruption at a time, the implicit budget two.
     assert.equal(ps.sim.report().pdbs["shop/web-pdb"].maxConcurrentDisruptions, 1);
     await assertPoolEmpty(ps);
-  });
+  }
 
-  it("a PDB whose selector is changed mid-drain to select the workload takes over too (the drain re-matches on a selector change, not on status updates)", async () => {
-    ps = await startPoolSim({ oldNodes: 3, objects: [...deployment("shop", "web", 8),
-      { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web-pdb", namespace: "shop" }, spec: { minAvailable: 7, selector: { matchLabels: { app: "nothing-yet" } } } }], timing: { podReadyMs: 150 } });
-    const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
-    const running = drainPool(ps.kc, { pool: "old", waitForReady: true });
-    await waitFor(() => ps!.sim.report().evictions >= 2, "first evictions");
-    const cur = await policy.readNamespacedPodDisruptionBudget({ namespace: "shop", name: "web-pdb" });
-    await policy.replaceNamespacedPodDisruptionBudget({ namespace: "shop", name: "web-pdb", body: { ...cur, spec: { ...cur.spec, selector: { matchLabels: { app: "web" } } } } });
-    const s = await running;
-    const a = row(s, "shop/Deployment/web");
-    assert.equal(a.floorSource, "pdb shop/web-pdb");
-    assert.equal(a.floor, 7);
-    assert.equal(ps.sim.report().pdbs["shop/web-pdb"].maxConcurrentDisruptions, 1);
-    await assertPoolEmpty(ps);
-  });
+  it("a PDB created mid-drain takes over from the implicit budget (its floor, one disruption at a time)", () =>
+    pdbTakesOver([], (policy) => policy.createNamespacedPodDisruptionBudget({ namespace: "shop", body: { metadata: { name: "web-pdb" }, spec: { minAvailable: 7, selector: { matchLabels: { app: "web" } } } } })));
+
+  it("a PDB whose selector is changed mid-drain to select the workload takes over too (the drain re-matches on a selector change, not on status updates)", () =>
+    pdbTakesOver([{ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "web-pdb", namespace: "shop" }, spec: { minAvailable: 7, selector: { matchLabels: { app: "nothing-yet" } } } }], async (policy) => {
+      const cur = await policy.readNamespacedPodDisruptionBudget({ namespace: "shop", name: "web-pdb" });
+      await policy.replaceNamespacedPodDisruptionBudget({ namespace: "shop", name: "web-pdb", body: { ...cur, spec: { ...cur.spec, selector: { matchLabels: { app: "web" } } } } });
+    }));
 
   it("a crash in the middle of an implicitly budgeted drain, then a re-run: the re-run counts the evicted pods still starting as disrupted and never goes below a floor", async () => {
     ps = await startPoolSim({ oldNodes: 3, objects: [...deployment("shop", "web", 8), ...deployment("shop", "api", 8)], timing: { podReadyMs: 200 } });
