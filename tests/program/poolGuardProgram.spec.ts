@@ -15,7 +15,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { POOL_GUARD_HOOK, guardDrainOptions, guardedPoolOf, poolGuardCallback } from "../../components/poolGuard";
+import { POOL_GUARD_HOOK, guardDrainOptions, guardedPoolOf } from "../../components/poolGuard";
 import { validateStackConfig } from "../../components/config";
 import { clone, runProgram, stackFileConfig } from "./harness";
 
@@ -62,6 +62,10 @@ describe("pool guard in the program (index.ts under mocks)", function () {
     file["nodepool-rotation:drain"] = { ...(file["nodepool-rotation:drain"] ?? {}), skip: true };
     const run = await runProgram("staging", file);
     const [pool] = await run.waitFor(NODEPOOL, 1);
+    // The callback of the module instance THIS program run loaded: other harnesses (tests/policy)
+    // drop project modules from require's cache between runs, so the instance imported at the top
+    // of this file may hold another run's registrations.
+    const { poolGuardCallback } = require("../../components/poolGuard") as typeof import("../../components/poolGuard");
     // What the engine hands the hook on delete: the pool's OLD outputs (GCP echoes its inputs).
     const args = { urn: `urn:pulumi:staging::nodepool-rotation::${NODEPOOL}::${pool.name}`, id: "id", name: pool.name, type: NODEPOOL, oldInputs: pool.inputs, oldOutputs: pool.inputs };
     const logs: string[] = [];
