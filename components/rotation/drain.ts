@@ -488,7 +488,10 @@ export class PoolDrain {
       const pdb = pdbs[0];
       const reported = pdb.status?.expectedPods;
       const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdb).pods;
-      return { replicas: expected, floor: pdbFloor(pdb, expected), source: `pdb ${keyOf(pdb)}` };
+      // The floor is the PDB's, over the pods it expects (the disruption controller's count, which
+      // for an integer minAvailable includes a surge pod started while an evicted one terminates);
+      // "replicas" is what the operator scaled the workload to, when a scalable controller owns it.
+      return { replicas: this.controllers.replicas(w) ?? expected, floor: pdbFloor(pdb, expected), source: `pdb ${keyOf(pdb)}` };
     }
     const replicas = this.controllers.replicas(w);
     const b = this.implicitFor(w);
