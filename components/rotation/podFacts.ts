@@ -2,7 +2,7 @@
  * What the drain asks about a pod on every wake-up — its verdict, its workload, the PDBs that
  * select it — answered once per version of the pod instead of once per wake-up. On a 3,000-pod
  * pool a drain wakes ~24,000 times (every watch event), and re-deciding every pool pod each time
- * cost ~30 s of CPU (tests/bench/scale.ts, BENCH_SCALE_CPU_PROF).
+ * was most of the draining process's CPU (measure with tests/bench/scale.ts, BENCH_SCALE_CPU_PROF).
  *
  * This only remembers answers; it decides nothing: the verdict is filters.ts decidePod's (still
  * the one place that decides a pod's fate), the workload workloads.ts's, the PDBs pdb.ts PdbIndex's.
