@@ -11,7 +11,6 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
@@ -32,6 +31,7 @@ import { startFaultProxy, FaultProxy } from "../rotation/proxy";
 import { runCli as runPromotionCli, tempStacks } from "../promotion/helpers";
 import { stagingExport } from "../promotion/fixtures/stackExport";
 import { fencedBlocks, ROOT } from "./markdown";
+import { closedPort } from "../support/net";
 
 const PAGE = "docs/troubleshooting.md";
 const ELLIPSIS = "…";
@@ -157,14 +157,6 @@ async function quietly(fn: () => Promise<unknown>): Promise<{ error: Error | und
   }
 }
 
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** Plain (unauthenticated) kubeconfig text for an http server. */
 function plainKubeconfig(server: string): string {

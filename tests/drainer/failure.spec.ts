@@ -4,20 +4,12 @@
  * dynamic-provider host over gRPC (tests/drainer/host.ts).
  */
 import * as assert from "node:assert/strict";
-import * as net from "node:net";
 import { Simulator } from "../simulator";
 import { startFaultProxy } from "../rotation/proxy";
 import { ClusterView, deployment, OLD_POOL } from "./cluster";
 import { cleanupAfterEach, clusterWithPools, createdDrainer } from "./harness";
+import { closedPort } from "../support/net";
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe("PoolDrainer Delete cannot reach or read the cluster (real host)", function () {
   this.timeout(60_000);

@@ -11,6 +11,7 @@ import * as k8s from "@kubernetes/client-node";
 import { buildProgram, main } from "../../components/rotation/cli";
 import { planPool } from "../../components/rotation";
 import { deployment, PoolSim, startPoolSim } from "./sim";
+import { closedPort } from "../support/net";
 
 const BIN = path.join(__dirname, "../../components/rotation/bin.js");
 
@@ -91,11 +92,7 @@ describe("rotation CLI", function () {
   });
 
   it("an unreachable cluster: drain and plan say on stderr that they retry, naming the cause, on the first retry and then at most every 10 s", async () => {
-    const net = await import("node:net");
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const port = (server.address() as any).port;
-    await new Promise<void>((r) => server.close(() => r()));
+    const port = await closedPort();
     const kubeconfig = path.join(dir, "unreachable");
     fs.writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
     const retryLine = new RegExp(`^\\[old\\] retrying list \\w+ \\(\\d+ retr(y|ies) so far; gives up at the deadline in \\d+ s\\): request to https://127\\.0\\.0\\.1:${port}/.* ECONNREFUSED`);
