@@ -23,7 +23,7 @@ function listNames(names: string[]): string {
 
 /** Checks plan options before anything else; throws naming the field and the fix. */
 export function validatePlanOptions(opts: PlanOptions): void {
-  if (!opts || typeof opts.pool !== "string" || !opts.pool.trim()) throw new Error(`pool: required, the old node pool's name (e.g. --pool app-1-31-4-gke-1100-20261120)`);
+  if (!opts || typeof opts.pool !== "string" || !opts.pool.trim()) throw new Error(`pool: required, the old node pool's name (e.g. --pool app-1-34-4-gke1047000-20261120)`);
   if (opts.poolLabel !== undefined && (typeof opts.poolLabel !== "string" || !opts.poolLabel)) throw new Error(`poolLabel: must be a non-empty label key (default ${GKE_POOL_LABEL})`);
   if (opts.replacementSelector !== undefined) parseSelector(opts.replacementSelector);
   if (opts.defaultBudget !== undefined) parseDefaultBudget(opts.defaultBudget);

@@ -6,8 +6,8 @@ import * as k8s from "@kubernetes/client-node";
 import { ANN } from "../simulator";
 
 /** Pool names as components/naming.ts shapes them (role-version-date-hash). */
-export const OLD_POOL = "app-1-31-4-gke1100-20261101-a1b2c";
-export const NEW_POOL = "app-1-31-5-gke1023-20261120-d3e4f";
+export const OLD_POOL = "app-1-34-4-gke1047000-20261101-a1b2c";
+export const NEW_POOL = "app-1-35-2-gke1269000-20261120-d3e4f";
 export const ROLE_LABELS = { "nodepool-rotation/role": "app", env: "staging" };
 
 /** Simulator timing: fast but with a real readiness delay, so a gap in availability is measurable. */

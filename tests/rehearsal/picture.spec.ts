@@ -109,7 +109,7 @@ describe("rehearsal scenario", () => {
     assert.equal(s.roles.length, 1);
     const [app] = s.roles;
     assert.equal(app.role, "app");
-    assert.equal(app.oldPool, "app-1-31-4-gke1100-20261101-1c698");
+    assert.equal(app.oldPool, "app-1-34-4-gke1047000-20261101-1c698");
     assert.equal(app.labels["nodepool-rotation/role"], "app");
     assert.equal(app.labels["cloud.google.com/gke-nodepool"], undefined, "the replacement gets its own pool label");
     assert.equal(app.pool.machineType, "e2-standard-4");
@@ -124,7 +124,7 @@ describe("rehearsal scenario", () => {
   it("the two-role scenario: app and batch, per-role keys (`batch.machineType`) over the common ones", () => {
     const s = loadScenario(TWO_ROLES_SCENARIO_FILE);
     assert.deepEqual(s.roles.map((r) => [r.role, r.pool.machineType, r.pool.spot]), [["app", "e2-standard-4", undefined], ["batch", "e2-standard-8", true]]);
-    assert.ok(s.roles.every((r) => r.toVersion === "1.31.5-gke.1023" && r.env === "staging"));
+    assert.ok(s.roles.every((r) => r.toVersion === "1.35.2-gke.1269000" && r.env === "staging"));
   });
 
   it("rejects two pools with one role, a single `role` key over two pools, no pool, no role label: naming the fix", () => {

@@ -122,7 +122,7 @@ describe("rehearsal: the default scenario (a regional pool) end to end", functio
       assert.equal(app.oldPoolDeleted, true);
       assert.ok(app.drain?.ok, "the drain ran");
       assert.match(app.drain!.via, /serialized delete\(\)/);
-      assert.ok(app.drain!.output.some((l) => /\[PoolDrainer app-1-31-4-gke1100-20261101-[0-9a-f]{5}\] .*drained/.test(l)), app.drain!.output.join("\n"));
+      assert.ok(app.drain!.output.some((l) => /\[PoolDrainer app-1-34-4-gke1047000-20261101-[0-9a-f]{5}\] .*drained/.test(l)), app.drain!.output.join("\n"));
       for (const [k, p] of Object.entries(r.pdbs)) assert.ok(p.maxConcurrentDisruptionsObserved <= (p.allowed ?? 0), `${k}`);
       assert.equal(r.pdbs["shop/nginx"].allowed, 1);
       assert.equal(app.guard, "nothing-to-move", "the pool guard hook re-checked the drained pool right before GKE's delete");
@@ -141,7 +141,7 @@ describe("rehearsal: the default scenario (a regional pool) end to end", functio
 
     it("the new pool is named by components/naming.ts from the bumped version, and the old pool is gone", () => {
       const [app] = r.roles;
-      const bumped = { ...POOL_DEFAULTS, role: "app", version: "1.31.5-gke.1023", rotatedOn: "2026-11-20", machineType: "e2-standard-4" };
+      const bumped = { ...POOL_DEFAULTS, role: "app", version: "1.35.2-gke.1269000", rotatedOn: "2026-11-20", machineType: "e2-standard-4" };
       assert.equal(app.newPool.name, poolName(bumped as any, "staging"), "the program's name for the bumped stack config");
       assert.equal(r.timeline.pools[app.newPool.name].at(-1)!.v, 6);
       assert.equal(r.timeline.pools[app.oldPool.name].at(-1)!.v, 0);

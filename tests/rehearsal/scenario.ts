@@ -166,7 +166,7 @@ function roleRotation(p: DeclaredPool, data: Record<string, string>, source: str
     );
   }
   const get = (key: (typeof REHEARSAL_KEYS)[number]): string | undefined => data[`${role}.${key}`] ?? data[key];
-  const fromVersion = get("fromVersion") ?? p.kubelet ?? "1.31.4-gke.1100";
+  const fromVersion = get("fromVersion") ?? p.kubelet ?? "1.34.4-gke.1047000";
   let drainOptions: Record<string, unknown> = { deadlineMinutes: 1 };
   const rawOptions = get("drainOptions");
   if (rawOptions !== undefined) {
@@ -205,7 +205,7 @@ function roleRotation(p: DeclaredPool, data: Record<string, string>, source: str
   };
 }
 
-/** `1.31.4-gke.1100` → `1.31.5-gke.1100`; any other string gets `-next` (the naming function will reject it clearly). */
+/** `1.34.4-gke.1047000` → `1.34.5-gke.1047000`; any other string gets `-next` (the naming function will reject it clearly). */
 function nextPatch(v: string): string {
   const m = /^(\d+)\.(\d+)\.(\d+)(-gke\.\d+)$/.exec(v);
   return m ? `${m[1]}.${m[2]}.${+m[3] + 1}${m[4]}` : `${v}-next`;
