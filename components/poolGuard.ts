@@ -37,7 +37,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { DrainError, DrainOptions, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool } from "./rotation";
+import { DRAIN_DEFAULTS, DrainError, DrainOptions, DrainSummary, KubeClient, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool, uncordonNodes } from "./rotation";
 
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
 export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
@@ -139,22 +139,43 @@ export async function guardPoolDelete(
     return { pool, outcome: "nothing-to-move", found, evicted: 0 };
   }
   log(`pool ${pool} still runs ${found.length} pod(s) a drain would move (${list(found)}): draining them before GKE deletes the pool`);
-  let evicted = 0;
+  let summary: DrainSummary;
   try {
-    const summary = await drainPool(kc, { ...guardDrainOptions(target, opts.drain), log, signal: opts.signal });
-    evicted = summary.evicted;
+    summary = await drainPool(kc, { ...guardDrainOptions(target, opts.drain), log, signal: opts.signal });
   } catch (e: any) {
     throw new Error(guardFailureMessage(target, found, e));
   }
-  const after = podsToMove(await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal }));
+  const evicted = summary.evicted;
+  // From here the drain has succeeded and left the pool cordoned (for the delete): any failure to
+  // confirm refuses the delete, so it must uncordon first, like a failed drain (docs/failure-paths.md).
+  let after: PodPlan[];
+  try {
+    after = podsToMove(await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal }));
+  } catch (e: any) {
+    const why = `pool guard: could not re-check node pool "${pool}" (cluster ${target.clusterId}) after draining it: ${errorText(e, kc)}.`;
+    log(`re-check of pool ${pool} failed: ${errorText(e, kc)}`);
+    throw new Error(`${why} ${await uncordonAfterRefusal(kc, summary, log)} Fix access from where \`pulumi up\` runs, then run \`pulumi up\` again.`);
+  }
   if (after.length > 0) {
+    log(`re-check of pool ${pool} failed: ${after.length} pod(s) a drain would move are back`);
     throw new Error(
       `pool guard: node pool "${pool}" (cluster ${target.clusterId}) was drained but still runs ${after.length} pod(s) a drain would move: ` +
-        `${list(after.map((p) => `${p.namespace}/${p.name}`))}. The pool was NOT deleted. Find what keeps scheduling pods there, then run \`pulumi up\` again.`,
+        `${list(after.map((p) => `${p.namespace}/${p.name}`))}. ${await uncordonAfterRefusal(kc, summary, log)} Find what keeps scheduling pods there, then run \`pulumi up\` again.`,
     );
   }
   log(`pool ${pool}: ${evicted} pod(s) evicted; deleting it`);
   return { pool, outcome: "drained", found, evicted };
+}
+
+/**
+ * The delete is refused after a drain that succeeded (and so left the pool cordoned): uncordons the
+ * nodes that drain cordoned, so the kept pool keeps serving. Returns the sentence for the error.
+ */
+async function uncordonAfterRefusal(kc: k8s.KubeConfig, summary: DrainSummary, log: (line: string) => void): Promise<string> {
+  const done = await uncordonNodes(new KubeClient(kc), summary.cordoned, DRAIN_DEFAULTS.concurrency, log);
+  return done.failed.length
+    ? `The pool was NOT deleted, but ${done.failed.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${done.failed.join(" ")}\`.`
+    : `The pool was NOT deleted and keeps serving${done.uncordoned.length ? ` (uncordoned ${done.uncordoned.join(", ")})` : ""}; Pulumi keeps it pending deletion.`;
 }
 
 /** The hook's failure message: pods found, why the drain stopped, node state, the fix. */

@@ -64,6 +64,32 @@ export function parseBatch(batch: string, poolSize: number): number {
   return m[2] ? Math.max(1, Math.ceil((poolSize * Number(m[1])) / 100)) : Number(m[1]);
 }
 
+/**
+ * Uncordons `names` — nodes this tool cordoned — and removes its CORDONED_ANNOTATION in the same
+ * patch, `concurrency` at a time (a large pool is schedulable again at once), each retried for up
+ * to 30 s. Pass a client not tied to an abort signal: this is the clean-up after a stop. A node
+ * that no longer exists (autoscaler, repair) is `gone`: nothing is left cordoned. Every node that
+ * could not be uncordoned is logged and returned in `failed`.
+ */
+export async function uncordonNodes(client: KubeClient, names: string[], concurrency: number, log: (line: string) => void): Promise<{ uncordoned: string[]; gone: string[]; failed: string[] }> {
+  const uncordoned: string[] = [], gone: string[] = [], failed: string[] = [];
+  await eachConcurrently([...names].sort(), concurrency, async (name) => {
+    try {
+      await client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: null } }, spec: { unschedulable: false } }, Date.now() + 30_000);
+      uncordoned.push(name);
+    } catch (err: any) {
+      if (statusOf(err) === 404) {
+        gone.push(name);
+        log(`${name} no longer exists: nothing to uncordon`);
+      } else {
+        failed.push(name);
+        log(`could not uncordon ${name}: ${errorText(err, client.kc)}`);
+      }
+    }
+  });
+  return { uncordoned: uncordoned.sort(), gone: gone.sort(), failed: failed.sort() };
+}
+
 /** Drains a pool; resolves with the summary, rejects with DrainError (after failing closed). */
 export async function drainPool(kc: KubeConfig, opts: DrainOptions): Promise<DrainSummary> {
   validateDrainOptions(opts);
@@ -1023,22 +1049,9 @@ export class PoolDrain {
       }
     }
     if (!this.opts.keepCordoned && this.cordoned.size) {
-      // Concurrently (bounded like the evictions), so a large pool is schedulable again at once.
-      await eachConcurrently([...this.cordoned].sort(), this.concurrency, async (name) => {
-        try {
-          await cleanup.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: null } }, spec: { unschedulable: false } }, Date.now() + 30_000);
-          uncordoned.push(name);
-          this.cordoned.delete(name);
-        } catch (err: any) {
-          if (statusOf(err) === 404) {
-            this.cordoned.delete(name); // the node is gone (autoscaler, repair): nothing left cordoned
-            this.log(`[${this.opts.pool}] ${name} no longer exists: nothing to uncordon`);
-          } else {
-            this.log(`[${this.opts.pool}] could not uncordon ${name}: ${errorText(err, this.kc)}`);
-          }
-        }
-      });
-      uncordoned.sort();
+      const done = await uncordonNodes(cleanup, [...this.cordoned], this.concurrency, (line) => this.log(`[${this.opts.pool}] ${line}`));
+      uncordoned.push(...done.uncordoned);
+      for (const name of [...done.uncordoned, ...done.gone]) this.cordoned.delete(name);
     }
     await settled;
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }

@@ -141,4 +141,26 @@ describe("pool guard (beforeDelete hook check) on the simulator", function () {
     });
     assert.ok((await s.view.nodes("old")).every((n) => !n.spec?.unschedulable), "old nodes uncordoned");
   });
+
+  it("the re-check after the guard's drain fails (API errors): the delete fails and the drained pool is uncordoned, not left cordoned", async () => {
+    s = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 4, { minAvailable: 3 }) });
+    const sim = s.sim;
+    const logs: string[] = [];
+    // The API server starts failing every request the moment the guard's drain has succeeded (its
+    // nodes cordoned), and recovers when the guard says it gives up (before it uncordons).
+    const log = (line: string) => {
+      logs.push(line);
+      if (/\] drained: /.test(line)) sim.setFaults({ errorRate: 1 });
+      if (/re-check .* failed/.test(line)) sim.setFaults({ errorRate: 0 });
+    };
+    await assert.rejects(guardPoolDelete(s.kc, TARGET, { log, checkTimeoutMs: 800 }), (e: Error) => {
+      assert.match(e.message, /pool guard: could not re-check node pool "old" \(cluster proj\/europe-west1\/staging\) after draining it/);
+      assert.match(e.message, /The pool was NOT deleted and keeps serving \(uncordoned old-0, old-1\)/);
+      return true;
+    });
+    sim.setFaults({ errorRate: 0 });
+    assert.match(logs.join("\n"), /\] drained: /, "the guard's drain succeeded first");
+    assert.ok((await s.view.nodes("old")).every((n) => !n.spec?.unschedulable), `old nodes uncordoned: ${logs.join("\n")}`);
+    assert.equal(sim.report().workloadPodsDeletedWithoutEviction, 0);
+  });
 });
