@@ -600,7 +600,13 @@ function describeDrainOptions(merged: { options: DrainerOptions; from: Record<st
  * failure is thrown (the delete fails before anything changes): a drain must not run with options
  * other than the ones the operator set.
  */
-async function readConfigMapOverride(core: any, pool: string, parseBudget: (value: unknown, field: string) => unknown, describe: (e: unknown) => string): Promise<OptionLayer> {
+async function readConfigMapOverride(
+  core: any,
+  pool: string,
+  parseBudget: (value: unknown, field: string) => unknown,
+  describe: (e: unknown) => string,
+  log: (line: string) => void,
+): Promise<OptionLayer> {
   const { namespace, configMap, key } = overrideSources();
   const source = `ConfigMap ${namespace}/${configMap}`;
   let cm: any;
@@ -612,7 +618,9 @@ async function readConfigMapOverride(core: any, pool: string, parseBudget: (valu
   }
   const text = cm?.data?.[key];
   if (text === undefined || text.trim() === "") return { source, options: undefined };
-  return { source, options: parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget) };
+  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget);
+  if (!options) log(`${source} (key ${key}) is set but its "pools" do not include ${pool}: not applied to this drain`);
+  return { source, options };
 }
 
 /**
@@ -749,7 +757,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     // fails the delete then, not at the backstop an hour later, blaming the drain.
     const firstLimitMs = (deadlineMinutes: unknown) => Math.min(typeof deadlineMinutes === "number" ? deadlineMinutes * 60_000 : 60 * 60_000, 120_000);
     const configMap = await bounded(
-      readConfigMapOverride(core, pool, parseBudget, describe),
+      readConfigMapOverride(core, pool, parseBudget, describe, log),
       firstLimitMs(early.options.deadlineMinutes),
       (seconds) => `could not reach the cluster: no answer within ${seconds} s ${firstRequestNote().replace(/, failed;/, ", got none;")}`,
       controller.signal,

@@ -263,8 +263,10 @@ export async function poolGuardCallback(args: pulumi.ResourceHookArgs, log?: (li
   // stop and fail closed (uncordon) instead of dying mid-drain with the nodes cordoned.
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("interrupted (SIGINT/SIGTERM)"));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  // `on`, not `once`: a second signal while the guard uncordons must not fall through to Node's
+  // default (exit with the nodes cordoned); the listeners go when the guard returns.
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
   try {
     await guardPoolDelete(kc, target, { drain: cluster.drain, log: write, signal: controller.signal });
   } finally {

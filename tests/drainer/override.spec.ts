@@ -73,12 +73,15 @@ describe("PoolDrainer Delete: drain override for a retry (env / ConfigMap), real
     assert.match(options, new RegExp(`skip=false \\(env ${ENV}\\)`));
   });
 
-  it("an override naming other pools is not applied, and says so", async () => {
-    const { view, id, outs } = await stuckOnEmptyDir();
-    const retry = await startFreshHost({ env: { [ENV]: JSON.stringify({ deleteEmptyDirData: true, pools: ["app-1-30-9-gke1000-20260101-zzzzz"] }) } });
+  it("an override naming other pools is not applied, and says so (env and ConfigMap alike)", async () => {
+    const { sim, view, id, outs } = await stuckOnEmptyDir();
+    const otherPools = { deleteEmptyDirData: true, pools: ["app-1-30-9-gke1000-20260101-zzzzz"] };
+    await setConfigMapOverride(sim, JSON.stringify(otherPools));
+    const retry = await startFreshHost({ env: { [ENV]: JSON.stringify(otherPools) } });
     const r = await retry.call("delete", id, outs);
     assert.equal(r.ok, false, "the stored options still block");
     assert.match(retry.stderr(), new RegExp(`${ENV} is set but its "pools" do not include ${OLD_POOL}: not applied`));
+    assert.match(retry.stderr(), new RegExp(`ConfigMap kube-system/nodepool-rotation-drain \\(key override\\) is set but its "pools" do not include ${OLD_POOL}: not applied`));
     for (const n of await view.nodes(OLD_POOL)) assert.ok(!n.spec?.unschedulable);
   });
 
