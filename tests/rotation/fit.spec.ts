@@ -10,6 +10,7 @@ import * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { planPool } from "../../components/rotation";
 import { startSimulator, Simulator } from "../simulator";
+import { waitFor } from "./sim";
 
 const ZONE = "topology.kubernetes.io/zone";
 const HOST = "kubernetes.io/hostname";
@@ -42,23 +43,13 @@ describe("rotation plan: topology fit on regional pools (simulator)", function (
     sim = undefined;
   });
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined | false>): Promise<T> {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
   /** Starts the scenario, waits for the app to run, adds the new pool, returns the plan. */
   async function planFor(text: string, app: string, replicas: number, newPool: { nodes: number; zones: string[] }) {
     sim = await startSimulator({ scenario: text });
     const core = sim.kubeConfig().makeApiClient(k8s.CoreV1Api);
-    await until(`${app} ready`, async () => (await core.listNamespacedPod({ namespace: "default", labelSelector: `app=${app}` })).items.filter(isReady).length === replicas);
+    await waitFor(async () => (await core.listNamespacedPod({ namespace: "default", labelSelector: `app=${app}` })).items.filter(isReady).length === replicas, `${app} ready`);
     await sim.addPool({ name: "app-new", ...newPool, labels: ROLE, bootMs: 1 });
-    await until("new pool Ready", async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=app-new" })).items.filter(isReady).length === newPool.nodes * newPool.zones.length);
+    await waitFor(async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=app-new" })).items.filter(isReady).length === newPool.nodes * newPool.zones.length, "new pool Ready");
     return planPool(sim.kubeConfig(), { pool: "app-old" });
   }
 
@@ -77,11 +68,11 @@ describe("rotation plan: topology fit on regional pools (simulator)", function (
     let pending = 0;
     for (const p of onOld) {
       await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: "default", gracePeriodSeconds: 0 });
-      pending = await until(`the replacement of ${p.metadata!.name} Ready or Unschedulable`, async () => {
+      pending = await waitFor(async () => {
         const ps = await list();
         const waiting = ps.filter(unschedulable).length;
         return ps.length === replicas && ps.filter(isReady).length + waiting === replicas ? { waiting } : undefined;
-      }).then((r) => r.waiting);
+      }, `the replacement of ${p.metadata!.name} Ready or Unschedulable`).then((r) => r!.waiting);
     }
     return pending;
   }
