@@ -9,6 +9,7 @@ import { Cluster, defaultPod, KUBE_VERSION, PoolSpec } from "./cluster";
 import { evict } from "./eviction";
 import { admitCreate } from "./namespaces";
 import { nodeEndpoint } from "./nodefaults";
+import { openapiDocument } from "./openapi";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch";
 import { apiGroupList, apiResourceList, findResource, GROUPS, ResourceInfo } from "./resources";
 import { notFound, StoreError, StoreEvent } from "./store";
@@ -177,7 +178,11 @@ export class ApiServer {
     }
     if (path.startsWith("/openapi")) {
       this.cluster.recorder.countRequest("get", "openapi");
-      return this.send(res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      const doc = method === "GET" ? openapiDocument(path) : undefined;
+      if (doc === undefined) return this.send(res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Content-Length": Buffer.byteLength(doc) });
+      res.end(doc);
+      return;
     }
 
     const route = this.route(path);
