@@ -49,6 +49,23 @@ function createTooManyRequestsError(pdbName: string): EvictionResult {
   return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 10, `The disruption budget ${pdbName} is still being processed by the server.`);
 }
 
+/**
+ * DeleteOptions preconditions, as rest.BeforeDelete checks them
+ * (staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go): 409 Conflict on the object's kind
+ * (`Operation cannot be fulfilled on Pod "x": the UID in the precondition (...) does not match ...`).
+ */
+export function preconditionsHold(pre: Obj | undefined, o: Obj, kind: string, group = ""): void {
+  const what = group ? `${kind}.${group}` : kind;
+  const name = o.metadata.name;
+  const details = { name, ...(group ? { group } : {}), kind };
+  if (pre?.uid && pre.uid !== o.metadata.uid) {
+    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${what} "${name}": the UID in the precondition (${pre.uid}) does not match the UID in record (${o.metadata.uid}). The object might have been deleted and then recreated`, details);
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== o.metadata.resourceVersion) {
+    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${what} "${name}": the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${o.metadata.resourceVersion}). The object might have been modified`, details);
+  }
+}
+
 function canIgnorePDB(pod: Obj): boolean {
   const phase = pod.status?.phase;
   return phase === "Succeeded" || phase === "Failed" || phase === "Pending" || !!pod.metadata.deletionTimestamp;
@@ -67,13 +84,8 @@ export function evict(cluster: Cluster, ns: string, name: string, body: Obj, dry
   const key = `${ns}/${name}`;
   const pod = store.peek("pods", key);
   if (!pod) throw notFound("pods", name);
-  const pre = opts.preconditions ?? {};
-  if (pre.uid && pre.uid !== pod.metadata.uid) {
-    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on Pod "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${pod.metadata.uid}`, { name, kind: "Pod" });
-  }
-  if (pre.resourceVersion && pre.resourceVersion !== pod.metadata.resourceVersion) {
-    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on Pod "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`, { name, kind: "Pod" });
-  }
+  // addConditionAndDeletePod / rest.BeforeDelete: the 409 about the pod names the kind "Pod"
+  preconditionsHold(opts.preconditions, pod, "Pod");
   const grace: number | undefined = opts.gracePeriodSeconds ?? undefined;
   const success = (): EvictionResult => ({ code: 201, body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 } });
 

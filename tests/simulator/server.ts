@@ -6,7 +6,7 @@
 import * as http from "node:http";
 import { Socket } from "node:net";
 import { Cluster, defaultPod, KUBE_VERSION, PoolSpec } from "./cluster";
-import { evict } from "./eviction";
+import { evict, preconditionsHold } from "./eviction";
 import { admitCreate } from "./namespaces";
 import { nodeEndpoint } from "./nodefaults";
 import { openapiDocument } from "./openapi";
@@ -568,13 +568,7 @@ export class ApiServer {
     if (route.sub) throw new StoreError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
     const opts = await this.deleteOptions(req, q);
     const o = this.lookup(route);
-    const pre = opts.preconditions ?? {};
-    if (pre.uid && pre.uid !== o.metadata.uid) {
-      throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${route.info.plural} "${o.metadata.name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${o.metadata.uid}`, { name: o.metadata.name, kind: route.info.plural });
-    }
-    if (pre.resourceVersion && pre.resourceVersion !== o.metadata.resourceVersion) {
-      throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${route.info.plural} "${o.metadata.name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${o.metadata.resourceVersion}`, { name: o.metadata.name, kind: route.info.plural });
-    }
+    preconditionsHold(opts.preconditions, o, route.info.kind, route.info.group);
     if (dryRun) return this.send(res, 200, o);
     const after = this.cluster.deleteObject(route.info.plural, objKey(o), opts.gracePeriodSeconds, "api", opts.propagationPolicy === "Orphan" || opts.orphanDependents === true);
     this.send(res, 200, after ?? o);
