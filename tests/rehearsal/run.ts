@@ -468,7 +468,7 @@ function keptBecause(poolStep: StepRecord | undefined, drainStep: StepRecord | u
  * nodes per zone (GKE's regional pools have the same count in every zone), capacity, taints and the
  * machine type; plus the PoolSpec that creates its replacement with the same shape.
  */
-async function readPoolShapes(kc: k8s.KubeConfig, roles: RoleRotation[]) {
+export async function readPoolShapes(kc: k8s.KubeConfig, roles: RoleRotation[]) {
   const nodes = (await kc.makeApiClient(k8s.CoreV1Api).listNode()).items;
   const out = new Map<string, { shape: PoolShape; spec: Parameters<Simulator["addPool"]>[0] }>();
   for (const r of roles) {
@@ -646,7 +646,7 @@ function pictureSubtitle(r: RehearsalResult): string {
 }
 
 /** Polls an async condition until it holds or the deadline passes (used only before the prober runs). */
-async function until(what: string, cond: () => Promise<{ ok: boolean; pending: string[] }>, timeoutMs: number): Promise<void> {
+export async function until(what: string, cond: () => Promise<{ ok: boolean; pending: string[] }>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: string[] = [];
   for (;;) {

@@ -18,7 +18,8 @@
  *   1.34.0-gke.2201000+, cluster autoscaler on): blue is cordoned, then after `waitForDrainDuration`
  *   (default 3 days, 0–7 days) drained; green starts empty and the cluster autoscaler adds green
  *   nodes as pods leave blue and wait unschedulable (one scan every 10 s, the autoscaler's
- *   `--scan-interval` default), and removes blue nodes that no longer run a workload pod.
+ *   `--scan-interval` default; each node in the zone with the fewest green nodes, as with
+ *   `--balance-similar-node-groups`), and removes blue nodes that no longer run a workload pod.
  * - pool deletion (cloud.google.com/kubernetes-engine/docs/concepts/node-pools, "Deleting node
  *   pools"): every node is drained by deleting its pods with a grace period of MAX_POD — the
  *   largest terminationGracePeriodSeconds of its pods, capped at 1 hour — PodDisruptionBudgets NOT
@@ -230,7 +231,6 @@ async function autoscaledBlueGreen(c: Cluster, op: Operation, pool: string, blue
   let draining = true;
   const scanMs = ms(c, AUTOSCALER_SCAN_S);
   const zones = [...countByZone(c, blue).keys()];
-  let nextZone = 0;
   const autoscaler = (async () => {
     while (draining || [...blueSet].some((n) => c.store.peek("nodes", n))) {
       await sleep(c, scanMs);
@@ -242,7 +242,10 @@ async function autoscaledBlueGreen(c: Cluster, op: Operation, pool: string, blue
       const green = c.store.list("nodes").filter((n) => n.metadata.labels?.[LABEL.pool] === pool && !blueSet.has(n.metadata.name)).length;
       const add = Math.min(want, blue.length - green);
       for (let i = 0; i < add; i++) {
-        void createNodes(c, op, spec, zones[nextZone++ % zones.length], 1, "autoscaler: scale up");
+        // balancing similar node groups: each new node goes to the zone with the fewest green nodes
+        const count = (z: string) => c.store.list("nodes").filter((n) => n.metadata.labels?.[LABEL.pool] === pool && !blueSet.has(n.metadata.name) && n.metadata.labels?.[LABEL.zone] === z).length;
+        const zone = [...zones].sort((a, b) => count(a) - count(b))[0];
+        void createNodes(c, op, spec, zone, 1, "autoscaler: scale up");
       }
       // scale down: blue nodes that no longer run a workload pod
       for (const n of [...blueSet]) {
