@@ -92,10 +92,21 @@ export function wrapText(text: string, maxPx: number, size = 12, bold = false): 
   return lines;
 }
 
-/** The largest font size (12 down to 8) at which `text` fits in `maxPx`. */
-function fitSize(text: string, maxPx: number, bold: boolean): number {
-  for (let size = 12; size > 8; size -= 0.5) if (textWidth(text, size, bold) <= maxPx) return size;
-  return 8;
+/** Right edge of the label column: row labels end here, the plot starts after it. */
+export const LABEL_RIGHT = LABEL_W;
+
+/**
+ * `text` at the largest font size (12 down to 9) at which it fits in `maxPx`; still too long at 9,
+ * its middle is cut ("…"): the full text stays in the row's data attributes and the legend.
+ */
+function fitted(text: string, maxPx: number, bold: boolean, attrs: string): string {
+  let size = 12;
+  while (size > 9 && textWidth(text, size, bold) > maxPx) size -= 0.5;
+  let shown = text;
+  for (let keep = text.length - 1; textWidth(shown, size, bold) > maxPx && keep > 2; keep--) {
+    shown = `${text.slice(0, Math.ceil(keep / 2))}…${text.slice(text.length - Math.floor(keep / 2))}`;
+  }
+  return `<text ${attrs} font-size="${size}"${bold ? ` font-weight="bold"` : ""}>${xmlEscape(shown)}</text>`;
 }
 
 /** Options of the picture. */
@@ -195,11 +206,11 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
           `y1="${top + ROW_H - 8}" y2="${top + ROW_H}" stroke="${d.evicted ? EVICTION : DELETION}" stroke-width="1.2"/>`,
       );
     }
-    out.push(`<text x="10" y="${top + 18}" font-weight="bold" font-size="${fitSize(key, LABEL_W - 10, true)}">${xmlEscape(key)}</text>`);
+    out.push(fitted(key, LABEL_RIGHT - 10, true, `x="10" y="${top + 18}"`));
     const floorText =
       s.info.floor === null ? "no PDB" : s.info.floorSource?.startsWith("implicit") ? `no PDB, floor ${s.info.floor} (${s.info.floorSource})` : `floor ${s.info.floor}`;
     const second = `replicas ${s.info.replicas}, ${floorText}`;
-    out.push(`<text x="10" y="${top + 34}" fill="#374151" font-size="${fitSize(second, LABEL_W - 10, false)}">${xmlEscape(second)}</text>`);
+    out.push(fitted(second, LABEL_RIGHT - 10, false, `x="10" y="${top + 34}" fill="#374151"`));
     let third: { text: string; bad: boolean } | undefined;
     if (fig && fig.batch) {
       const ran = fig.podsSeen ?? 0;
@@ -210,7 +221,7 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
     }
     if (third) {
       const color = fig?.batch ? (third.bad ? "#b91c1c" : "#374151") : third.bad ? "#b91c1c" : "#15803d";
-      out.push(`<text x="10" y="${top + 49}" fill="${color}" font-size="${fitSize(third.text, LABEL_W - 10, false)}">${xmlEscape(third.text)}</text>`);
+      out.push(fitted(third.text, LABEL_RIGHT - 10, false, `x="10" y="${top + 49}" fill="${color}"`));
     }
     out.push(`</g>`);
   });
@@ -233,8 +244,8 @@ export function renderSvg(tl: Timeline, opts: PictureOptions): string {
     }
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${stepPolyline(tl.pools[name], tl.endMs, x, py)}"/>`);
     out.push(`<text class="y-label" x="${PLOT_X1 + 6}" y="${(py(maxNodes) + 4).toFixed(1)}" font-size="10" fill="#374151">${maxNodes} nodes</text>`);
-    out.push(`<text x="10" y="${top + 16}" font-weight="bold" fill="${color}" font-size="${fitSize(name, LABEL_W - 10, true)}">${xmlEscape(name)}</text>`);
-    out.push(`<text x="10" y="${top + 32}" fill="#374151">pool: Ready nodes, now ${last ? last.v : 0}</text>`);
+    out.push(fitted(name, LABEL_RIGHT - 10, true, `x="10" y="${top + 16}" fill="${color}"`));
+    out.push(fitted(`pool: Ready nodes, now ${last ? last.v : 0}`, LABEL_RIGHT - 10, false, `x="10" y="${top + 32}" fill="#374151"`));
     out.push(`</g>`);
   });
 
