@@ -29,6 +29,7 @@ import { DEFAULT_BUDGET } from "../../components/rotation/budget";
 import { startSimulator, Simulator, SimulatorReport, Timing } from "../simulator";
 import { deletePoolAsGke, Operation, upgradePool, UpgradeSettings } from "./gkeClient";
 import { writeSvg } from "./picture";
+import { scaleCaption, TimeScale, timeScale } from "./scale";
 import { Prober } from "./prober";
 import { newPoolName, readPoolShapes, runRehearsal, until, waitForDaemonSets } from "./run";
 import { DEFAULT_SCENARIO_FILE, loadScenario } from "./scenario";
@@ -51,7 +52,11 @@ export interface Contender {
 }
 
 export const CONTENDERS: Contender[] = [
-  { id: "rotation", label: "nodepool-rotation", how: "new pool, then the PDB-aware drain of the whole old pool (implicit budget 25% for workloads without a PDB), then delete" },
+  {
+    id: "rotation",
+    label: "nodepool-rotation",
+    how: "new pool, then the PDB-aware drain of the whole old pool (implicit budget 25% for workloads without a PDB; Job pods waited for, not evicted; done once every moved workload is Ready), then delete",
+  },
   { id: "surge", label: "GKE surge upgrade", how: "maxSurge 1, maxUnavailable 0 (GKE's defaults)", settings: { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 } },
   {
     id: "blueGreen",
@@ -83,6 +88,8 @@ export interface CompareWorkload {
   msAtZero: number;
   batch: boolean;
   podsSeen: number | null;
+  /** Ready pods when the rotation began (a Job: 1 while it runs). */
+  readyAtStart: number;
 }
 
 /** One contender's run. */
@@ -116,7 +123,7 @@ export interface CompareRow {
 export interface CompareResult {
   scenario: string;
   /** How simulated time maps to GKE's. */
-  scale: { f: number; nodeBootMs: number; podStartupMs: number; gkeNodeBootS: number; gkePodStartupS: number };
+  scale: TimeScale;
   /** The common end of every picture's time axis, ms. */
   axisEndMs: number;
   rows: CompareRow[];
@@ -177,21 +184,7 @@ export async function runCompare(opts: CompareOptions = {}): Promise<CompareResu
   return { scenario: scenario.source, scale: s, axisEndMs, rows: runs.map((r) => r.row), skipped };
 }
 
-/** The caption under every compared picture: how to read its clock. */
-export function scaleCaption(s: CompareResult["scale"]): string {
-  return (
-    `Simulated time. Pod start-up t = ${s.podStartupMs} ms, node boot ${s.nodeBootMs} ms; GKE scale: 1 s here ≈ ${Math.round(1 / s.f)} s on GKE ` +
-    `(terminationGraceScale ${s.f}), so t stands for ${s.gkePodStartupS} s and a node boot for ${s.gkeNodeBootS} s.`
-  );
-}
-
 type Run = { row: CompareRow; timeline: Timeline; scale: CompareResult["scale"] };
-
-function scaleOf(t: Timing): CompareResult["scale"] {
-  const f = t.terminationGraceScale;
-  const podStartupMs = t.podStartMs + t.podReadyMs;
-  return { f, nodeBootMs: t.nodeBootMs, podStartupMs, gkeNodeBootS: Math.round(t.nodeBootMs / f / 1000), gkePodStartupS: Math.round(podStartupMs / f / 1000) };
-}
 
 /** This tool: the rehearsal itself (the real drainer in a provider host, the emulated Pulumi engine). */
 async function rotationRun(c: Contender, scenarioFile: string, timing: Partial<Timing>, outDir: string, log: (l: string) => void, waitTimeoutMs?: number): Promise<Run> {
@@ -201,7 +194,7 @@ async function rotationRun(c: Contender, scenarioFile: string, timing: Partial<T
   return {
     row: rowOf(c, r.timeline, r.rotationMs, r.totalMs, { evictions: r.evictions, workloadPodsDeletedWithoutEviction: r.workloadPodsDeletedWithoutEviction }, undefined),
     timeline: r.timeline,
-    scale: scaleOf(t),
+    scale: timeScale(t),
   };
 }
 
@@ -278,7 +271,7 @@ async function otherRun(c: Contender, scenarioFile: string, timing: Partial<Timi
     const timeline: Timeline = { startedAt: new Date(Date.now() - totalMs).toISOString(), endMs: totalMs, workloads: p.series.workloads, pools: p.series.pools, markers, cordons: p.series.cordons, disruptions: p.series.disruptions };
     const row = rowOf(c, timeline, rotationMs, totalMs, report, op);
     if (c.id === "kubectlDrain") row.note = "kubectl's own waits (1 s between polls, 5 s after a 429) run on the wall clock, not scaled: its GKE time is an upper bound";
-    return { row, timeline, scale: scaleOf(t) };
+    return { row, timeline, scale: timeScale(t) };
   } finally {
     await prober?.stop().catch(() => {});
     await sim?.stop().catch(() => {});
@@ -303,6 +296,7 @@ export function rowOf(c: Contender, tl: Timeline, rotationMs: number, totalMs: n
     const f = workloadFigures(series, tl.endMs);
     const w: CompareWorkload = {
       kind: f.kind, replicas: f.replicas, floor: f.floor, floorSource: f.floorSource ?? null, minReady: f.minReady, msBelowFloor: f.msBelowFloor, msAtZero: f.msAtZero, batch: f.batch, podsSeen: f.podsSeen ?? null,
+      readyAtStart: series.points[0]?.v ?? 0,
     };
     (f.kind === "DaemonSet" ? daemonSets : workloads)[key] = w;
   }

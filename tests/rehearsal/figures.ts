@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { CompareResult, runCompare, scaleCaption, workloadCell, minutes } from "./compare";
+import { CompareResult, runCompare, workloadCell, minutes } from "./compare";
+import { scaleCaption } from "./scale";
 import { modeLabel, shapeText } from "./report";
 import { claimHeld, RehearsalOptions, RehearsalResult, runRehearsal } from "./run";
 import { DEFAULT_SCENARIO_FILE, TWO_ROLES_SCENARIO_FILE } from "./scenario";
@@ -269,7 +270,10 @@ function compareHeadline(c: CompareResult, noDrain: RunDoc): string {
   const row = (x: CompareResult["rows"][number]) =>
     `${x.id === "rotation" ? "**this tool**" : x.label} ${x.outages.length} at zero / ${x.belowFloor.length} below floor, ${x.note ? "≤ " : ""}${minutes(x.gkeRotationS)}` +
     (x.podsKilled ? `, ${x.podsKilled} pods deleted without eviction` : "");
-  const rerun = c.rows.filter((x) => Object.values(x.workloads).some((w) => w.batch && (w.podsSeen ?? 0) > w.replicas)).map((x) => x.label);
+  // Only a fair claim when this tool's run began with the Job still running too.
+  const jobRan = c.rows.find((x) => x.id === "rotation")?.workloads;
+  const oursSawJobRun = Object.values(jobRan ?? {}).some((w) => w.batch && w.readyAtStart > 0);
+  const rerun = oursSawJobRun ? c.rows.filter((x) => Object.values(x.workloads).some((w) => w.batch && (w.podsSeen ?? 0) > w.replicas)).map((x) => x.label) : [];
   return (
     `- **Against what you would use instead** (same pool and workloads, one run each, \`npm run rehearse -- --compare\`; multi-replica workloads, GKE time): ` +
     c.rows.map(row).join("; ") +

@@ -36,6 +36,7 @@ import { DEFAULT_SCENARIO_FILE, loadScenario, RehearsalScenario, RoleRotation } 
 import { Marker, Timeline, workloadFigures, WorkloadFigures } from "./timeline";
 import { Blocker, blockRole, discoverTargets, scaleUpBlocked, settled } from "./workloads";
 import { shapeText } from "./report";
+import { scaleCaption, timeScale } from "./scale";
 
 /** Options of one rehearsal run. */
 export interface RehearsalOptions {
@@ -428,7 +429,7 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     const result = summarise(scenario, mode, budgets, timeline, report, { rotationMs, totalMs, roles: roleResults, engine, proberWatchRestarts: p.watchRestarts });
     const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
     const name = opts.pictureName ?? defaultPictureName(result, block, scenario.source);
-    result.picture = writeSvg(path.join(outDir, name), timeline, { title: pictureTitle(result), subtitle: pictureSubtitle(result), figures: result.workloads });
+    result.picture = writeSvg(path.join(outDir, name), timeline, { title: pictureTitle(result), subtitle: pictureSubtitle(result), figures: result.workloads, caption: scaleCaption(timeScale(sim.cluster.timing)) });
     log(`rehearsal: picture written to ${result.picture}`);
     return result;
   } finally {

@@ -141,19 +141,19 @@ describe("simulator: GKE's upgrade strategies and pool deletion", function () {
     assert.equal(rep.workloads["default/Deployment/web"].msBelowFloor, 0);
   });
 
-  it("bad settings are refused with 400 naming the field, before anything changes", async () => {
+  it("bad settings are refused with 400 naming the field (404 for an unknown pool), before anything changes", async () => {
     const { core, old } = await start();
-    const bad: [string, string, object | undefined, RegExp][] = [
+    const bad: [string, string, object | undefined, RegExp, number?][] = [
       ["POST", "/simulator/pools/app/upgrade", { strategy: "ROLLING" }, /strategy must be SURGE, BLUE_GREEN or AUTOSCALED_BLUE_GREEN/],
       ["POST", "/simulator/pools/app/upgrade", { strategy: "SURGE", maxSurge: 0, maxUnavailable: 0 }, /maxSurge \+ maxUnavailable must be at least 1/],
       ["POST", "/simulator/pools/app/upgrade", { strategy: "BLUE_GREEN", blueGreenSettings: { standardRolloutPolicy: { batchPercentage: 50 } } }, /batchPercentage must be in \(0.0, 1.0\]/],
       ["POST", "/simulator/pools/app/upgrade", { strategy: "BLUE_GREEN", blueGreenSettings: { nodePoolSoakDuration: "1h" } }, /nodePoolSoakDuration must be a duration like "3600s"/],
-      ["POST", "/simulator/pools/nope/upgrade", { strategy: "SURGE" }, /pool nope not found/],
+      ["POST", "/simulator/pools/nope/upgrade", { strategy: "SURGE" }, /pool nope not found/, 404],
       ["DELETE", "/simulator/pools/app?drain=true&respectPdbDuringNodePoolDeletion=yes", undefined, /respectPdbDuringNodePoolDeletion must be true or false/],
     ];
-    for (const [method, path, body, re] of bad) {
+    for (const [method, path, body, re, code = 400] of bad) {
       const r = await http(sim!.url, method, path, body);
-      assert.equal(r.status, 400, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.status, code, `${method} ${path}: ${JSON.stringify(r.body)}`);
       assert.match(r.body.message, re);
     }
     assert.deepEqual((await nodes(core)).map((n) => n.metadata!.name!).sort(), [...old].sort());

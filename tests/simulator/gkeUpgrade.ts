@@ -104,8 +104,12 @@ export interface Operation {
   podsDeletedAfterCutoff: number;
 }
 
-/** A bad request: the field and the fix (the server answers 400). */
-export class UpgradeRequestError extends Error {}
+/** A bad request: the field and the fix (the server answers 400; 404 for an unknown pool). */
+export class UpgradeRequestError extends Error {
+  constructor(message: string, readonly code = 400) {
+    super(message);
+  }
+}
 
 const ops = new WeakMap<Cluster, Map<string, Operation>>();
 
@@ -342,7 +346,7 @@ async function createNodes(c: Cluster, op: Operation, spec: PoolSpec, zone: stri
 
 function poolNodes(c: Cluster, pool: string): string[] {
   const nodes = c.store.list("nodes").filter((n) => n.metadata.labels?.[LABEL.pool] === pool).map((n) => n.metadata.name as string).sort();
-  if (nodes.length === 0) throw new UpgradeRequestError(`pool ${pool} not found: it has no node (GET /simulator/pools lists the pools)`);
+  if (nodes.length === 0) throw new UpgradeRequestError(`pool ${pool} not found: it has no node (GET /simulator/pools lists the pools)`, 404);
   if (operationsOf(c).size && [...operationsOf(c).values()].some((o) => o.pool === pool && o.status === "RUNNING")) {
     throw new UpgradeRequestError(`pool ${pool} has an operation running: wait for it (GET /simulator/operations)`);
   }
@@ -455,7 +459,7 @@ export async function handleGkeRequest(c: Cluster, method: string, path: string,
     }
     return undefined;
   } catch (e) {
-    if (e instanceof UpgradeRequestError) return { code: 400, body: { message: e.message } };
+    if (e instanceof UpgradeRequestError) return { code: e.code, body: { message: e.message } };
     throw e;
   }
 }
