@@ -12,20 +12,12 @@ import Ajv, { type ErrorObject } from "ajv";
 import { parseDefaultBudget } from "./rotation/budget";
 import type { DrainSettings } from "./rotation/settings";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  GKE_POOL_NAME_REGEX,
-  GKE_VERSION_REGEX,
-  checkVersionSkew,
-  poolName,
-  tryParseGkeVersion,
-} from "./naming";
+import { ENV_LABEL, GKE_POOL_NAME_REGEX, GKE_VERSION_REGEX, NS, ROLE_LABEL, ROLE_REGEX, ROLE_RULE, DATE_REGEX, isRealDate } from "./contracts";
+import { checkVersionSkew, poolName, tryParseGkeVersion } from "./naming";
 
-/** Config namespace of this project (the Pulumi project name). */
-export const NS = "nodepool-rotation";
+// Re-exported: older importers read these from config (one definition: contracts.ts).
+export { ENV_LABEL, NS, ROLE_LABEL, isRealDate };
 
-/** Node labels VersionedNodePool sets itself; users may not set them in `labels`. */
-export const ROLE_LABEL = "nodepool-rotation/role";
-export const ENV_LABEL = "env";
 
 /** Kubernetes taint effects as GKE's API spells them. */
 export type TaintEffect = "NO_SCHEDULE" | "PREFER_NO_SCHEDULE" | "NO_EXECUTE";
@@ -181,8 +173,8 @@ const K = {
   poolNameHistory: `${NS}:poolNameHistory`,
 } as const;
 
-const ROLE_PATTERN = "^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$";
-const DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+const ROLE_PATTERN = ROLE_REGEX.source;
+const DATE_PATTERN = DATE_REGEX.source;
 const LOCATION_PATTERN = "^[a-z]+-[a-z]+[0-9]+(-[a-z])?$";
 
 const taintSchema = {
@@ -242,7 +234,7 @@ const stackSchema = {
       additionalProperties: false,
       required: ["name", "location", "controlPlaneVersion"],
       properties: {
-        name: { type: "string", pattern: "^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$" },
+        name: { type: "string", pattern: GKE_POOL_NAME_REGEX.source }, // GKE cluster names follow the pool-name rule
         location: { type: "string", pattern: LOCATION_PATTERN },
         controlPlaneVersion: { type: "string", pattern: GKE_VERSION_REGEX.source },
         create: { type: "boolean" },
@@ -302,7 +294,7 @@ const HINTS: Record<string, string> = {
   create: "true (this stack creates the cluster) or false (adopt an existing one by name)",
   releaseChannel: "STABLE, REGULAR, RAPID or EXTENDED (UNSPECIFIED only for an existing no-channel cluster)",
   warnEndOfSupportDays: "an integer number of days 0..365, e.g. 30",
-  role: "lowercase letters, digits and dashes, starting with a letter, not ending with a dash, <= 20 chars, e.g. app",
+  role: ROLE_RULE,
   version: "an exact GKE version MAJOR.MINOR.PATCH-gke.BUILD, e.g. 1.35.2-gke.1269000 (quote it if YAML mangles it)",
   rotatedOn: 'a quoted date "YYYY-MM-DD", e.g. "2026-11-20"',
   revision: "an integer >= 1 (set by npm run bump for a same-day rollback), or remove the key",
@@ -488,15 +480,6 @@ function normalize(raw: Record<string, unknown>, problems: string[], reported: S
     });
   }
   return out;
-}
-
-/** True when `YYYY-MM-DD` names a day that exists (rejects 2026-02-30, 2026-13-01). */
-export function isRealDate(d: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  if (!m) return false;
-  const [y, mo, da] = [+m[1], +m[2], +m[3]];
-  const t = new Date(Date.UTC(y, mo - 1, da));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === da && y >= 2000;
 }
 
 /** Options for validateStackConfig. */

@@ -48,9 +48,14 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
 import { parseDefaultBudget } from "./rotation/budget";
+// Type-only (erased): the provider runs the engine from its stored bundle (loadEngine), never this import.
+import type * as EngineModule from "./rotation";
 
-/** Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`). */
-export const POOL_DRAINER_TYPE = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";
+/** The engine's exports, as loadEngine returns them from the bundle. */
+type EngineExports = typeof EngineModule;
+
+// Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`): contracts.ts.
+export { POOL_DRAINER_TYPE } from "./contracts";
 
 /** Drain options: the stack's `nodepool-rotation:drain` (one definition, in config.ts). */
 export type DrainerOptions = DrainConfig;
@@ -463,7 +468,7 @@ function kubeconfigProblem(text: unknown): string | undefined {
  * Loads the engine from the bundle with a minimal CommonJS loader: relative requires come from the
  * bundle, everything else from the host's `require` (the project's node_modules).
  */
-function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any {
+function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): EngineExports {
   const cache: Record<string, { exports: any }> = {};
   const load = (key: string): any => {
     if (cache[key]) return cache[key].exports;
@@ -482,7 +487,7 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
     fn(module.exports, localRequire, module, key, dir);
     return module.exports;
   };
-  return load(bundle.entry);
+  return load(bundle.entry) as EngineExports; // the bundle's entry is components/rotation/index.ts
 }
 
 /**
@@ -492,21 +497,25 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
  * that stopped it. Exported so tests/docs/troubleshooting.spec.ts can quote its wording from real
  * engine failures; the provider calls it inside the serialized delete.
  */
-export function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = [], interrupted?: string): string {
-  const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
-  // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
-  const detail = String(e?.message ?? e).trim().replace(/\s*Uncordoned [^]*$/, "");
-  const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && e.reason ? ` [${e.reason}]` : ""}: ${detail}`];
+export function drainFailureMessage(pool: string, cluster: string, e: unknown, availability: string[] = [], interrupted?: string): string {
+  // Errors are recognised by name (rotation/errors.ts): this runs in the provider host, where the
+  // engine is the stored bundle's copy and its classes are not the ones this module could import.
+  const err = (e ?? {}) as { name?: string; message?: string; reason?: string; detail?: string; blockingPdbs?: string[]; uncordoned?: string[]; stillCordoned?: string[]; advice?: unknown };
+  const isDrainError = err.name === "DrainError" && Array.isArray(err.uncordoned) && typeof err.detail === "string";
+  const hardStop = err.name === "DrainHardStopError";
+  const detail = isDrainError ? String(err.detail).trim() : String(err.message ?? e).trim();
+  const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && err.reason ? ` [${err.reason}]` : ""}: ${detail}`];
   if (interrupted) lines.push(`The drain was INTERRUPTED by ${interrupted}: \`pulumi\` was interrupted a second time (Ctrl-C) or terminated, and stops this process 5 s later.`);
-  if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
-  const stillCordoned: string[] = isDrainError ? e.summary.cordoned ?? [] : [];
+  if (err.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${err.blockingPdbs.join(", ")}.`);
+  const stillCordoned: string[] = isDrainError ? err.stillCordoned ?? [] : [];
+  const uncordoned: string[] = err.uncordoned ?? [];
   let state: string;
-  if (e?.hardStop) {
+  if (hardStop) {
     state = `but the drain did not stop at its deadline: nodes may still be cordoned; check \`kubectl get nodes -l cloud.google.com/gke-nodepool=${pool}\` and uncordon them.`;
   } else if (!isDrainError) state = "and this drainer changed nothing in the cluster (the drain did not start).";
   else if (stillCordoned.length === 0) {
-    state = e.uncordoned.length
-      ? `and its nodes were uncordoned (${e.uncordoned.length}: ${e.uncordoned.join(", ")}), so it keeps serving.`
+    state = uncordoned.length
+      ? `and its nodes were uncordoned (${uncordoned.length}: ${uncordoned.join(", ")}), so it keeps serving.`
       : "and none of its nodes was left cordoned, so it keeps serving.";
   } else {
     state = `but ${stillCordoned.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${stillCordoned.join(" ")}\`.`;
@@ -514,9 +523,9 @@ export function drainFailureMessage(pool: string, cluster: string, e: any, avail
   lines.push(`The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete) ${state}`);
   if (availability.length) lines.push("Workload availability while the drain ran:", ...availability);
   lines.push(
-    typeof e?.advice === "string"
-      ? e.advice
-      : !isDrainError && !e?.hardStop
+    typeof err.advice === "string"
+      ? err.advice
+      : !isDrainError && !hardStop
         ? // Nothing was drained: the cluster could not be reached, authenticated to, or read.
           "Fix access from where `pulumi up` runs: credentials (`gcloud auth list`; in CI the workload identity or service-account step before `pulumi up`), " +
           "gke-gcloud-auth-plugin on PATH, the network path to the control plane (private endpoint, authorized networks, VPN), " +
@@ -551,11 +560,12 @@ function overrideSources(): { env: string; namespace: string; configMap: string;
  * naming the source and every bad field (nothing has been changed yet); its `advice` replaces the
  * retry advice of the failure message.
  */
-function parseDrainOverride(text: string, source: string, pool: string, parseBudget: (value: unknown, field: string) => unknown): Record<string, unknown> | undefined {
+function parseDrainOverride(text: string, source: string, pool: string, parseBudget: (value: unknown, field: string) => unknown, engine: () => EngineExports): Record<string, unknown> | undefined {
   const fail = (problem: string) =>
-    Object.assign(new Error(`invalid drain override in ${source}: ${problem}`), {
-      advice: `Fix or remove the override (${source}), then run \`pulumi up\` again. Example: {"deadlineMinutes":90,"pools":["${pool}"]}.`,
-    });
+    new (engine().AdvisedError)(
+      `invalid drain override in ${source}: ${problem}`,
+      `Fix or remove the override (${source}), then run \`pulumi up\` again. Example: {"deadlineMinutes":90,"pools":["${pool}"]}.`,
+    );
   let value: any;
   try {
     value = JSON.parse(text);
@@ -604,6 +614,7 @@ async function readConfigMapOverride(
   core: any,
   pool: string,
   parseBudget: (value: unknown, field: string) => unknown,
+  engine: () => EngineExports,
   describe: (e: unknown) => string,
   log: (line: string) => void,
 ): Promise<OptionLayer> {
@@ -618,7 +629,7 @@ async function readConfigMapOverride(
   }
   const text = cm?.data?.[key];
   if (text === undefined || text.trim() === "") return { source, options: undefined };
-  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget);
+  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget, engine);
   if (!options) log(`${source} (key ${key}) is set but its "pools" do not include ${pool}: not applied to this drain`);
   return { source, options };
 }
@@ -708,8 +719,9 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   const log = (line: string) =>
     process.stderr.write(`[PoolDrainer ${pool}] ${line.startsWith(enginePrefix) ? line.slice(enginePrefix.length) : line}\n`);
   const names = overrideSources();
-  let engine: any;
-  const parseBudget = (v: unknown, field: string) => (engine ??= loadEngine(bundle, require)).parseDefaultBudget(v, field);
+  let engine: EngineExports | undefined;
+  const loaded = (): EngineExports => (engine ??= loadEngine(bundle, require));
+  const parseBudget = (v: unknown, field: string) => loaded().parseDefaultBudget(v, field);
 
   // The environment override is validated before any request; with the stored options it decides skip.
   const stored: OptionLayer = { source: "stored at the last `pulumi up`", options: { ...props.options } };
@@ -718,7 +730,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   let env: OptionLayer = { source: envSource, options: undefined };
   if (envText !== undefined && envText.trim() !== "") {
     try {
-      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, parseBudget) };
+      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, parseBudget, loaded) };
     } catch (e: any) {
       throw new Error(drainFailureMessage(pool, props.cluster, e));
     }
@@ -749,15 +761,15 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     const kc = new k8s.KubeConfig();
     kc.loadFromString(props.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    engine ??= loadEngine(bundle, require);
+    const eng = loaded();
     // The engine's one wording of API failures (rotation/client.ts errorText: Status message and
     // HTTP code, a missing auth plugin with the kubeconfig's installHint).
-    if (typeof engine.errorText === "function") describe = (err: unknown) => engine.errorText(err, kc);
+    if (typeof eng.errorText === "function") describe = (err: unknown) => eng.errorText(err, kc);
     // Requests before the drain are bounded by min(deadline, 2 min): a server that never answers
     // fails the delete then, not at the backstop an hour later, blaming the drain.
     const firstLimitMs = (deadlineMinutes: unknown) => Math.min(typeof deadlineMinutes === "number" ? deadlineMinutes * 60_000 : 60 * 60_000, 120_000);
     const configMap = await bounded(
-      readConfigMapOverride(core, pool, parseBudget, describe, log),
+      readConfigMapOverride(core, pool, parseBudget, loaded, describe, log),
       firstLimitMs(early.options.deadlineMinutes),
       (seconds) => `could not reach the cluster: no answer within ${seconds} s ${firstRequestNote().replace(/, failed;/, ", got none;")}`,
       controller.signal,
@@ -769,7 +781,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       log(`drain SKIPPED (skip: true from ${merged.from.skip}): the pool is deleted without honouring PodDisruptionBudgets`);
       return;
     }
-    engine ??= loadEngine(bundle, require);
+    engine = loaded();
     // One mapping of stack drain settings to engine options, shared with the pool guard (rotation/settings.ts).
     const drainOptions = engine.drainOptionsFor(pool, props.role, options);
     const deadlineMs: number = drainOptions.deadlineMs;
@@ -779,7 +791,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
     const hardStop = new Promise<never>((_, reject) => {
       hardTimer = setTimeout(
-        () => reject(Object.assign(new Error(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`), { hardStop: true })),
+        () => reject(new (loaded().DrainHardStopError)(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`)),
         deadlineMs + 60_000,
       );
     });

@@ -37,7 +37,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { DRAIN_DEFAULTS, DrainError, DrainOptions, DrainSummary, KubeClient, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool, uncordonNodes } from "./rotation";
+import { DRAIN_DEFAULTS, isDrainError, DrainOptions, DrainSummary, KubeClient, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool, uncordonNodes } from "./rotation";
 
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
 export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
@@ -181,11 +181,11 @@ async function uncordonAfterRefusal(kc: k8s.KubeConfig, summary: DrainSummary, l
 /** The hook's failure message: pods found, why the drain stopped, node state, the fix. */
 function guardFailureMessage(target: GuardedPool, found: string[], e: any): string {
   const lines = [`pool guard: node pool "${target.pool}" (cluster ${target.clusterId}) still runs ${found.length} workload pod(s) that must move before GKE deletes it: ${list(found)}.`];
-  if (e instanceof DrainError) {
-    lines.push(`Draining them failed [${e.reason}]: ${e.message.replace(/\s*Uncordoned [^]*$/, "")}`);
+  if (isDrainError(e)) {
+    lines.push(`Draining them failed [${e.reason}]: ${e.detail}`);
     if (e.blockingPods.length) lines.push(`Blocking pods: ${list(e.blockingPods)}.`);
     if (e.blockingPdbs.length) lines.push(`Blocking PodDisruptionBudget(s): ${list(e.blockingPdbs)}.`);
-    const still = e.summary.cordoned ?? [];
+    const still = e.stillCordoned;
     lines.push(
       still.length
         ? `The pool was NOT deleted, but ${still.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${still.join(" ")}\`.`

@@ -23,9 +23,8 @@ import {
     StackValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
-import { isRealDate } from "../components/config";
-import { POOL_DRAINER_TYPE } from "../components/poolDrainer";
-import { GKE_POOL_NAME_REGEX, checkVersionSkew, tryParseGkeVersion, versionSlug } from "../components/naming";
+import { GKE_POOL_NAME_REGEX, POOL_DRAINER_TYPE, isRealDate } from "../components/contracts";
+import { checkVersionSkew, tryParseGkeVersion, versionSlug } from "../components/naming";
 import { UNKNOWN, Unknown, isUnknown, known, plain } from "./unknown";
 import {
     K8S_TYPES,

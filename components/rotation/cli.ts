@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as k8s from "@kubernetes/client-node";
-import { DrainError, DrainOptions, DrainSummary, Plan, PlanOptions } from "./types";
+import { DrainOptions, DrainSummary, isDrainError, Plan, PlanOptions } from "./types";
 import { drainPool } from "./drain";
 import { planPool } from "./index";
 import { formatAvailability } from "./availability";
@@ -157,12 +157,12 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
         out.stdout((o.json ? JSON.stringify(summary, null, 2) : formatDrainSummary(summary)) + "\n");
         out.exit(0);
       } catch (e) {
-        if (!(e instanceof DrainError)) throw e;
+        if (!isDrainError(e)) throw e;
         out.stderr(`error: ${e.message}\n`);
         // Nodes this tool cordoned and could not uncordon (the API refused or did not answer; each
         // was reported above as "could not uncordon …"): take no new pods until someone uncordons them.
-        const still = e.summary.cordoned ?? [];
-        if (still.length && !o.keepCordoned) out.stderr(`${still.length} node(s) are STILL CORDONED (the uncordon failed): ${still.join(", ")}; uncordon them now: kubectl uncordon ${still.join(" ")}\n`);
+        const still = e.stillCordoned;
+        if (still.length && !e.keptCordoned) out.stderr(`${still.length} node(s) are STILL CORDONED (the uncordon failed): ${still.join(", ")}; uncordon them now: kubectl uncordon ${still.join(" ")}\n`);
         if (e.blockingPdbs.length) out.stderr(`blocking PodDisruptionBudgets: ${e.blockingPdbs.join(", ")}\n`);
         if (e.blockingPods.length) out.stderr(`blocking pods: ${e.blockingPods.slice(0, 50).join(", ")}${e.blockingPods.length > 50 ? ` and ${e.blockingPods.length - 50} more` : ""}\n`);
         if (e.summary.availability?.length) for (const line of formatAvailability(e.summary.availability)) out.stderr(`${line}\n`);

@@ -21,6 +21,7 @@ import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex
 import { AvailabilityTracker, FloorInfo } from "./availability";
 import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
 import { planSnapshot, validatePlanOptions } from "./plan";
+import type { DrainFailureReason } from "./errors";
 import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
 import { PodFacts } from "./podFacts";
@@ -132,7 +133,7 @@ interface MoveCache {
 
 /** A stop condition: why, and what blocked. */
 class Failure extends Error {
-  constructor(public reason: string, message: string, public pdbs: string[] = [], public pods: string[] = []) { super(message); }
+  constructor(readonly reason: DrainFailureReason, message: string, readonly pdbs: string[] = [], readonly pods: string[] = []) { super(message); }
 }
 
 const MULTI_PDB_TEXT = "more than one PodDisruptionBudget";
@@ -870,17 +871,17 @@ export class PoolDrain {
   }
 
   /** PDBs of moved workloads currently below their floor, and moved workloads below their implicit floor. */
-  private belowFloor(): string[] {
-    const out: string[] = [];
+  private belowFloor(): { key: string; text: string }[] {
+    const out: { key: string; text: string }[] = [];
     for (const b of this.tracker.belowFloor()) {
-      if (this.moved.has(b.workload) && b.floor.source.startsWith("implicit")) out.push(`${b.workload} (${b.ready} Ready < implicit floor ${b.floor.floor})`);
+      if (this.moved.has(b.workload) && b.floor.source.startsWith("implicit")) out.push({ key: b.workload, text: `${b.workload} (${b.ready} Ready < implicit floor ${b.floor.floor})` });
     }
     for (const k of this.movedPdbs) {
       const pdb = this.pdbs.get(k);
       if (!pdb) continue;
       const c = this.countMatching(pdb);
       const floor = pdbFloor(pdb, expectedPods(pdb, c.pods));
-      if (c.healthy < floor) out.push(`${k} (${c.healthy} healthy < floor ${floor})`);
+      if (c.healthy < floor) out.push({ key: k, text: `${k} (${c.healthy} healthy < floor ${floor})` });
     }
     return out;
   }
@@ -891,7 +892,7 @@ export class PoolDrain {
     this.log(`[${this.opts.pool}] ${what}: ${ms} ms`);
     await this.until(() => {
       const low = this.belowFloor();
-      if (low.length) throw new Failure("soak", `${what} failed: ${low.join(", ")}`, low.map((l) => l.split(" ")[0]));
+      if (low.length) throw new Failure("soak", `${what} failed: ${low.map((l) => l.text).join(", ")}`, low.map((l) => l.key));
       return Date.now() >= end;
     }, what, undefined, end);
   }
@@ -994,7 +995,7 @@ export class PoolDrain {
     return [...this.waitCompletedSeen].filter((uid) => !running.has(uid)).length;
   }
 
-  private summary(outcome: DrainSummary["outcome"], reason?: string): DrainSummary {
+  private summary(outcome: DrainSummary["outcome"], reason?: DrainFailureReason): DrainSummary {
     const counts = this.plan?.counts;
     return {
       pool: this.opts.pool,
@@ -1056,9 +1057,9 @@ export class PoolDrain {
     await settled;
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
-    const tail = this.opts.keepCordoned ? ` Nodes left cordoned (keepCordoned): ${summary.cordoned.join(", ") || "none"}.`
-      : uncordoned.length ? ` Uncordoned ${uncordoned.join(", ")}.` : "";
-    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${f.message}.${tail}`);
-    return new DrainError(f.reason, f.message + tail, { blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned, summary });
+    const error = new DrainError({ reason: f.reason, detail: f.message, blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned,
+      stillCordoned: summary.cordoned, keptCordoned: !!this.opts.keepCordoned, summary });
+    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${f.message}.${error.message.slice(f.message.length)}`);
+    return error;
   }
 }

@@ -39,7 +39,7 @@ export interface DrainSettings {
  * `role` (when known), and a failed drain always uncordons (`keepCordoned: false`): the deletion is
  * then refused and the pool must keep serving.
  */
-export function drainOptionsFor(pool: string, role: string | undefined, s: DrainSettings): DrainOptions {
+export function drainOptionsFor(pool: string, role: string | undefined, s: DrainSettings): DrainOptions & { deadlineMs: number } {
   return {
     pool,
     ...(role ? { replacementSelector: `${ROLE_LABEL}=${role}` } : {}),
