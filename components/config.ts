@@ -9,8 +9,7 @@
  * running stack's config; index.ts calls it before registering any resource.
  */
 import Ajv, { type ErrorObject } from "ajv";
-import { parseDefaultBudget } from "./rotation/budget";
-import type { DrainSettings } from "./rotation/settings";
+import { DRAIN_SETTING_KEYS, checkDrainSettings, type DrainSettings } from "./rotation/settings";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV_LABEL, GKE_POOL_NAME_REGEX, GKE_VERSION_REGEX, NS, ROLE_LABEL, ROLE_REGEX, ROLE_RULE, DATE_REGEX, isRealDate } from "./contracts";
 import { checkVersionSkew, poolName, tryParseGkeVersion } from "./naming";
@@ -246,22 +245,11 @@ const stackSchema = {
     [K.drain]: {
       type: "object",
       additionalProperties: false,
+      // The drain settings' rules live in one place (rotation/settings.ts checkDrainSettings, below in
+      // validateStackConfig); the schema only names the keys, for "not a known key — did you mean".
       properties: {
-        deadlineMinutes: { type: "integer", minimum: 1, maximum: 1440 },
-        concurrency: { type: "integer", minimum: 1, maximum: 500 },
-        batch: {
-          anyOf: [
-            { type: "integer", minimum: 1 },
-            { type: "string", pattern: "^([1-9][0-9]*|([1-9]|[1-9][0-9]|100)%)$" },
-          ],
-        },
-        batchSoakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
-        soakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
-        waitForReady: { type: "boolean" },
-        deleteEmptyDirData: { type: "boolean" },
-        skip: { type: "boolean" },
+        ...Object.fromEntries(DRAIN_SETTING_KEYS.map((k) => [k, {}])),
         gkeRespectPdbOnDelete: { type: "boolean" },
-        defaultBudget: { type: ["integer", "string"] }, // the forms: parseDefaultBudget (semantic checks)
       },
     },
     [K.promotion]: {
@@ -314,14 +302,7 @@ const HINTS: Record<string, string> = {
   value: "a Kubernetes label-style value (letters, digits, - _ .; <= 63 chars), e.g. batch",
   effect: "NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE",
   maxSurge: "an integer >= 1, e.g. 1",
-  deadlineMinutes: "an integer number of minutes 1..1440, e.g. 60",
-  concurrency: "an integer 1..500, e.g. 20",
-  batch: 'a node count (2) or a percentage ("25%")',
-  batchSoakSeconds: "an integer number of seconds >= 0",
-  soakSeconds: "an integer number of seconds >= 0",
-  waitForReady: "true or false",
   gkeRespectPdbOnDelete: "true or false",
-  defaultBudget: 'an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none", e.g. "25%"',
   requireVerifiedIn: "a stack name, e.g. staging",
 };
 
@@ -569,13 +550,10 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
     problems.push(`${K.promotion}.requireVerifiedIn = ${show(opts.stack)}: a stack cannot gate on itself — name the stack that is rotated first, e.g. staging`);
   }
 
-  const drainCfg = cfg[K.drain] as Partial<DrainConfig> | undefined;
-  if (drainCfg && typeof drainCfg === "object" && (typeof drainCfg.defaultBudget === "number" || typeof drainCfg.defaultBudget === "string")) {
-    try {
-      parseDefaultBudget(drainCfg.defaultBudget, `${K.drain}.defaultBudget`);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
+  const drainCfg = cfg[K.drain];
+  if (drainCfg && typeof drainCfg === "object" && !Array.isArray(drainCfg)) {
+    // The same rules and words as the PoolDrainer and its override (rotation/settings.ts); unknown keys are the schema's.
+    for (const p of checkDrainSettings(drainCfg, { reportUnknown: false })) problems.push(`${K.drain}.${p.field}: ${p.reason}`);
   }
 
   if (problems.length > 0) throw new StackConfigError(problems, opts.stack);

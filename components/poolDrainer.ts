@@ -47,12 +47,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { parseDefaultBudget } from "./rotation/budget";
+import { checkDrainSettings } from "./rotation/settings";
 // Type-only (erased): the provider runs the engine from its stored bundle (loadEngine), never this import.
 import type * as EngineModule from "./rotation";
 
 /** The engine's exports, as loadEngine returns them from the bundle. */
 type EngineExports = typeof EngineModule;
+/** The contracts module (components/contracts.ts), as the bundle carries it. */
+type ContractsModule = typeof import("./contracts");
 
 // Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`): contracts.ts.
 export { POOL_DRAINER_TYPE } from "./contracts";
@@ -111,7 +113,7 @@ export class PoolDrainer extends pulumi.dynamic.Resource {
     // Plain (config-provided) options are validated here, before anything is changed; Output
     // values are validated by check() in the provider host, still before any change.
     if (args.options !== undefined && !pulumi.Output.isInstance(args.options) && !isPromiseLike(args.options)) {
-      const problems = validateDrainOptions(args.options as DrainerOptions, parseDefaultBudget);
+      const problems = validateDrainOptions(args.options, { checkDrainSettings });
       if (problems.length > 0) {
         throw new Error(
           `PoolDrainer "${name}": invalid drain options (stack config nodepool-rotation:drain): ${problems
@@ -300,8 +302,11 @@ export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider, p
 export function makeDrainerProvider(bundle: EngineBundle): pulumi.dynamic.ResourceProvider {
   return {
     async check(olds: any, news: any) {
-      // defaultBudget is checked by the engine's own parser (components/rotation/budget.ts), loaded only when set.
-      return { inputs: news, failures: checkDrainerInputs(news, (v, field) => loadEngine(bundle, require).parseDefaultBudget(v, field)) };
+      // The rules come from the bundle's copy of the engine: its settings and contracts modules only
+      // (they load no client-node), so a check stays cheap.
+      const settings = loadEngine<SettingsModule>(bundle, require, "components/rotation/settings.ts");
+      const contracts = loadEngine<ContractsModule>(bundle, require, "components/contracts.ts");
+      return { inputs: news, failures: checkDrainerInputs(news, settings, contracts) };
     },
     async diff(_id: string, olds: any, news: any) {
       return diffDrainer(olds, news);
@@ -364,67 +369,35 @@ function diffDrainer(olds: any, news: any): { changes: boolean; replaces: string
   return { changes: replaces.length + updates.length > 0, replaces, stables: [] };
 }
 
+/** The engine's drain-settings module (components/rotation/settings.ts): the one rule of each setting. */
+type SettingsModule = Pick<typeof EngineModule, "checkDrainSettings">;
+
 /**
- * Validation of drain options; one failure per bad field, naming it and the fix. `parseBudget` is
- * the engine's parseDefaultBudget (passed in: provider-side code may not import).
+ * Validation of drain options (stack config, or an override): one failure per bad field, naming it
+ * and the rule, from the engine's one definition (`settings.checkDrainSettings`; passed in: provider-side
+ * code may not import, it loads the module from its bundle).
  */
-export function validateDrainOptions(options: any, parseBudget?: (value: unknown, field: string) => unknown): { property: string; reason: string }[] {
-  const failures: { property: string; reason: string }[] = [];
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    return [{ property: "options", reason: "must be a mapping of drain options (deadlineMinutes, concurrency, ...)" }];
-  }
-  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData", "skip", "defaultBudget"];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) failures.push({ property: `options.${key}`, reason: `unknown drain option; known: ${known.join(", ")}` });
-  }
-  const num = (key: string, min: number, max: number, integer: boolean) => {
-    const v = options[key];
-    if (v === undefined || isUnknown(v)) return;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      failures.push({ property: `options.${key}`, reason: `must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}` });
-    }
-  };
-  num("deadlineMinutes", 0.05, 24 * 60, false); // stack config allows whole minutes >= 1; fractions are for tests
-  num("concurrency", 1, 500, true);
-  num("batchSoakSeconds", 0, 24 * 3600, false);
-  num("soakSeconds", 0, 24 * 3600, false);
-  if (options.batch !== undefined && !isUnknown(options.batch)) {
-    const m = /^([1-9][0-9]*)(%?)$/.exec(String(options.batch));
-    if (!m || (m[2] === "%" && Number(m[1]) > 100) || (typeof options.batch !== "string" && typeof options.batch !== "number")) {
-      failures.push({ property: "options.batch", reason: `must be a node count like "2" or a percentage like "25%", got ${JSON.stringify(options.batch)}` });
-    }
-  }
-  for (const key of ["waitForReady", "deleteEmptyDirData", "skip"]) {
-    const v = options[key];
-    if (v !== undefined && !isUnknown(v) && typeof v !== "boolean") {
-      failures.push({ property: `options.${key}`, reason: `must be true or false, got ${JSON.stringify(v)}` });
-    }
-  }
-  if (options.defaultBudget !== undefined && !isUnknown(options.defaultBudget) && parseBudget) {
-    try {
-      parseBudget(options.defaultBudget, "options.defaultBudget");
-    } catch (e: any) {
-      failures.push({ property: "options.defaultBudget", reason: String(e?.message ?? e).replace(/^options\.defaultBudget: /, "") });
-    }
-  }
-  return failures;
+export function validateDrainOptions(options: unknown, settings: SettingsModule): { property: string; reason: string }[] {
+  return settings
+    .checkDrainSettings(options, { isUnknown })
+    .map((p) => ({ property: p.field ? `options.${p.field}` : "options", reason: p.reason }));
 }
 
 /**
  * Validation of all inputs (runs in check(), before any change). The kubeconfig must not carry a
  * credential that could expire or leak from state: token, password, client key, auth-provider.
  */
-function checkDrainerInputs(news: any, parseBudget: (value: unknown, field: string) => unknown): { property: string; reason: string }[] {
+function checkDrainerInputs(news: any, settings: SettingsModule, contracts: ContractsModule): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const str = (key: string, re: RegExp, rule: string) => {
     const v = news[key];
     if (isUnknown(v)) return;
     if (typeof v !== "string" || !re.test(v)) failures.push({ property: key, reason: `${rule}, got ${JSON.stringify(v)}` });
   };
-  str("poolName", /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE node pool name (lowercase letters, digits, dashes; <= 40 chars)");
-  str("role", /^[a-z][a-z0-9-]{0,19}$/, "must be a pool role ([a-z][a-z0-9-]*, <= 20 chars)");
+  str("poolName", contracts.GKE_POOL_NAME_REGEX, `must be ${contracts.POOL_NAME_RULE}`);
+  str("role", contracts.ROLE_REGEX, `must be a pool role: ${contracts.ROLE_RULE}`);
   str("cluster", /^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be the cluster identity project/location/name");
-  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options, parseBudget));
+  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options, settings));
   if (!isUnknown(news.kubeconfig)) {
     const problem = kubeconfigProblem(news.kubeconfig);
     if (problem) failures.push({ property: "kubeconfig", reason: problem });
@@ -468,7 +441,7 @@ function kubeconfigProblem(text: unknown): string | undefined {
  * Loads the engine from the bundle with a minimal CommonJS loader: relative requires come from the
  * bundle, everything else from the host's `require` (the project's node_modules).
  */
-function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): EngineExports {
+function loadEngine<T = EngineExports>(bundle: EngineBundle, hostRequire: (id: string) => any, entry: string = bundle.entry): T {
   const cache: Record<string, { exports: any }> = {};
   const load = (key: string): any => {
     if (cache[key]) return cache[key].exports;
@@ -487,7 +460,7 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): Eng
     fn(module.exports, localRequire, module, key, dir);
     return module.exports;
   };
-  return load(bundle.entry) as EngineExports; // the bundle's entry is components/rotation/index.ts
+  return load(entry) as T; // module text we transpiled ourselves: the entry's exports (index.ts: EngineExports)
 }
 
 /**
@@ -560,7 +533,7 @@ function overrideSources(): { env: string; namespace: string; configMap: string;
  * naming the source and every bad field (nothing has been changed yet); its `advice` replaces the
  * retry advice of the failure message.
  */
-function parseDrainOverride(text: string, source: string, pool: string, parseBudget: (value: unknown, field: string) => unknown, engine: () => EngineExports): Record<string, unknown> | undefined {
+function parseDrainOverride(text: string, source: string, pool: string, engine: () => EngineExports): Record<string, unknown> | undefined {
   const fail = (problem: string) =>
     new (engine().AdvisedError)(
       `invalid drain override in ${source}: ${problem}`,
@@ -574,7 +547,7 @@ function parseDrainOverride(text: string, source: string, pool: string, parseBud
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw fail("must be a JSON object of drain options");
   const { pools, ...options } = value;
-  const failures = validateDrainOptions(options, parseBudget);
+  const failures = validateDrainOptions(options, engine());
   if (pools !== undefined && (!Array.isArray(pools) || pools.length === 0 || !pools.every((p: unknown) => typeof p === "string" && p !== ""))) {
     failures.push({ property: "pools", reason: `must be a non-empty list of node pool names, got ${JSON.stringify(pools)}` });
   }
@@ -613,7 +586,6 @@ function describeDrainOptions(merged: { options: DrainerOptions; from: Record<st
 async function readConfigMapOverride(
   core: any,
   pool: string,
-  parseBudget: (value: unknown, field: string) => unknown,
   engine: () => EngineExports,
   describe: (e: unknown) => string,
   log: (line: string) => void,
@@ -629,7 +601,7 @@ async function readConfigMapOverride(
   }
   const text = cm?.data?.[key];
   if (text === undefined || text.trim() === "") return { source, options: undefined };
-  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget, engine);
+  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, engine);
   if (!options) log(`${source} (key ${key}) is set but its "pools" do not include ${pool}: not applied to this drain`);
   return { source, options };
 }
@@ -720,8 +692,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     process.stderr.write(`[PoolDrainer ${pool}] ${line.startsWith(enginePrefix) ? line.slice(enginePrefix.length) : line}\n`);
   const names = overrideSources();
   let engine: EngineExports | undefined;
-  const loaded = (): EngineExports => (engine ??= loadEngine(bundle, require));
-  const parseBudget = (v: unknown, field: string) => loaded().parseDefaultBudget(v, field);
+  const loaded = (): EngineExports => (engine ??= loadEngine<EngineExports>(bundle, require));
 
   // The environment override is validated before any request; with the stored options it decides skip.
   const stored: OptionLayer = { source: "stored at the last `pulumi up`", options: { ...props.options } };
@@ -730,7 +701,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   let env: OptionLayer = { source: envSource, options: undefined };
   if (envText !== undefined && envText.trim() !== "") {
     try {
-      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, parseBudget, loaded) };
+      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, loaded) };
     } catch (e: any) {
       throw new Error(drainFailureMessage(pool, props.cluster, e));
     }
@@ -769,7 +740,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     // fails the delete then, not at the backstop an hour later, blaming the drain.
     const firstLimitMs = (deadlineMinutes: unknown) => Math.min(typeof deadlineMinutes === "number" ? deadlineMinutes * 60_000 : 60 * 60_000, 120_000);
     const configMap = await bounded(
-      readConfigMapOverride(core, pool, parseBudget, loaded, describe, log),
+      readConfigMapOverride(core, pool, loaded, describe, log),
       firstLimitMs(early.options.deadlineMinutes),
       (seconds) => `could not reach the cluster: no answer within ${seconds} s ${firstRequestNote().replace(/, failed;/, ", got none;")}`,
       controller.signal,

@@ -12,6 +12,7 @@ import { planPool } from "./index";
 import { formatAvailability } from "./availability";
 import { DEFAULT_BUDGET, parseDefaultBudget } from "./budget";
 import { errorText, missingExecCommand, statusOf } from "./client";
+import { drainOptionProblem } from "./settings";
 
 /** Parses "90s", "15m", "1h", "500ms" or plain milliseconds. */
 export function parseDuration(text: string): number {
@@ -21,10 +22,24 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * mult);
 }
 
-function parsePositiveInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected an integer >= 1 (got "${text}")`);
-  return n;
+/**
+ * A flag parser checking the engine option it sets against the drain settings' one rule
+ * (settings.ts drainOptionProblem): the same bounds as stack config and the PoolDrainer.
+ */
+function checked(option: "deadlineMs" | "concurrency" | "batchSoakMs" | "soakMs", parse: (text: string) => number): (text: string) => number {
+  return (text) => {
+    const v = parse(text);
+    const problem = drainOptionProblem(option, v);
+    if (problem) throw new InvalidArgumentError(`${problem} (from "${text}")`);
+    return v;
+  };
+}
+
+/** --batch: the drain settings' batch rule (settings.ts). */
+function parseBatchFlag(text: string): string {
+  const problem = drainOptionProblem("batch", text);
+  if (problem) throw new InvalidArgumentError(problem);
+  return text;
 }
 
 /** Loads a kubeconfig file (and context) or exits 2 with a clear message. */
@@ -119,12 +134,12 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     });
 
   common(program.command("drain").description("Cordon the pool and evict its pods pool-wide under the PDBs; fail closed (uncordon) on any failure.\nRe-running after a crash finishes the job (nodes cordoned by this tool carry the annotation nodepool-rotation/cordoned-at)."))
-    .addOption(new Option("--deadline <duration>", "overall deadline, e.g. 90s, 15m, 1h").default(60 * 60 * 1000, "60m").argParser(parseDuration))
-    .addOption(new Option("--concurrency <n>", "max pods being disrupted at once (evictions in flight + evicted pods terminating)").default(20).argParser(parsePositiveInt))
-    .option("--batch <n|p%>", "drain in batches of nodes: a count (\"2\") or a percentage of the pool (\"25%\"); default: whole pool at once")
-    .addOption(new Option("--batch-soak <duration>", "between batches, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
+    .addOption(new Option("--deadline <duration>", "overall deadline, e.g. 90s, 15m, 1h (at most 24h)").default(60 * 60 * 1000, "60m").argParser(checked("deadlineMs", parseDuration)))
+    .addOption(new Option("--concurrency <n>", "max pods being disrupted at once (evictions in flight + evicted pods terminating), 1..500").default(20).argParser(checked("concurrency", Number)))
+    .addOption(new Option("--batch <n|p%>", "drain in batches of nodes: a count (\"2\") or a percentage of the pool (\"25%\"); default: whole pool at once").argParser(parseBatchFlag))
+    .addOption(new Option("--batch-soak <duration>", "between batches, moved workloads must stay at or above their PDB floor this long").default(0).argParser(checked("batchSoakMs", parseDuration)))
     .option("--wait-for-ready", "after the last eviction, wait until moved workloads have as many Ready pods as before")
-    .addOption(new Option("--soak <duration>", "after the last eviction, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
+    .addOption(new Option("--soak <duration>", "after the last eviction, moved workloads must stay at or above their PDB floor this long").default(0).argParser(checked("soakMs", parseDuration)))
     .option("--keep-cordoned", "on failure, leave the nodes cordoned (default: uncordon every node this tool cordoned)")
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);

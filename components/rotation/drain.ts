@@ -25,6 +25,7 @@ import type { DrainFailureReason } from "./errors";
 import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
 import { PodFacts } from "./podFacts";
+import { batchProblem, drainOptionProblem } from "./settings";
 
 /** How long a failed drain waits for in-flight evictions before uncordoning. */
 const FAILURE_SETTLE_MS = 5000;
@@ -44,24 +45,18 @@ export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
 /** Checks drain options before anything is changed; throws naming the field and the fix. */
 export function validateDrainOptions(opts: DrainOptions): void {
   validatePlanOptions(opts);
-  const num = (field: keyof DrainOptions, min: number, int = false) => {
-    const v = opts[field];
-    if (v === undefined) return;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) {
-      throw new Error(`${field}: must be ${int ? "an integer" : "a number"} >= ${min} (got ${JSON.stringify(v)})`);
-    }
-  };
-  num("deadlineMs", 1);
-  num("concurrency", 1, true);
-  num("batchSoakMs", 0);
-  num("soakMs", 0);
-  if (opts.batch !== undefined) parseBatch(opts.batch, 1);
+  // The drain settings' one rule per setting (settings.ts), in the engine's units (ms).
+  for (const field of ["deadlineMs", "concurrency", "batchSoakMs", "soakMs", "batch"] as const) {
+    const problem = opts[field] === undefined ? undefined : drainOptionProblem(field, opts[field]);
+    if (problem) throw new Error(`${field}: ${problem}`);
+  }
 }
 
 /** Nodes per batch for "N" or "P%" (at least 1). Throws a clear error on bad input. */
 export function parseBatch(batch: string, poolSize: number): number {
-  const m = /^\s*(\d+)(%?)\s*$/.exec(String(batch));
-  if (!m || Number(m[1]) <= 0 || (m[2] && Number(m[1]) > 100)) throw new Error(`batch: must be a node count like "2" or a percentage like "25%" (got ${JSON.stringify(batch)})`);
+  const problem = batchProblem(batch);
+  if (problem) throw new Error(`batch: ${problem}`);
+  const m = /^([1-9][0-9]*)(%?)$/.exec(String(batch))!; // batchProblem accepted it
   return m[2] ? Math.max(1, Math.ceil((poolSize * Number(m[1])) / 100)) : Number(m[1]);
 }
 
