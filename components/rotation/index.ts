@@ -18,6 +18,8 @@ export type { WorkloadAvailability, FloorInfo } from "./availability";
 export { drainPool, validateDrainOptions, parseBatch, uncordonNodes, DRAIN_DEFAULTS } from "./drain";
 export { drainOptionsFor, DEFAULT_DEADLINE_MINUTES, checkDrainSettings, settingProblem, drainOptionProblem, DRAIN_SETTING_KEYS, DRAIN_SETTING_RULES } from "./settings";
 export { errorText, missingExecCommand, KubeClient } from "./client";
+export { realClock } from "./clock";
+export type { Clock, TimerHandle } from "./clock";
 export type { DrainSettings, DrainSettingKey } from "./settings";
 export { decidePod, POD_FILTERS, controllerOf } from "./filters";
 export type { PodFilter, PodDecision, FilterOptions, KnobAudience } from "./filters";

@@ -8,6 +8,7 @@ import type { WorkloadAvailability } from "./availability";
 import type { DefaultBudget } from "./budget";
 import type { KnobAudience } from "./filters";
 import type { DrainFailureReason } from "./errors";
+import type { Clock } from "./clock";
 
 // Labels and annotations the engine reads and writes: one definition, in components/contracts.ts
 // (imports nothing, so the drainer's stored engine bundle stays small).
@@ -59,6 +60,8 @@ export interface DrainOptions extends PlanOptions {
   log?: (line: string) => void;
   /** Aborting stops the drain like any failure (fail closed, unless keepCordoned). */
   signal?: AbortSignal;
+  /** Time source of the drain's phases, backoffs and deadline (clock.ts). Default: real time. */
+  clock?: Clock;
 }
 
 /** What happens to one pod. */
