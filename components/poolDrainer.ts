@@ -769,6 +769,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     // "No nodes" only from a list that succeeded: any failure to list fails the delete.
     const nodes = await bounded(
+      // Provider-side code cannot import contracts.ts: GKE's pool label (contracts GKE_POOL_LABEL) is spelled here.
       (core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<any>).catch((err: unknown) => {
         throw new Error(`could not list the pool's nodes: ${describe(err)}`);
       }),

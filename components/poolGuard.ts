@@ -122,7 +122,7 @@ export async function guardPoolDelete(
   let plan: Plan;
   try {
     plan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal, log });
-  } catch (e: any) {
+  } catch (e) {
     throw new Error(
       `pool guard: could not check node pool "${pool}" (cluster ${target.clusterId}) before deletion: ${errorText(e, kc)}. ` +
         `The pool was NOT deleted. Fix access from where \`pulumi up\` runs: credentials, gke-gcloud-auth-plugin on PATH, the network path to the control plane; ` +
@@ -142,7 +142,7 @@ export async function guardPoolDelete(
   let summary: DrainSummary;
   try {
     summary = await drainPool(kc, { ...guardDrainOptions(target, opts.drain), log, signal: opts.signal });
-  } catch (e: any) {
+  } catch (e) {
     throw new Error(guardFailureMessage(target, found, e));
   }
   const evicted = summary.evicted;
@@ -151,7 +151,7 @@ export async function guardPoolDelete(
   let after: PodPlan[];
   try {
     after = podsToMove(await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal }));
-  } catch (e: any) {
+  } catch (e) {
     const why = `pool guard: could not re-check node pool "${pool}" (cluster ${target.clusterId}) after draining it: ${errorText(e, kc)}.`;
     log(`re-check of pool ${pool} failed: ${errorText(e, kc)}`);
     throw new Error(`${why} ${await uncordonAfterRefusal(kc, summary, log)} Fix access from where \`pulumi up\` runs, then run \`pulumi up\` again.`);
@@ -179,7 +179,7 @@ async function uncordonAfterRefusal(kc: k8s.KubeConfig, summary: DrainSummary, l
 }
 
 /** The hook's failure message: pods found, why the drain stopped, node state, the fix. */
-function guardFailureMessage(target: GuardedPool, found: string[], e: any): string {
+function guardFailureMessage(target: GuardedPool, found: string[], e: unknown): string {
   const lines = [`pool guard: node pool "${target.pool}" (cluster ${target.clusterId}) still runs ${found.length} workload pod(s) that must move before GKE deletes it: ${list(found)}.`];
   if (isDrainError(e)) {
     lines.push(`Draining them failed [${e.reason}]: ${e.detail}`);
@@ -192,7 +192,7 @@ function guardFailureMessage(target: GuardedPool, found: string[], e: any): stri
         : `The pool was NOT deleted and keeps serving${e.uncordoned.length ? ` (uncordoned ${e.uncordoned.join(", ")})` : ""}; Pulumi keeps it pending deletion.`,
     );
   } else {
-    lines.push(`Draining them failed: ${e?.message ?? e}. The pool was NOT deleted; Pulumi keeps it pending deletion.`);
+    lines.push(`Draining them failed: ${(e as Error)?.message ?? e}. The pool was NOT deleted; Pulumi keeps it pending deletion.`);
   }
   lines.push(
     `Fix: make room or relax what blocks (\`npm run rotation -- plan --kubeconfig PATH --pool ${target.pool}\` shows it), then run \`pulumi up\` again; ` +

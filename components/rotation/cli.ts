@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as k8s from "@kubernetes/client-node";
-import { DrainOptions, DrainSummary, isDrainError, Plan, PlanOptions } from "./types";
+import { DrainOptions, DrainSummary, GKE_POOL_LABEL, isDrainError, Plan, PlanOptions } from "./types";
 import { drainPool } from "./drain";
 import { planPool } from "./index";
 import { formatAvailability } from "./availability";
@@ -47,8 +47,8 @@ function loadKubeConfig(path: string, context?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   try {
     kc.loadFromFile(path);
-  } catch (e: any) {
-    throw new UsageError(`--kubeconfig ${path}: cannot read it (${e?.message ?? e}); pass the path of a kubeconfig file`);
+  } catch (e) {
+    throw new UsageError(`--kubeconfig ${path}: cannot read it (${(e as Error)?.message ?? e}); pass the path of a kubeconfig file`);
   }
   if (context) {
     if (!kc.getContexts().some((c) => c.name === context)) throw new UsageError(`--context ${context}: not in ${path} (has: ${kc.getContexts().map((c) => c.name).join(", ")})`);
@@ -64,8 +64,8 @@ class UsageError extends Error {}
 function parseBudgetFlag(text: string) {
   try {
     return parseDefaultBudget(text, "--default-budget");
-  } catch (e: any) {
-    throw new InvalidArgumentError(e.message);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
   }
 }
 
@@ -112,7 +112,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .requiredOption("--kubeconfig <path>", "kubeconfig file to use (exec-auth ones work: gke-gcloud-auth-plugin)")
     .option("--context <name>", "kubeconfig context (default: the file's current-context)")
     .requiredOption("--pool <name>", "name of the old node pool (value of the pool label)")
-    .option("--pool-label <key>", "node label holding the pool name", "cloud.google.com/gke-nodepool")
+    .option("--pool-label <key>", "node label holding the pool name", GKE_POOL_LABEL)
     .option("--replacement-selector <selector>", "label selector of replacement nodes (default: nodepool-rotation/role=<role of the pool's nodes>)")
     .option("--force", "evict pods that declare no controller (they are not recreated); never force-deletes")
     .option("--delete-emptydir-data", "evict pods with emptyDir volumes (their data is lost)")

@@ -29,6 +29,7 @@ import { batchProblem, drainOptionProblem } from "./settings";
 import { Clock, realClock } from "./clock";
 import { CordonBook } from "./cordonBook";
 import { PdbLedger } from "./pdbLedger";
+import { PodCache, PodState, ToMove } from "./podCache";
 
 /** How long a failed drain waits for in-flight evictions before uncordoning. */
 const FAILURE_SETTLE_MS = 5000;
@@ -63,29 +64,6 @@ export { uncordonNodes } from "./cordonBook";
 export async function drainPool(kc: KubeConfig, opts: DrainOptions): Promise<DrainSummary> {
   validateDrainOptions(opts);
   return new PoolDrain(kc, opts).run();
-}
-
-/** Per-pod bookkeeping, keyed by UID (a recreated pod with the same name is a different pod). */
-interface PodState {
-  inflight?: boolean;      // eviction request on the wire
-  evictedAt?: number;      // eviction accepted; waiting for deletion
-  notBefore?: number;      // backoff after 429/5xx
-  parkedOn?: string;       // PDB it waits for
-  parkedOnWorkload?: string; // workload whose implicit budget it waits for
-  attempts: number;
-}
-
-/** A pod to move, with what every pass of the pump reads of it (see PoolDrain.toMove). */
-interface ToMove {
-  pod: any;
-  verdict: Verdict;
-  s: PodState;
-  workload?: string;
-  pdbKeys: readonly string[];
-  /** Pods whose eligibility changes together (see PoolDrain.groupOf). */
-  group: string;
-  /** Place in the pass order (round-robin across workloads). */
-  rank: number;
 }
 
 /** The pump's pass order, rebuilt only when what it is built from changed (see PoolDrain.toMove). */
@@ -140,9 +118,8 @@ export class PoolDrain {
   private readonly concurrency: number;
   /** The pool's nodes and the cordons this drain owns (cordonBook.ts). */
   private readonly book: CordonBook;
-  private readonly pods = new Map<string, any>();        // "<ns>/<name>" -> current pod
-  private readonly poolPods = new Map<string, any>();    // the subset on pool nodes
-  private readonly podsByNs = new Map<string, Map<string, any>>();
+  /** Pods, pool pods, per-namespace index, verdict counts, pods to move and their eviction state (podCache.ts). */
+  private readonly cache: PodCache;
   private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
   private readonly controllers = new Controllers();      // Deployments, StatefulSets, ReplicaSets
   private readonly budgetSetting: DefaultBudget;
@@ -157,15 +134,6 @@ export class PoolDrain {
     matchPdbs: (pod) => this.pdbIndex.match(pod),
     pdb: (k) => this.pdbs.get(k),
   });
-  /** Pool pods per verdict, kept by setPod, so a wake-up need not re-scan the pool to learn none blocks. */
-  private readonly poolVerdicts = new Map<Verdict, number>();
-  /**
-   * Pool pods to move (verdict evict or terminating), in the order they came to the pool, kept by
-   * setPod: a pod's new version updates its entry in place (evict -> terminating keeps its place).
-   */
-  private readonly poolToMove = new Map<string, ToMove>();
-  /** Bumped when a pod joins or leaves poolToMove or changes workload: the pass order is rebuilt only then. */
-  private moveVersion = 0;
   private moveCache?: MoveCache;
   /**
    * What changed since the last pass of the pump: groups (a PDB, a workload without one, a pod)
@@ -176,13 +144,11 @@ export class PoolDrain {
   private dirtyAll = true;
   /** Pod states with a backoff (notBefore) set, for nextTimer. */
   private readonly backingOff = new Set<PodState>();
-  private readonly state = new Map<string, PodState>();  // uid -> state
   /** PDB budgets: our evictions their status does not reflect yet, probes after 429 (pdbLedger.ts). */
   private readonly ledger: PdbLedger;
   private readonly moved = new Set<string>();            // workloads with an evicted pod
   private readonly movedPdbs = new Set<string>();
   private readonly readyBefore = new Map<string, number>();
-  private readonly waitCompletedSeen = new Set<string>();
   private readonly reflectors: Reflector[] = [];
   private initialNodes: any[] = [];
   private inflight = 0;
@@ -221,6 +187,7 @@ export class PoolDrain {
     this.deadline = this.started + (opts.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs);
     this.concurrency = opts.concurrency ?? DRAIN_DEFAULTS.concurrency;
     this.ledger = new PdbLedger(this.clock);
+    this.cache = new PodCache(this.facts, (node) => this.book.has(node), (pod) => this.groupOf(pod), (group) => this.dirty.add(group));
     this.book = new CordonBook(this.client, this.clock, this.deadline, (line) => this.log(`[${opts.pool}] ${line}`));
     this.budgetSetting = opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget);
   }
@@ -325,7 +292,7 @@ export class PoolDrain {
     await br.start(pdbs);
     await pr.start(pods);
     await nr.start({ items: [], resourceVersion: nodes.resourceVersion });
-    for (const p of this.pods.values()) {
+    for (const p of this.cache.pods.values()) {
       const w = this.readyIn(p);
       if (w) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
     }
@@ -345,7 +312,7 @@ export class PoolDrain {
     await this.until(() => {
       if (this.clock.now() - checkedAt >= 200) {
         checkedAt = this.clock.now();
-        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.pods.values()], pdbs: [...this.pdbs.values()] }, { ...this.opts, defaultBudget: "none" }).daemonSetsPending;
+        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.cache.pods.values()], pdbs: [...this.pdbs.values()] }, { ...this.opts, defaultBudget: "none" }).daemonSetsPending;
       }
       return pending.length === 0;
     }, `waiting for DaemonSet(s) on the replacement`, () => pending.map((d) => `DaemonSet ${d}`));
@@ -360,18 +327,12 @@ export class PoolDrain {
       (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e, this.kc)}`); },
       () => this.kick());
     if (!joined) return;
-    for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.setPod(k, p);
+    for (const [k, p] of this.cache.pods) if (p.spec?.nodeName === name) this.cache.set(k, p);
     this.kick();
   }
 
   private resetPods(items: any[]): void {
-    this.pods.clear();
-    this.poolPods.clear();
-    this.poolToMove.clear();
-    this.poolVerdicts.clear();
-    this.moveVersion++;
-    this.podsByNs.clear();
-    for (const p of items) this.setPod(keyOf(p), p);
+    this.cache.reset(items);
     this.recountReady();
     this.kick();
   }
@@ -383,7 +344,7 @@ export class PoolDrain {
 
   /** Recounts every workload's Ready pods (a re-list, or ReplicaSets that now resolve differently). */
   private recountReady(): void {
-    this.tracker.resetPods([...this.pods].map(([k, p]) => [k, this.readyIn(p)] as [string, string | undefined]));
+    this.tracker.resetPods([...this.cache.pods].map(([k, p]) => [k, this.readyIn(p)] as [string, string | undefined]));
   }
 
   private resetControllers(kind: ScalableKind, items: any[]): void {
@@ -433,7 +394,7 @@ export class PoolDrain {
     if (pdbs.length === 1) {
       const pdb = pdbs[0];
       const reported = pdb.status?.expectedPods;
-      const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdb).pods;
+      const expected = typeof reported === "number" && reported > 0 ? reported : this.cache.countMatching(pdb).pods;
       // The floor is the PDB's, over the pods it expects (the disruption controller's count, which
       // for an integer minAvailable includes a surge pod started while an evicted one terminates);
       // "replicas" is what the operator scaled the workload to, when a scalable controller owns it.
@@ -445,48 +406,6 @@ export class PoolDrain {
     return { replicas: replicas ?? this.tracker.ready(w), floor: 0, source: "none" };
   }
 
-  private setPod(k: string, pod: any | undefined): void {
-    const ns = k.slice(0, k.indexOf("/"));
-    const byNs = this.podsByNs.get(ns) ?? this.podsByNs.set(ns, new Map()).get(ns)!;
-    const before = this.poolPods.get(k);
-    if (before) this.countVerdict(before, -1);
-    if (pod) {
-      this.pods.set(k, pod);
-      byNs.set(k, pod);
-      if (this.book.has(pod.spec?.nodeName)) {
-        this.poolPods.set(k, pod);
-        const v = this.countVerdict(pod, 1);
-        if (v === "evict" || v === "terminating") this.setToMove(k, pod, v); else this.dropToMove(k);
-      } else {
-        this.poolPods.delete(k);
-        this.dropToMove(k);
-      }
-    } else {
-      this.pods.delete(k);
-      byNs.delete(k);
-      this.poolPods.delete(k);
-      this.dropToMove(k);
-    }
-  }
-
-  /** Adds a pool pod to move, or updates its entry to the pod's new version (keeping its place). */
-  private setToMove(k: string, pod: any, verdict: Verdict): void {
-    const uid = pod.metadata?.uid;
-    const workload = this.facts.workload(pod);
-    const pdbKeys = this.facts.pdbKeys(pod);
-    const group = this.groupOf(pod);
-    const it = this.poolToMove.get(k);
-    if (it && it.pod.metadata?.uid === uid) {
-      if (it.workload !== workload || it.group !== group) this.moveVersion++;
-      Object.assign(it, { pod, verdict, workload, pdbKeys, group });
-      this.dirty.add(group);
-      return;
-    }
-    const s = this.state.get(uid) ?? this.state.set(uid, { attempts: 0 }).get(uid)!;
-    this.poolToMove.set(k, { pod, verdict, s, workload, pdbKeys, group, rank: -1 });
-    this.moveVersion++;
-  }
-
   /** The pods whose eligibility changes together: a PDB's, else a workload's (implicit budget), else the pod alone. */
   private groupOf(pod: any): string {
     const keys = this.facts.pdbKeys(pod);
@@ -495,30 +414,18 @@ export class PoolDrain {
     return w ? `workload ${w}` : `pod ${keyOf(pod)}`;
   }
 
-  private dropToMove(k: string): void {
-    if (this.poolToMove.delete(k)) this.moveVersion++;
-  }
-
-  /** Keeps poolVerdicts (and the wait-completed pods seen on the pool) as pool pods come and go. */
-  private countVerdict(pod: any, delta: 1 | -1): Verdict {
-    const v = this.facts.decision(pod).verdict;
-    this.poolVerdicts.set(v, (this.poolVerdicts.get(v) ?? 0) + delta);
-    if (delta > 0 && v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
-    return v;
-  }
-
   private podEvent(type: string, pod: any): void {
     const k = keyOf(pod);
-    const wasOnPool = this.poolPods.has(k);
+    const wasOnPool = this.cache.poolPods.has(k);
     if (type === "DELETED") {
-      if (this.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.setPod(k, undefined);
+      if (this.cache.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.cache.set(k, undefined);
     } else {
-      this.setPod(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
+      this.cache.set(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
     }
-    const changed = this.tracker.pod(k, this.readyIn(this.pods.get(k)));
+    const changed = this.tracker.pod(k, this.readyIn(this.cache.pods.get(k)));
     for (const w of changed) this.dirty.add(`workload ${w}`); // implicit budgets count Ready pods anywhere
     // Pool pods drive evictions; other pods matter for readiness, floors, implicit budgets and DaemonSets.
-    if (wasOnPool || this.poolPods.has(k) || WAKES_ON_EVERY_POD_EVENT.has(this.phase) || changed.some((w) => this.tracker.isTracked(w))) this.kick();
+    if (wasOnPool || this.cache.poolPods.has(k) || WAKES_ON_EVERY_POD_EVENT.has(this.phase) || changed.some((w) => this.tracker.isTracked(w))) this.kick();
   }
 
   private resetPdbs(items: any[]): void {
@@ -550,15 +457,9 @@ export class PoolDrain {
 
   /** Pods on the pool (or a batch of it) whose verdict is one of `verdicts`. */
   private remaining(verdicts: Verdict[], nodes: ReadonlySet<string> = this.book.set): { pod: any; verdict: Verdict }[] {
-    const out: { pod: any; verdict: Verdict }[] = [];
-    for (const pod of this.poolPods.values()) {
-      if (!nodes.has(pod.spec?.nodeName)) continue;
-      const v = this.facts.decision(pod).verdict;
-      if (v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
-      if (verdicts.includes(v)) out.push({ pod, verdict: v });
-    }
-    return out;
+    return this.cache.remaining(verdicts, nodes);
   }
+
 
   /**
    * Starts every eviction allowed right now on `nodes`; returns true when no pod to move remains there.
@@ -601,7 +502,7 @@ export class PoolDrain {
         pdbKey = keyOf(pdbs[0]);
         if (!neverCache.has(pdbKey)) {
           const reported = pdbs[0].status?.expectedPods;
-          const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdbs[0]).pods;
+          const expected = typeof reported === "number" && reported > 0 ? reported : this.cache.countMatching(pdbs[0]).pods;
           neverCache.set(pdbKey, neverAllowsReason(pdbs[0], expected));
         }
         const never = neverCache.get(pdbKey);
@@ -645,11 +546,11 @@ export class PoolDrain {
   private toMove(nodes: ReadonlySet<string>): MoveCache & { rebuilt: boolean } {
     const c = this.moveCache;
     const workloadsVersion = this.facts.workloadsVersion, pdbsVersion = this.facts.pdbsVersion;
-    if (c && c.moveVersion === this.moveVersion && c.workloadsVersion === workloadsVersion && c.pdbsVersion === pdbsVersion &&
+    if (c && c.moveVersion === this.cache.moveVersion && c.workloadsVersion === workloadsVersion && c.pdbsVersion === pdbsVersion &&
       c.nodes.size === nodes.size && [...nodes].every((n) => c.nodes.has(n))) return { ...c, rebuilt: false };
     const refresh = !c || c.workloadsVersion !== workloadsVersion || c.pdbsVersion !== pdbsVersion;
     const todo: ToMove[] = [];
-    for (const it of this.poolToMove.values()) {
+    for (const it of this.cache.toMove.values()) {
       if (refresh) { it.workload = this.facts.workload(it.pod); it.pdbKeys = this.facts.pdbKeys(it.pod); it.group = this.groupOf(it.pod); } // every entry, not only this batch's
       if (nodes.has(it.pod.spec?.nodeName)) todo.push(it);
     }
@@ -660,15 +561,15 @@ export class PoolDrain {
       const g = groups.get(it.group);
       if (g) g.push(it); else groups.set(it.group, [it]);
     });
-    this.moveCache = { moveVersion: this.moveVersion, workloadsVersion, pdbsVersion, nodes: new Set(nodes), todo, ordered, groups };
+    this.moveCache = { moveVersion: this.cache.moveVersion, workloadsVersion, pdbsVersion, nodes: new Set(nodes), todo, ordered, groups };
     return { ...this.moveCache, rebuilt: true };
   }
 
   /** Per workload, pool pods we are evicting (in flight or accepted) that the pod watch still shows Ready. */
   private unreflectedEvictions(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const pod of this.poolPods.values()) {
-      const s = this.state.get(pod.metadata?.uid);
+    for (const pod of this.cache.poolPods.values()) {
+      const s = this.cache.stateOf(pod.metadata?.uid);
       if (!s || !(s.inflight || s.evictedAt) || !isHealthy(pod)) continue;
       const w = this.facts.workload(pod);
       if (w) out.set(w, (out.get(w) ?? 0) + 1);
@@ -682,7 +583,7 @@ export class PoolDrain {
    * of being left behind for the pool's deletion to kill while the drain reports success.
    */
   private failIfBlocked(): void {
-    if (!this.poolVerdicts.get("blocks")) return;
+    if (!this.cache.count("blocks")) return;
     const blocked = this.remaining(["blocks"]);
     if (!blocked.length) return;
     const lines = blocked.map(({ pod }) => `pod ${keyOf(pod)} on ${pod.spec?.nodeName}: ${this.facts.decision(pod).reason}`);
@@ -737,17 +638,6 @@ export class PoolDrain {
 
   // ---- readiness and soak -----------------------------------------------------------------------
 
-  /** Matching pods and healthy ones of a PDB, from the pod cache. */
-  private countMatching(pdb: any): { pods: number; healthy: number } {
-    let pods = 0, healthy = 0;
-    for (const p of this.podsByNs.get(pdb.metadata?.namespace ?? "")?.values() ?? []) {
-      if (isTerminal(p) || !pdbSelects(pdb, p.metadata?.labels)) continue;
-      if (!p.metadata?.deletionTimestamp) pods++;
-      if (isHealthy(p)) healthy++;
-    }
-    return { pods, healthy };
-  }
-
   /** Moved workloads with fewer Ready pods than before the drain (the tracker counts every workload's Ready pods). */
   private notReadyAgain(): string[] {
     return [...this.moved].filter((w) => this.tracker.ready(w) < (this.readyBefore.get(w) ?? 0));
@@ -762,7 +652,7 @@ export class PoolDrain {
     for (const k of this.movedPdbs) {
       const pdb = this.pdbs.get(k);
       if (!pdb) continue;
-      const c = this.countMatching(pdb);
+      const c = this.cache.countMatching(pdb);
       const floor = pdbFloor(pdb, expectedPods(pdb, c.pods));
       if (c.healthy < floor) out.push({ key: k, text: `${k} (${c.healthy} healthy < floor ${floor})` });
     }
@@ -827,8 +717,8 @@ export class PoolDrain {
       this.checkStop();
       if (this.clock.now() >= this.deadline) {
         const pods = this.remaining(["evict", "terminating", "wait-completed"]);
-        const pdbs = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
-        const implicit = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
+        const pdbs = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
+        const implicit = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
         const extra = blocking?.() ?? (this.phase === "ready" ? this.notReadyAgain() : []);
         throw new Failure("deadline", `deadline of ${Math.round((this.deadline - this.started) / 1000)}s reached while ${what}` +
           (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
@@ -853,7 +743,7 @@ export class PoolDrain {
     const left = this.remaining(["evict", "terminating", "wait-completed"]);
     const parked = new Map<string, number>();
     for (const { pod } of left) {
-      const s = this.state.get(pod.metadata.uid);
+      const s = this.cache.stateOf(pod.metadata.uid);
       const p = s?.parkedOn ?? (s?.parkedOnWorkload ? `implicit ${s.parkedOnWorkload}` : undefined);
       if (p) parked.set(p, (parked.get(p) ?? 0) + 1);
     }
@@ -870,11 +760,7 @@ export class PoolDrain {
     for (const r of this.reflectors) r.stop();
   }
 
-  /** Wait-completed pods seen on the pool that have since completed or gone. */
-  private completedCount(): number {
-    const running = new Set([...this.poolPods.values()].filter((p) => !isTerminal(p)).map((p) => p.metadata?.uid));
-    return [...this.waitCompletedSeen].filter((uid) => !running.has(uid)).length;
-  }
+
 
   private summary(outcome: DrainSummary["outcome"], reason?: DrainFailureReason): DrainSummary {
     const counts = this.plan?.counts;
@@ -883,7 +769,7 @@ export class PoolDrain {
       nodes: this.book.nodes,
       outcome,
       evicted: this.evicted,
-      waitedCompleted: this.completedCount(),
+      waitedCompleted: this.cache.completedCount(),
       skipped: (counts?.stays ?? 0) + (counts?.ignored ?? 0),
       durationMs: this.clock.now() - this.started,
       cordoned: this.book.stillCordoned(),
