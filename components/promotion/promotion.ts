@@ -54,6 +54,8 @@ export interface PromotionOptions {
   now: Date;
   /** Added to the refusal (how to override, what else still guards). */
   refusalHint?: string;
+  /** Read and judge the sources even when the target files already match them (CI's check before an update). */
+  alwaysCheck?: boolean;
 }
 
 /** What happened to one target stack. */
@@ -113,7 +115,7 @@ export function promoteStacks(opts: PromotionOptions): PromotionResult {
         s.cfg.pools.some((p) => wantedRoles.has(p.role) && t.cfg.pools.some((q) => q.role === p.role && q.version !== p.version)),
     ),
   );
-  if (!differs) {
+  if (!differs && !opts.alwaysCheck) {
     const unchangedTarget = (t: (typeof targets)[number]): TargetResult => {
       const roles = t.cfg.pools.map((p) => p.role).filter((r) => wantedRoles.has(r));
       const have = new Set(sources.flatMap((s) => s.cfg.pools.map((p) => p.role)));
