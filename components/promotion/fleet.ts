@@ -7,7 +7,8 @@
  *   promote --wave N [--dry-run]  write every stack of wave N from what every stack of wave N-1
  *                                 verified (promotion.ts: converged, one version per role, soak over)
  *   check --wave N                the same checks without writing (CI's soak check before wave N's up)
- *   wave --wave N --json          the wave's stacks, maxParallel and GitHub environment (CI's matrix)
+ *   wave --wave N                 the wave's stacks, maxParallel, GitHub environment and the previous
+ *                                 wave's stacks, as JSON (CI's matrix)
  *
  * States come from `pulumi stack export --stack S` (run in --dir), or from `--state-dir D` holding
  * `D/<stack>.json` files written by that command (offline, CI).
@@ -275,7 +276,8 @@ export function fleetCommand(io: CliIo): Command {
     .action((o: { dir: string; wave: number }) => {
       const plan = loadFleetPlan(path.join(path.resolve(io.cwd, o.dir), FLEET_FILE));
       const w = waveAt(plan, o.wave);
-      io.out(JSON.stringify({ index: w.index, name: w.name, stacks: w.stacks, maxParallel: w.maxParallel, environment: `fleet-${w.name}`, soak: w.soak, last: w.index === plan.waves.length - 1 }));
+      const previous = w.index > 0 ? plan.waves[w.index - 1].stacks : [];
+      io.out(JSON.stringify({ index: w.index, name: w.name, stacks: w.stacks, maxParallel: w.maxParallel, environment: `fleet-${w.name}`, soak: w.soak, previous, last: w.index === plan.waves.length - 1 }));
     });
   return program;
 }

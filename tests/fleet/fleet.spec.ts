@@ -190,7 +190,7 @@ describe("fleet: npm run fleet (wave plan, promote by wave, status, check)", () 
     assert.equal((await fleet(at(25), "check", "--wave", "1")).code, 1);
 
     const w = await runCli(main, ["wave", "--wave", "2"], { cwd: dir });
-    assert.deepEqual(JSON.parse(w.out), { index: 2, name: "prod", stacks: ["prod", "prod-osaka"], maxParallel: 1, environment: "fleet-prod", soak: "0", last: true });
+    assert.deepEqual(JSON.parse(w.out), { index: 2, name: "prod", stacks: ["prod", "prod-osaka"], maxParallel: 1, environment: "fleet-prod", soak: "0", previous: ["prod-canary"], last: true });
     const bad = await runCli(main, ["wave", "--wave", "3"], { cwd: dir });
     assert.equal(bad.code, 1);
     assert.match(bad.err, /--wave 3: fleet\.yaml has waves 0\.\.2 \(0 "staging", 1 "canary", 2 "prod"\)/);
