@@ -2,7 +2,10 @@
  * `npm run promote -- --from staging --to prod [--role R] [--date YYYY-MM-DD] [--state-file F] [--force] [--dry-run]`
  *
  * Copies the promotable fields of each pool — its GKE `version`, nothing else — from one stack file
- * to another, keeping the target's comments and formatting, and prints a reviewable diff.
+ * to another, with the control-plane version the source's cluster runs where the target creates its
+ * cluster (raised first), keeping the target's comments and formatting, and prints a reviewable diff.
+ * The rule is promotion.ts's (`promoteStacks`, one source, one target); with a fleet.yaml the
+ * source's wave must come before the target's and its soak applies.
  * Environment-specific fields (machine types, sizes, node counts, labels, taints, service accounts,
  * `revision`, the name history) are never copied. A promoted pool rotates in the target: its
  * `rotatedOn` becomes the promotion day (today UTC unless --date), and its name stays unique within
