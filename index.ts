@@ -12,7 +12,7 @@ import { StackConfig, loadStackConfig } from "./components/config";
 import { PreflightError, preflight, readLiveCluster, readOfferedNodeVersions, upgradePolicy } from "./components/gke";
 import { gkeKubeconfigOutput } from "./components/kubeconfig";
 import { VersionedNodePool } from "./components/versionedNodePool";
-import { gateDependency, gateRuleFor, requireVerifiedBy, verifiedVersionsOutput } from "./components/promotion/gate";
+import { gateDependency, gateRuleFor, requireVerifiedBy, runningVersions, verifiedVersionsOutput } from "./components/promotion/gate";
 import { RotationMark } from "./components/promotion/rotationMark";
 
 const config = loadStackConfig();
@@ -106,6 +106,9 @@ const promotionGate = gateRule
   ? requireVerifiedBy(
       { stack: pulumi.getStack(), pools: config.pools, controlPlane: config.cluster.create ? config.cluster.controlPlaneVersion : undefined },
       gateRule,
+      undefined,
+      undefined,
+      checked.then((c) => runningVersions(c.live?.pools ?? [])), // a rollback (every change goes down) skips the soak
     )
   : undefined;
 

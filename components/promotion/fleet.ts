@@ -284,6 +284,7 @@ export function fleetCommand(io: CliIo): Command {
 
 function printPromotion(io: CliIo, r: PromotionResult, dryRun?: boolean): void {
   for (const p of r.forced) io.err(`warning (--force): ${p}`);
+  if (r.soakWaived) io.err(`note: a rollback (every pool that changes goes down): the previous wave's soak is not waited for`);
   for (const t of r.targets) {
     for (const role of t.skipped) io.err(`note: ${t.stack}: pool "${role}" is in no stack of the previous wave; not promoted`);
     if (t.diff === "") {

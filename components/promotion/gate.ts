@@ -18,6 +18,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
+import { compareGkeVersions } from "../naming";
 import { findFleetPlan, formatDuration, loadFleetPlan, waveOf } from "./fleetPlan";
 
 /** role -> the GKE version that stack has rotated the role's pool to (the `verifiedVersions` stack output). */
@@ -53,6 +54,29 @@ export interface GatedStack {
   pools: GatedPool[];
   /** `cluster.controlPlaneVersion` when `cluster.create` (an adopted cluster's control plane is not managed here). */
   controlPlane?: string;
+  /** role -> the newest version the cluster's pools of that role run now (GKE, read by the preflight); undefined = unknown. */
+  running?: Record<string, string>;
+}
+
+/** role -> the newest version among `pools` of that role (live pools as the preflight read them; unlabelled pools skipped). */
+export function runningVersions(pools: { role?: string; version: string }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pools) {
+    if (!p.role) continue;
+    if (out[p.role] === undefined || compareGkeVersions(p.version, out[p.role]) > 0) out[p.role] = p.version;
+  }
+  return out;
+}
+
+/**
+ * A rollback: at least one pool changes and every pool that changes goes DOWN from what the cluster
+ * runs now. A rollback does not wait for the soak — the version it goes back to soaked before, and
+ * a bad version must not be kept for a day — but it must still be verified by every source.
+ */
+export function isRollback(pools: GatedPool[], running: Record<string, string> | undefined): boolean {
+  if (!running) return false;
+  const changed = pools.filter((p) => running[p.role] !== p.version);
+  return changed.length > 0 && changed.every((p) => running[p.role] !== undefined && compareGkeVersions(p.version, running[p.role]) < 0);
 }
 
 /**
@@ -138,7 +162,7 @@ export function gateProblems(target: GatedStack, rule: GateRule, sources: Source
       }
     }
   }
-  if (rule.soakMs > 0) {
+  if (rule.soakMs > 0 && !isRollback(target.pools, target.running)) {
     const times = sources.map((s) => ({ stack: s.stack, at: typeof s.verifiedAt === "string" ? Date.parse(s.verifiedAt) : NaN }));
     const missing = times.filter((t) => Number.isNaN(t.at));
     for (const t of missing) problems.push(`stack "${t.stack}" has no ${VERIFIED_AT_OUTPUT} output, so its soak (${rule.soak}) cannot be judged: run pulumi up on ${t.stack} with this program first`);
@@ -211,14 +235,20 @@ export interface ProgramGate {
  * before the gate passed, and export it so the failure is reported even if nothing else depends on
  * it. Known in previews (outputs are read from the backend), so a PR preview already fails.
  */
-export function requireVerifiedBy(target: GatedStack, rule: GateRule, opts?: pulumi.CustomResourceOptions, now: () => Date = () => new Date()): ProgramGate {
+export function requireVerifiedBy(
+  target: GatedStack,
+  rule: GateRule,
+  opts?: pulumi.CustomResourceOptions,
+  now: () => Date = () => new Date(),
+  running?: pulumi.Input<Record<string, string> | undefined>,
+): ProgramGate {
   const references = rule.sources.map((s) => new pulumi.StackReference(`promotion-gate-${s}`, { name: stackReferenceName(s) }, opts));
   const read = (name: string) => pulumi.all(references.map((r) => r.getOutput(name)));
   const verified = pulumi
-    .all([read(VERIFIED_OUTPUT), read(VERIFIED_CONTROL_PLANE_OUTPUT), read(VERIFIED_AT_OUTPUT)])
-    .apply(([versions, cps, ats]) => {
+    .all([read(VERIFIED_OUTPUT), read(VERIFIED_CONTROL_PLANE_OUTPUT), read(VERIFIED_AT_OUTPUT), pulumi.output(running)])
+    .apply(([versions, cps, ats, live]) => {
       const outputs = rule.sources.map((stack, i) => ({ stack, verifiedVersions: versions[i], verifiedControlPlane: cps[i], verifiedAt: ats[i] }));
-      const problems = gateProblems(target, rule, outputs, now());
+      const problems = gateProblems({ ...target, running: target.running ?? (live as Record<string, string> | undefined) }, rule, outputs, now());
       if (problems.length > 0) throw gateError(rule.origin, problems);
       return Object.fromEntries(target.pools.map((p) => [p.role, p.version])) as VerifiedVersions;
     });

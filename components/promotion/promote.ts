@@ -65,6 +65,8 @@ export interface PromoteResult {
   skipped: string[];
   /** Verification problems overridden by --force (empty otherwise). */
   forced: string[];
+  /** The source wave's soak was not waited for: a rollback (every changed pool goes down). */
+  soakWaived?: boolean;
   diff: string;
   written: boolean;
 }
@@ -124,7 +126,7 @@ export function promote(opts: PromoteOptions, now: () => Date = () => new Date()
     refusalHint: "(--force promotes anyway; the prod gate would still refuse unverified versions at pulumi up)",
   });
   const [t] = r.targets;
-  return { file: t.file, controlPlane: t.controlPlane, promoted: t.promoted, unchanged: t.unchanged, skipped, forced: r.forced, diff: t.diff, written: t.written };
+  return { file: t.file, controlPlane: t.controlPlane, promoted: t.promoted, unchanged: t.unchanged, skipped, forced: r.forced, diff: t.diff, written: t.written, soakWaived: r.soakWaived };
 }
 
 /**
@@ -180,6 +182,7 @@ export function promoteCommand(io: CliIo): Command {
       const readState = o.stateFile ? readStateFile(path.resolve(io.cwd, o.stateFile), o.stateFile) : readStateWithPulumi(dir);
       const r = promote({ from: o.from, to: o.to, roles: o.role, date: o.date, dir, force: o.force, dryRun: o.dryRun, readState }, io.now);
       for (const p of r.forced) io.err(`warning (--force): ${p}`);
+      if (r.soakWaived) io.err(`note: a rollback (every pool that changes goes down): ${o.from}'s soak in fleet.yaml is not waited for`);
       for (const role of r.skipped) io.err(`note: pool "${role}" exists in only one of ${o.from}/${o.to}; not promoted`);
       for (const role of r.unchanged) io.err(`pool "${role}": ${o.to} already runs ${o.from}'s version`);
       if (r.promoted.length === 0 && !r.controlPlane) {

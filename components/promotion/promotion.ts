@@ -12,13 +12,14 @@
  *  - agrees with the other sources: one version per role, one control-plane version;
  *  - has soaked: the soak (the sources' wave in fleet.yaml) has elapsed since the LAST of them
  *    finished its rotation (`rotatedAt`, stackState.ts says which field and why). The refusal
- *    says when the soak ends.
+ *    says when the soak ends. A rollback (every changed pool goes down) does not wait for it.
  * What is written per target: the control-plane version the sources run, where the target creates
  * its cluster (controlPlane.ts: never lowered, one minor at a time), then each shared role's
  * version (rotatePool.ts: new `rotatedOn`, unique name). Targets are edited in memory first and
  * saved only when every one of them was edited without error.
  */
 import * as path from "node:path";
+import { compareGkeVersions } from "../naming";
 import { ControlPlaneResult, raiseControlPlane } from "./controlPlane";
 import { RefusedError } from "./cliSupport";
 import { formatDuration } from "./fleetPlan";
@@ -85,6 +86,8 @@ export interface PromotionResult {
   forced: string[];
   /** When the sources' soak ended (undefined without soak or timestamps). */
   soakEndedAt?: Date;
+  /** A soak applied but was not waited for: every changed pool goes down (a rollback). */
+  soakWaived?: boolean;
 }
 
 interface Source {
@@ -182,9 +185,13 @@ export function promoteStacks(opts: PromotionOptions): PromotionResult {
     }
   }
 
-  // The soak, from the last of the sources' rotations.
+  // The soak, from the last of the sources' rotations — not for a rollback: when every pool that
+  // changes goes DOWN from what its target runs, the version soaked before and a bad one must not
+  // stay for the length of a soak (the gate makes the same exception, gate.ts isRollback).
+  const moves = targets.flatMap((t) => t.cfg.pools.filter((p) => versions[p.role] !== undefined && versions[p.role] !== p.version).map((p) => compareGkeVersions(versions[p.role], p.version)));
+  const rollback = moves.length > 0 && moves.every((m) => m < 0);
   let soakEndedAt: Date | undefined;
-  if ((opts.soakMs ?? 0) > 0) {
+  if ((opts.soakMs ?? 0) > 0 && !rollback) {
     const times = sources.filter((s) => s.state).map((s) => ({ stack: s.stack, at: s.state!.rotatedAt }));
     for (const t of times.filter((x) => !x.at)) {
       problems.push(`${t.stack}: its state has no created/modified timestamps for its node pools, so its soak cannot be judged — export it with a Pulumi CLI from 2023 or later`);
@@ -239,5 +246,5 @@ export function promoteStacks(opts: PromotionOptions): PromotionResult {
     return { stack: t.stack, file: t.file.file, controlPlane: cp, promoted, unchanged, skipped, diff: unifiedDiff(t.file.original, t.file.text, `a/${name}`, `b/${name}`), written: false };
   });
   if (!opts.dryRun) targets.forEach((t, i) => (results[i].written = t.file.save()));
-  return { targets: results, versions, controlPlane, forced: opts.force ? problems : [], soakEndedAt };
+  return { targets: results, versions, controlPlane, forced: opts.force ? problems : [], soakEndedAt, soakWaived: rollback && (opts.soakMs ?? 0) > 0 };
 }

@@ -158,6 +158,19 @@ describe("fleet: npm run fleet (wave plan, promote by wave, status, check)", () 
     assert.match(r.out, /prod-canary: control plane 1\.35\.2-gke\.1269000 -> 1\.35\.3-gke\.1100000/);
   });
 
+  it("a rollback (every changed pool goes down) does not wait for the soak; the CLI says so", async () => {
+    // The canary ran a bad 1.35.3 build; staging rolled back to 1.35.2 and verified it an hour ago.
+    const BAD = "1.35.3-gke.1100000";
+    fs.writeFileSync(path.join(dir, "Pulumi.prod-canary.yaml"), read(dir, "prod-canary").replace("controlPlaneVersion: 1.35.2-gke.1269000", `controlPlaneVersion: ${BAD}`).replace(/version: 1\.34\.4-gke\.1047000/g, `version: ${BAD}`));
+    exportOf("staging", at(0), { verifiedControlPlane: BAD });
+    fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), read(dir, "staging").replace(`controlPlaneVersion: ${STAGING}`, `controlPlaneVersion: ${BAD}`));
+    const r = await fleet(at(1), "promote", "--wave", "1", "--date", "2026-12-01");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /note: a rollback \(every pool that changes goes down\): the previous wave's soak is not waited for/);
+    assert.deepEqual(validateStackConfig(parse(read(dir, "prod-canary")).config, { stack: "prod-canary" }).pools.map((p) => p.version), [STAGING, STAGING]);
+    // An upgrade from the same state still waits (the first test), and so does a mix of up and down.
+  });
+
   it("status: per stack and role the version, what it verified, converged or why, soak left, and the next command (--json too)", async () => {
     exportOf("prod-canary", at(2), { verifiedVersions: { app: PROD, batch: PROD }, pendingDeletes: [{ role: "app", name: "app-old", version: "1.34.3-gke.1000000" }] });
     exportOf("prod", at(2));

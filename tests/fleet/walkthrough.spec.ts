@@ -120,7 +120,7 @@ describe("fleet/walkthrough: the README's version bump works as written", () => 
     assert.ok(log.some((l) => l.startsWith("pulumi up -s prod-osaka: ok")), log.join("\n"));
   });
 
-  it("the gate is what makes the order matter: promoted before the soak, or a control plane staging does not run, prod's preview refuses", () => {
+  it("the gate is what makes the order matter: promoted before the soak, or a control plane staging does not run, prod's preview refuses (a rollback does not wait)", () => {
     const cfg = validateStackConfig(parse(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8")).config, { stack: "prod" });
     const rule = gateRuleFor(cfg, "prod", dir)!;
     assert.deepEqual(rule.sources, ["staging"]);
@@ -130,5 +130,10 @@ describe("fleet/walkthrough: the README's version bump works as written", () => 
     assert.equal(problems.length, 2, problems.join("\n"));
     assert.match(problems[0], /the control plane is set to 1\.35\.2-gke\.1269000 .* but stack "staging" runs 1\.35\.3-gke\.1100000/);
     assert.match(problems[1], /soak not over: staging .* the 24h soak ends at 2026-12-08T08:00:00\.000Z \(in 23h\)/);
+    // A rollback does not wait for the soak: prod's pools run a newer (bad) build than the file's.
+    const running = Object.fromEntries(cfg.pools.map((p) => [p.role, "1.35.2-gke.1300000"]));
+    const rollback = gateProblems({ stack: "prod", pools: cfg.pools, running }, rule, [{ ...staging, verifiedControlPlane: cfg.cluster.controlPlaneVersion }], now);
+    assert.deepEqual(rollback, []);
+    assert.equal(gateProblems({ stack: "prod", pools: cfg.pools, running: { ...running, batch: "1.34.0-gke.1000000" } }, rule, [staging], now).filter((p) => /soak/.test(p)).length, 1, "a mix of up and down waits");
   });
 });
