@@ -110,7 +110,8 @@ export class LeaseBudget implements RemoteReservations {
   private readonly where: { namespace: string; name: string };
   private readonly now: () => number;
   private readonly observer = new ExpiryObserver();
-  private others: Reservation[] = [];
+  /** Other processes' entries as last read (liveness is judged when asked). */
+  private record: BudgetRecord = {};
   private renewTimer?: NodeJS.Timeout;
   private published = false;
   /** Writes are serialised: one read-modify-write at a time from this process. */
@@ -128,12 +129,13 @@ export class LeaseBudget implements RemoteReservations {
 
   /** Other processes' live reservations on a workload, as last read. */
   remote(workload: string): Reservation[] {
-    return this.others.filter((r) => r.workload === workload);
+    return this.remoteAll().filter((r) => r.workload === workload);
   }
 
   /** Every other process's live reservation, as last read. */
   remoteAll(): Reservation[] {
-    return [...this.others];
+    const now = this.now();
+    return Object.entries(this.record).filter(([id, e]) => this.observer.live(id, e, now)).flatMap(([, e]) => e.reservations);
   }
 
   /** Reads the Lease again (other processes' reservations). */
@@ -192,9 +194,7 @@ export class LeaseBudget implements RemoteReservations {
     const record = parseBudgetRecord(lease);
     const now = this.now();
     this.observer.observe(record, now);
-    this.others = Object.entries(record)
-      .filter(([id, e]) => id !== this.processId && this.observer.live(id, e, now))
-      .flatMap(([, e]) => e.reservations);
+    this.record = Object.fromEntries(Object.entries(record).filter(([id]) => id !== this.processId));
     return lease;
   }
 
