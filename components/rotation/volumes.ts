@@ -92,6 +92,31 @@ export function boundVolumes(pod: V1Pod, claims: ReadonlyMap<string, V1Persisten
 }
 
 /**
+ * Local volumes on pool nodes that a pod still claims — also a pod already off the pool (evicted
+ * earlier, its replacement Pending): deleting the pool deletes their data with the node's disk. The
+ * pool guard re-checks this before it lets GKE delete the pool, when no pod is left on it to block.
+ * One line per claim.
+ */
+export function localDataOnPool(pods: Iterable<V1Pod>, claims: ReadonlyMap<string, V1PersistentVolumeClaim>, volumes: ReadonlyMap<string, V1PersistentVolume>, poolNodes: readonly V1Node[], replacementNodes: readonly V1Node[]): VolumePin[] {
+  const out = new Map<string, VolumePin>();
+  for (const pod of pods) {
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+    for (const { claim, pv } of boundVolumes(pod, claims, volumes)) {
+      if (out.has(claim) || kindOf(pv) !== "local") continue;
+      const on = poolNodes.filter((n) => volumeFitsNode(pv, n)).map((n) => n.metadata?.name ?? "");
+      if (!on.length || replacementNodes.some((n) => volumeFitsNode(pv, n))) continue;
+      const volume = pv.metadata?.name ?? "";
+      const podKey = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+      out.set(claim, {
+        pod: podKey, claim, volume, kind: "local",
+        message: `claim ${claim} (used by pod ${podKey}${pod.spec?.nodeName ? "" : ", Pending"}) is bound to local volume ${volume} on pool node ${on.join(", ")}: deleting the pool deletes its data; replicate or back it up, then delete claim ${claim} and volume ${volume} (or keep the old pool)`,
+      });
+    }
+  }
+  return [...out.values()];
+}
+
+/**
  * The volumes that keep a pod on the pool: those of its bound volumes that no replacement node
  * admits, when no replacement node admits all of them together (the scheduler needs one node for
  * every volume). Empty when some replacement node fits, or when there is no replacement node at all

@@ -8,7 +8,7 @@ import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodD
 import { classifyEviction, classifyEvictionError } from "../../components/rotation/evictionAnswer";
 import { expectedScale, neverAllows, serverDecides } from "../../components/rotation/pdbRules";
 import { gracePeriodWarnings, stuckAt, terminatingState } from "../../components/rotation/terminating";
-import { volumePins } from "../../components/rotation/volumes";
+import { localDataOnPool, volumePins } from "../../components/rotation/volumes";
 import { cordonTolerant, ReEvictionBound } from "../../components/rotation/cordonToleration";
 import { notReadyAgain, readyTarget } from "../../components/rotation/readyTarget";
 import { NodeBook } from "../../components/rotation/nodeIdentity";
@@ -72,6 +72,17 @@ describe("issue 19 rules (pure)", () => {
       assert.deepEqual(volumePins(p, byKey([pvc("db", "c")]), new Map(), replacement), []);
       assert.deepEqual(volumePins(p, new Map(), new Map(), replacement), []);
       assert.deepEqual(volumePins(pod("db", "x", "old-1"), new Map(), new Map(), replacement), []);
+    });
+
+    it("finds local data on the pool still claimed by a pod that already left it (the pool guard's re-check)", () => {
+      const pending: V1Pod = { ...withClaim(pod("db", "kafka-0", "", { owner: { kind: "StatefulSet", name: "kafka" }, phase: "Pending" }), "data-kafka-0") };
+      delete pending.spec!.nodeName;
+      const claims = byKey([pvc("db", "data-kafka-0", "local-pv-1")]);
+      const pool = [node("old-1", "old")];
+      const found = localDataOnPool([pending], claims, byKey([localPv("local-pv-1", "old-1")], false), pool, replacement);
+      assert.equal(found.length, 1);
+      assert.match(found[0].message, /claim db\/data-kafka-0 \(used by pod db\/kafka-0, Pending\) is bound to local volume local-pv-1 on pool node old-1: deleting the pool deletes its data/);
+      assert.deepEqual(localDataOnPool([pending], claims, byKey([zonalPv("local-pv-1", "europe-west1-d")], false), pool, replacement), [], "a zonal disk outlives the pool");
     });
 
     it("needs one node for all of a pod's volumes: two volumes each in another replacement zone pin it", () => {
