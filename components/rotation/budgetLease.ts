@@ -88,6 +88,9 @@ export class ExpiryObserver {
   }
 }
 
+/** Receives one request kind ("get leases", "update leases", "create leases") per Lease request, for a drain's request counts. */
+export type RequestCounter = (kind: string) => void;
+
 /** Options of a LeaseBudget. */
 export interface LeaseBudgetOptions {
   /** This process's id in the Lease (default "<hostname>/<pid>/<random>"). */
@@ -116,7 +119,7 @@ export class LeaseBudget implements RemoteReservations {
   private published = false;
   /** Writes are serialised: one read-modify-write at a time from this process. */
   private chain: Promise<unknown> = Promise.resolve();
-  /** Lease requests made (reads and writes), for the drain's request counts. */
+  /** Lease requests made by this process (reads and writes). */
   requests = 0;
 
   constructor(private readonly api: CoordinationV1Api, private readonly budget: ProcessBudget, o: LeaseBudgetOptions = {}) {
@@ -138,9 +141,9 @@ export class LeaseBudget implements RemoteReservations {
     return Object.entries(this.record).filter(([id, e]) => this.observer.live(id, e, now)).flatMap(([, e]) => e.reservations);
   }
 
-  /** Reads the Lease again (other processes' reservations). */
-  async refresh(): Promise<void> {
-    await this.serial(async () => { await this.read(); });
+  /** Reads the Lease again (other processes' reservations). `count` receives each request ("get leases", ...). */
+  async refresh(count?: RequestCounter): Promise<void> {
+    await this.serial(async () => { await this.read(count); });
   }
 
   /**
@@ -148,12 +151,12 @@ export class LeaseBudget implements RemoteReservations {
    * process (synchronously, against the last read), then in the Lease, re-checked against a fresh read
    * on every conflict. Resolves with the reservations that are published; the rest were withdrawn.
    */
-  async reserve(holder: string, wanted: readonly Reservation[], admit: (wanted: readonly Reservation[], others: (workload: string) => Reservation[]) => Reservation[]): Promise<Reservation[]> {
+  async reserve(holder: string, wanted: readonly Reservation[], admit: (wanted: readonly Reservation[], others: (workload: string) => Reservation[]) => Reservation[], count?: RequestCounter): Promise<Reservation[]> {
     const granted = this.budget.reserve(holder, wanted, admit);
     if (!granted.length) return granted;
     return this.serial(async () => {
       let kept = granted;
-      await this.write(() => {
+      await this.write(count, () => {
         // Re-check against what the fresh read shows of other processes (and of this one's other drains).
         const again = new Set(admit(kept, (w) => this.budget.others(holder, w)).map((r) => r.pod));
         const dropped = kept.filter((r) => !again.has(r.pod));
@@ -165,15 +168,15 @@ export class LeaseBudget implements RemoteReservations {
   }
 
   /** Releases reservations of `holder` (in this process at once; in the Lease with the next write). */
-  async release(holder: string, pods: Iterable<string>): Promise<void> {
+  async release(holder: string, pods: Iterable<string>, count?: RequestCounter): Promise<void> {
     this.budget.release(holder, pods);
-    await this.serial(() => this.write());
+    await this.serial(() => this.write(count));
   }
 
   /** Releases every reservation of `holder` (its drain ended) and publishes. */
-  async close(holder: string): Promise<void> {
+  async close(holder: string, count?: RequestCounter): Promise<void> {
     this.budget.releaseAll(holder);
-    await this.serial(() => this.write());
+    await this.serial(() => this.write(count));
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -183,9 +186,10 @@ export class LeaseBudget implements RemoteReservations {
   }
 
   /** Reads the Lease (undefined when absent) and caches other processes' live reservations. */
-  private async read(): Promise<V1Lease | undefined> {
+  private async read(count?: RequestCounter): Promise<V1Lease | undefined> {
     let lease: V1Lease | undefined;
     this.requests++;
+    count?.("get leases");
     try {
       lease = await this.api.readNamespacedLease({ ...this.where });
     } catch (e) {
@@ -203,9 +207,9 @@ export class LeaseBudget implements RemoteReservations {
    * reservations), writes this process's reservations (and drops expired entries) with the
    * resourceVersion read; on 409 starts over.
    */
-  private async write(recheck?: () => void): Promise<void> {
+  private async write(count?: RequestCounter, recheck?: () => void): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const lease = await this.read();
+      const lease = await this.read(count);
       recheck?.();
       const mine = this.budget.all();
       if (!lease && !mine.length) { this.published = false; this.schedule(); return; }
@@ -226,6 +230,7 @@ export class LeaseBudget implements RemoteReservations {
         },
       };
       this.requests++;
+      count?.(lease ? "update leases" : "create leases");
       try {
         if (lease) await this.api.replaceNamespacedLease({ ...this.where, body });
         else await this.api.createNamespacedLease({ namespace: this.where.namespace, body: { ...body, spec: { ...body.spec, acquireTime: new V1MicroTime(now) } } });
