@@ -36,22 +36,38 @@ export interface ScaleSource {
 /**
  * The scale a PDB protects, as getExpectedScale computes it: the sum of spec.replicas over the
  * distinct workloads of the (non-terminal) pods it selects, plus one for each selected pod that has no
- * scalable controller. Deleting pods count: a pod being replaced still belongs to its workload.
+ * scalable controller (and is not being deleted). Deleting pods count for their workload: a pod being
+ * replaced still belongs to it. Fed pod by pod, so a plan over a large cluster counts every PDB in
+ * its one pass over the pods.
  */
+export class ScaleCount {
+  private readonly workloads = new Set<string>();
+  private loose = 0;
+
+  constructor(private readonly scale: ScaleSource) {}
+
+  /** Adds one pod the PDB selects (terminal pods are skipped). */
+  add(pod: V1Pod): void {
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
+    const w = this.scale.workloadOf(pod);
+    if (w !== undefined && this.scale.replicas(w) !== undefined) this.workloads.add(w);
+    else if (!pod.metadata?.deletionTimestamp) this.loose++;
+  }
+
+  /** The expected scale of the pods added so far. */
+  total(): number {
+    let t = this.loose;
+    for (const w of this.workloads) t += this.scale.replicas(w) ?? 0;
+    return t;
+  }
+}
+
+/** expectedScale over a list of pods (those of the PDB's namespace, or all). */
 export function expectedScale(pdb: V1PodDisruptionBudget, pods: Iterable<V1Pod>, scale: ScaleSource): number {
   const ns = pdb.metadata?.namespace;
-  const workloads = new Set<string>();
-  let loose = 0;
-  for (const p of pods) {
-    if (p.metadata?.namespace !== ns || p.status?.phase === "Succeeded" || p.status?.phase === "Failed") continue;
-    if (!pdbSelects(pdb, p.metadata?.labels)) continue;
-    const w = scale.workloadOf(p);
-    if (w !== undefined && scale.replicas(w) !== undefined) workloads.add(w);
-    else if (!p.metadata?.deletionTimestamp) loose++;
-  }
-  let total = loose;
-  for (const w of workloads) total += scale.replicas(w) ?? 0;
-  return total;
+  const count = new ScaleCount(scale);
+  for (const p of pods) if (p.metadata?.namespace === ns && pdbSelects(pdb, p.metadata?.labels)) count.add(p);
+  return count.total();
 }
 
 /**
