@@ -26,7 +26,7 @@ describe("simulator API", function () {
     const ev = core1.body.resources.find((r: any) => r.name === "pods/eviction");
     assert.deepEqual({ group: ev.group, version: ev.version, kind: ev.kind, verbs: ev.verbs }, { group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] });
     const groups = await http(sim.url, "GET", "/apis");
-    assert.deepEqual(groups.body.groups.map((g: any) => g.name).sort(), ["apps", "batch", "policy"]);
+    assert.deepEqual(groups.body.groups.map((g: any) => g.name).sort(), ["apps", "batch", "coordination.k8s.io", "policy"]);
     const pol = await http(sim.url, "GET", "/apis/policy/v1");
     assert.ok(pol.body.resources.some((r: any) => r.name === "poddisruptionbudgets" && r.namespaced));
   });

@@ -10,6 +10,9 @@
  * objects it owns, not to the cluster.
  */
 import { DisruptionController } from "./disruption";
+import { ControllerLag } from "./lag";
+import { NamespaceController } from "./namespaces";
+import { VolumeController } from "./volumes";
 import { Kubelet } from "./kubelet";
 import { ANN, DEFAULT_TIMING, DeleteCause, PoolSpec, Timing } from "./model";
 import { Recorder } from "./report";
@@ -18,9 +21,9 @@ import { Scheduler } from "./scheduler";
 import { Store, StoreEvent } from "./store";
 import { WorkloadControllers } from "./workloads";
 import { addGkeLabels, checkZones, DEFAULT_LOCATION, gkeNodeName, groupHash, LABEL, Location, regionOf } from "./gke";
-import { fillNodeStatus } from "./kubelet";
+import { fillNodeStatus, stopContainers } from "./kubelet";
 import {
-  controllerRef, isTerminal, Obj, objKey, Timers,
+  controllerRef, isTerminal, nowIso, Obj, objKey, Timers,
 } from "./util";
 
 export { ANN, DEFAULT_TIMING, KUBE_VERSION } from "./model";
@@ -42,6 +45,10 @@ export class Cluster {
   readonly kubelet: Kubelet;
   readonly workloads: WorkloadControllers;
   readonly disruption: DisruptionController;
+  readonly namespaces: NamespaceController;
+  readonly volumes: VolumeController;
+  /** Seeded controller lag (timing knobs disruptionLagMs, workloadLagMs, lagSeed); off by default. */
+  readonly lag: ControllerLag;
   private queues = new Map<Queue, Set<string>>();
   private flushScheduled = false;
 
@@ -54,6 +61,9 @@ export class Cluster {
     this.kubelet = new Kubelet(this);
     this.workloads = new WorkloadControllers(this);
     this.disruption = new DisruptionController(this);
+    this.namespaces = new NamespaceController(this);
+    this.volumes = new VolumeController(this);
+    this.lag = new ControllerLag(this);
     this.store.onEvent((e) => this.route(e));
   }
 
@@ -63,8 +73,17 @@ export class Cluster {
 
   // ------------------------------------------------------------------ event routing
 
-  /** Queues a reconcile of `key` by controller `q` on the next turn of the event loop. */
+  /**
+   * Queues a reconcile of `key` by controller `q` on the next turn of the event loop (or, with the
+   * lag knobs set, once that controller's seeded delay has passed: lag.ts).
+   */
   enqueue(q: Queue, key: string): void {
+    if (this.lag.defer(q, key)) return;
+    this.enqueueNow(q, key);
+  }
+
+  /** Queues a reconcile for the next turn of the event loop, whatever the lag. */
+  enqueueNow(q: Queue, key: string): void {
     let s = this.queues.get(q);
     if (!s) this.queues.set(q, (s = new Set()));
     s.add(key);
@@ -120,6 +139,11 @@ export class Cluster {
     const o = e.object;
     const key = objKey(o);
     const ns = o.metadata.namespace;
+    if (e.type === "DELETED" && ns) this.namespaces.maybeFinish(ns);
+    // an object being deleted whose last finalizer was just removed goes (generic registry, Update)
+    if (e.type === "MODIFIED" && o.metadata.deletionTimestamp && !o.metadata.finalizers?.length && e.old?.metadata.finalizers?.length) {
+      this.timers.soon(() => this.finishDeletion(e.plural, key, o.metadata.uid));
+    }
     switch (e.plural) {
       case "pods": {
         const pod = e.type === "DELETED" ? undefined : o;
@@ -135,6 +159,10 @@ export class Cluster {
         if (e.type === "DELETED") this.collectDependents(o);
         break;
       }
+      case "persistentvolumes":
+      case "persistentvolumeclaims":
+        this.volumes.onVolumeObject(e.plural, o, e.type);
+        break;
       case "replicasets": {
         this.enqueue("replicasets", key);
         const ref = controllerRef(o);
@@ -198,8 +226,37 @@ export class Cluster {
     }
     let grace = graceSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     if (!pod.spec?.nodeName || isTerminal(pod)) grace = 0; // pod strategy CheckGracefulDelete
-    if (grace <= 0) return this.store.remove("pods", key);
+    // finalizers keep the object (deletionTimestamp set) until they are removed (generic registry BeforeDelete)
+    if (grace <= 0 && !pod.metadata.finalizers?.length) return this.store.remove("pods", key);
     return this.store.markDeleting("pods", key, grace);
+  }
+
+  /**
+   * The kubelet's end of a graceful deletion: containers are stopped (pod phase terminal, not Ready)
+   * and the kubelet deletes the pod with grace 0; with finalizers left the object stays until they
+   * are removed (pkg/kubelet/status/status_manager.go canBeDeleted / syncPod).
+   */
+  finishPodTermination(key: string): void {
+    const pod = this.store.peek("pods", key);
+    if (!pod) return;
+    if (!pod.metadata.finalizers?.length) {
+      this.store.remove("pods", key);
+      return;
+    }
+    this.store.mutate("pods", key, (p) => {
+      if (p.metadata.deletionGracePeriodSeconds === 0 && isTerminal(p)) return false;
+      stopContainers(p);
+      p.metadata.deletionGracePeriodSeconds = 0;
+    });
+  }
+
+  /** Removes an object being deleted once its finalizers are gone (pods: once the kubelet is done, grace 0). */
+  private finishDeletion(plural: string, key: string, uid: string): void {
+    const o = this.store.peek(plural, key);
+    if (!o || o.metadata.uid !== uid || !o.metadata.deletionTimestamp || o.metadata.finalizers?.length) return;
+    if (plural === "pods" && (o.metadata.deletionGracePeriodSeconds ?? 0) > 0) return; // the kubelet still runs it
+    if (plural === "namespaces") return; // the namespace controller removes it once empty
+    this.store.remove(plural, key);
   }
 
   /** Deletes any object; pods go through deletePod, other kinds are removed (GC handles dependents). */
@@ -215,10 +272,14 @@ export class Cluster {
         });
       }
     }
-    if (plural === "namespaces") {
-      for (const r of RESOURCES.filter((x) => x.namespaced)) {
-        for (const child of this.store.list(r.plural, o.metadata.name)) this.deleteObject(r.plural, objKey(child), 0, "gc");
-      }
+    if (plural === "namespaces") return this.namespaces.delete(o.metadata.name);
+    if (o.metadata.finalizers?.length) {
+      // kept, with a deletionTimestamp, until the finalizers are removed
+      return this.store.mutate(plural, key, (x) => {
+        if (x.metadata.deletionTimestamp) return false;
+        x.metadata.deletionTimestamp = nowIso();
+        x.metadata.deletionGracePeriodSeconds = 0;
+      });
     }
     return this.store.remove(plural, key);
   }
@@ -278,6 +339,31 @@ export class Cluster {
       }
     }
     return names;
+  }
+
+  /**
+   * GKE node auto-repair (or any VM re-creation): the Node object is deleted (pod GC removes its pods
+   * at once, as when the VM goes) and registered again under the same name by the new VM's kubelet:
+   * a new uid, the pool's labels and taints, not cordoned, Ready after the node boot delay.
+   */
+  recreateNode(name: string): Obj {
+    const old = this.store.peek("nodes", name);
+    if (!old) throw new Error(`node ${name} not found`);
+    const transient = ["node.kubernetes.io/unschedulable", "node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"];
+    const annotations = { ...(old.metadata.annotations ?? {}) };
+    delete annotations[ANN.kubelet];
+    annotations[ANN.bootMs] = annotations[ANN.bootMs] ?? String(this.timing.nodeBootMs);
+    const capacity = old.status?.capacity ?? { cpu: "4", memory: "16Gi", pods: "110" };
+    const fresh: Obj = {
+      metadata: { name, labels: { ...(old.metadata.labels ?? {}) }, annotations },
+      spec: {
+        ...(old.spec?.providerID ? { providerID: old.spec.providerID } : {}),
+        ...((old.spec?.taints ?? []).some((t: Obj) => !transient.includes(t.key)) ? { taints: old.spec.taints.filter((t: Obj) => !transient.includes(t.key)) } : {}),
+      },
+      status: { capacity: { ...capacity }, allocatable: { ...(old.status?.allocatable ?? capacity) } },
+    };
+    this.store.remove("nodes", name);
+    return this.store.create("nodes", fresh);
   }
 
   /** Deletes a pool's nodes and kills their pods at once, without eviction or PDBs (what GKE does). */

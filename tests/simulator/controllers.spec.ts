@@ -218,11 +218,20 @@ describe("simulator controllers", function () {
       assert.equal(st.conditions!.find((c) => c.type === "DisruptionAllowed")!.reason, "SufficientPods");
       await policy.deleteNamespacedPodDisruptionBudget({ name: `p${i}`, namespace: NS });
     }
-    // percent over pods without a scalable controller: fail safe, no disruptions allowed
+    // percent over pods without a controller: getExpectedScale skips unmanaged pods (an UnmanagedPods
+    // event since 1.27), so the expected count is 0 and nothing is allowed
     await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: "bare", labels: { app: "bare" } }, spec: { containers: [{ name: "c", image: "x" }] } } });
     await policy.createNamespacedPodDisruptionBudget({ namespace: NS, body: JSON.parse(pdbYaml("bare", NS, { app: "bare" }, { maxUnavailable: "50%" })) });
-    const st = await waitFor("bare status", async () => (await policy.readNamespacedPodDisruptionBudget({ name: "bare", namespace: NS })).status?.conditions?.[0]);
+    const bare = await waitFor("bare status", async () => (await policy.readNamespacedPodDisruptionBudget({ name: "bare", namespace: NS })).status?.conditions?.[0] && (await policy.readNamespacedPodDisruptionBudget({ name: "bare", namespace: NS })).status);
+    assert.deepEqual([bare.expectedPods, bare.disruptionsAllowed, bare.conditions![0].reason], [0, 0, "InsufficientPods"]);
+    // a controller without a scale subresource (DaemonSet): fail safe, SyncFailed, nothing allowed
+    await apps.createNamespacedDaemonSet({ namespace: NS, body: { metadata: { name: "ds" }, spec: { selector: { matchLabels: { app: "ds" } }, template: { metadata: { labels: { app: "ds" } }, spec: { containers: [{ name: "c", image: "x" }] } } } } });
+    await waitFor("ds pods", async () => (await podsOf("app=ds")).length > 0);
+    await policy.createNamespacedPodDisruptionBudget({ namespace: NS, body: JSON.parse(pdbYaml("ds", NS, { app: "ds" }, { maxUnavailable: 1 })) });
+    const st = await waitFor("ds status", async () => (await policy.readNamespacedPodDisruptionBudget({ name: "ds", namespace: NS })).status?.conditions?.[0]);
     assert.equal(st.reason, "SyncFailed");
+    assert.equal(st.message, "daemonsets.apps does not implement the scale subresource");
+    await apps.deleteNamespacedDaemonSet({ name: "ds", namespace: NS });
   });
 
   it("GKE stand-in: POST /simulator/pools adds labelled nodes; DELETE kills their pods without eviction", async () => {

@@ -58,13 +58,19 @@ export class DisruptionController {
     return [...(this.podPdbs.get(podKey) ?? [])].map((k) => this.c.store.peek("poddisruptionbudgets", k)!).filter(Boolean);
   }
 
-  /** Expected scale from the pods' controllers (disruption controller getExpectedScale), or an error. */
+  /**
+   * Expected scale from the pods' controllers, as getExpectedScale does: the sum of the scales of the
+   * distinct controllers (Deployment via its ReplicaSet, ReplicaSet, StatefulSet); pods without a
+   * controller are skipped (the real controller records an UnmanagedPods event and goes on, since
+   * 1.27); a controller kind without a scale subresource, or a controller that is gone, is an error
+   * (the PDB then fails safe: SyncFailed, nothing allowed).
+   */
   private expectedScale(pods: Obj[]): number | string {
     const seen = new Map<string, number>();
     const refsSeen = new Set<string>();
     for (const p of pods) {
       const ref = controllerRef(p);
-      if (!ref) return `found no controller ref for pod "${p.metadata.name}"`;
+      if (!ref) continue;
       if (refsSeen.has(ref.uid)) continue;
       refsSeen.add(ref.uid);
       const ns = p.metadata.namespace;
@@ -76,9 +82,13 @@ export class DisruptionController {
       } else if (ref.kind === "StatefulSet") {
         owner = this.c.store.peek("statefulsets", `${ns}/${ref.name}`);
       } else {
-        return `${ref.kind} "${ref.name}" does not implement the scale subresource`;
+        // getScaleController: "<resource>.<group> does not implement the scale subresource"
+        const gr = ({ DaemonSet: "daemonsets.apps", Job: "jobs.batch" } as Record<string, string>)[ref.kind] ?? `${ref.kind.toLowerCase()}s`;
+        return `${gr} does not implement the scale subresource`;
       }
-      if (!owner) return `controller ${ref.kind} "${ref.name}" not found`;
+      // finders compare uids: a same-name controller that replaced the pod's is not its controller
+      const direct = ref.kind === "StatefulSet" ? owner : this.c.store.peek("replicasets", `${ns}/${ref.name}`);
+      if (!owner || direct?.metadata.uid !== ref.uid) return `found no controllers for pod "${p.metadata.name}"`;
       seen.set(owner.metadata.uid, owner.spec?.replicas ?? 1);
     }
     let n = 0;
@@ -86,6 +96,16 @@ export class DisruptionController {
     return n;
   }
 
+  /**
+   * trySync + getExpectedPodCount (pkg/controller/disruption/disruption.go): maxUnavailable (integer
+   * or percentage) and a percentage minAvailable take the expected count from the controllers'
+   * scale (expectedScale); an integer minAvailable takes it from the pods the controller sees at that
+   * moment (terminating ones included, a deleted one not) — so `expectedPods` dips while a
+   * StatefulSet recreates an evicted pod. healthy = Ready pods not being deleted and not in
+   * disruptedPods (countHealthyPods); disruptionsAllowed = max(0, healthy - desired), 0 when
+   * expected <= 0. On an error, failSafe keeps the last status and sets only disruptionsAllowed 0
+   * and DisruptionAllowed=False/SyncFailed.
+   */
   syncPdb(key: string): void {
     const pdb = this.c.store.peek("poddisruptionbudgets", key);
     if (!pdb) return;
@@ -123,18 +143,20 @@ export class DisruptionController {
     let allowed: number;
     if (failure) {
       allowed = 0;
-      setCondition(conds, { type: "DisruptionAllowed", status: "False", reason: "SyncFailed", message: failure, observedGeneration: pdb.metadata.generation, lastTransitionTime: nowIso() });
+      setCondition(conds, { type: "DisruptionAllowed", status: "False", reason: "SyncFailed", message: failure, observedGeneration: pdb.status?.observedGeneration ?? 0, lastTransitionTime: nowIso() });
     } else {
       allowed = expected <= 0 || healthy - desired <= 0 ? 0 : healthy - desired;
       setCondition(conds, allowed > 0
         ? { type: "DisruptionAllowed", status: "True", reason: "SufficientPods", message: "", observedGeneration: pdb.metadata.generation, lastTransitionTime: nowIso() }
         : { type: "DisruptionAllowed", status: "False", reason: "InsufficientPods", message: "", observedGeneration: pdb.metadata.generation, lastTransitionTime: nowIso() });
     }
-    const status: Obj = {
-      observedGeneration: failure ? pdb.status?.observedGeneration ?? 0 : pdb.metadata.generation,
-      ...(Object.keys(disrupted).length ? { disruptedPods: disrupted } : {}),
-      disruptionsAllowed: allowed, currentHealthy: healthy, desiredHealthy: desired, expectedPods: expected, conditions: conds,
-    };
+    const status: Obj = failure
+      ? { ...clone(pdb.status ?? {}), observedGeneration: pdb.status?.observedGeneration ?? 0, disruptionsAllowed: 0, conditions: conds }
+      : {
+        observedGeneration: pdb.metadata.generation,
+        ...(Object.keys(disrupted).length ? { disruptedPods: disrupted } : {}),
+        disruptionsAllowed: allowed, currentHealthy: healthy, desiredHealthy: desired, expectedPods: expected, conditions: conds,
+      };
     if (JSON.stringify(status) !== JSON.stringify(pdb.status ?? {})) this.c.store.mutate("poddisruptionbudgets", key, (x) => { x.status = status; });
     // concurrent disruptions = the controllers' desired scale minus healthy pods (live pods without controllers)
     const live = pods.filter((p) => !p.metadata.deletionTimestamp && !isTerminal(p)).length;

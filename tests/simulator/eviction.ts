@@ -13,9 +13,21 @@
  *    (reason EvictionByEvictionAPI) and the pod is deleted gracefully.
  * PDB matching ignores PDBs with an empty or nil selector, exactly as
  * getPodDisruptionBudgets does ("should match nothing, not everything").
+ * Before all this, NamespaceLifecycle admission refuses the eviction (a create of pods/eviction) in
+ * a Terminating namespace: 403 with cause NamespaceTerminating (namespaces.ts).
+ * The PDB status write in checkAndDecrement (UpdateStatus) can conflict with another writer; the
+ * server retries it (retry.RetryOnConflict with EvictionsRetry: 20 steps of 500 ms) and then answers
+ * the last conflict: 409, reason Conflict, `Operation cannot be fulfilled on
+ * poddisruptionbudgets.policy "<pdb>": the object has been modified; please apply your changes to the
+ * latest version and try again`, details {name, group: policy, kind: poddisruptionbudgets}
+ * (kubernetes/kubernetes#37605 shows that body). The pod is NOT evicted. The simulator is single
+ * threaded, so this happens only when a test asks for it (faults pdbConflicts / pdbConflictRate),
+ * and it answers at once instead of after ~10 s of retries. Unlike the 409 about the pod itself
+ * (UID or resourceVersion precondition: kind Pod), its details name the PDB.
  */
 import { Cluster } from "./cluster";
-import { StoreError, notFound } from "./store";
+import { admitCreate } from "./namespaces";
+import { conflict, StoreError, notFound } from "./store";
 import { isPodReady, matchesLabelSelector, nowIso, Obj, setCondition } from "./util";
 
 export interface EvictionResult { code: number; body: Obj }
@@ -37,27 +49,43 @@ function createTooManyRequestsError(pdbName: string): EvictionResult {
   return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 10, `The disruption budget ${pdbName} is still being processed by the server.`);
 }
 
+/**
+ * DeleteOptions preconditions, as rest.BeforeDelete checks them
+ * (staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go): 409 Conflict on the object's kind
+ * (`Operation cannot be fulfilled on Pod "x": the UID in the precondition (...) does not match ...`).
+ */
+export function preconditionsHold(pre: Obj | undefined, o: Obj, kind: string, group = ""): void {
+  const what = group ? `${kind}.${group}` : kind;
+  const name = o.metadata.name;
+  const details = { name, ...(group ? { group } : {}), kind };
+  if (pre?.uid && pre.uid !== o.metadata.uid) {
+    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${what} "${name}": the UID in the precondition (${pre.uid}) does not match the UID in record (${o.metadata.uid}). The object might have been deleted and then recreated`, details);
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== o.metadata.resourceVersion) {
+    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${what} "${name}": the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${o.metadata.resourceVersion}). The object might have been modified`, details);
+  }
+}
+
 function canIgnorePDB(pod: Obj): boolean {
   const phase = pod.status?.phase;
   return phase === "Succeeded" || phase === "Failed" || phase === "Pending" || !!pod.metadata.deletionTimestamp;
 }
 
-/** Evicts ns/name. `body` is the policy/v1 (or v1beta1) Eviction object. */
-export function evict(cluster: Cluster, ns: string, name: string, body: Obj, dryRun: boolean): EvictionResult {
+/**
+ * Evicts ns/name. `body` is the policy/v1 (or v1beta1) Eviction object. `pdbUpdateConflicts`, asked
+ * once per eviction that reaches the PDB status write, says whether that write loses every retry.
+ */
+export function evict(cluster: Cluster, ns: string, name: string, body: Obj, dryRun: boolean, pdbUpdateConflicts: () => boolean = () => false): EvictionResult {
   const store = cluster.store;
   if (!body || (body.kind && body.kind !== "Eviction")) throw new StoreError(400, "BadRequest", `not a Eviction object: ${body?.kind}`);
+  admitCreate(cluster, ns, "pods", "", body.metadata?.name ?? "");
   if (body.metadata?.name !== name) throw new StoreError(400, "BadRequest", "name in URL does not match name in Eviction object");
   const opts: Obj = body.deleteOptions ?? {};
   const key = `${ns}/${name}`;
   const pod = store.peek("pods", key);
   if (!pod) throw notFound("pods", name);
-  const pre = opts.preconditions ?? {};
-  if (pre.uid && pre.uid !== pod.metadata.uid) {
-    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on Pod "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${pod.metadata.uid}`, { name, kind: "Pod" });
-  }
-  if (pre.resourceVersion && pre.resourceVersion !== pod.metadata.resourceVersion) {
-    throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on Pod "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${pod.metadata.resourceVersion}`, { name, kind: "Pod" });
-  }
+  // addConditionAndDeletePod / rest.BeforeDelete: the 409 about the pod names the kind "Pod"
+  preconditionsHold(opts.preconditions, pod, "Pod");
   const grace: number | undefined = opts.gracePeriodSeconds ?? undefined;
   const success = (): EvictionResult => ({ code: 201, body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 } });
 
@@ -115,6 +143,9 @@ export function evict(cluster: Cluster, ns: string, name: string, body: Obj, dry
         stats.rejected++;
         return tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0,
           `The disruption budget ${pdbName} needs ${st.desiredHealthy ?? 0} healthy pods and has ${st.currentHealthy ?? 0} currently`);
+      }
+      if (!dryRun && pdbUpdateConflicts()) {
+        throw conflict("poddisruptionbudgets", pdbName, "policy");
       }
       if (!dryRun) {
         store.mutate("poddisruptionbudgets", `${ns}/${pdbName}`, (p) => {

@@ -2,7 +2,27 @@
  * Test helpers for specs that use the simulator: waiting on conditions with a deadline, scenario
  * snippets, and raw HTTP for endpoints the typed clients do not cover.
  */
+import { execFile } from "node:child_process";
+import * as path from "node:path";
 import { Obj } from "./util";
+
+/** The real kubectl the kubectl specs run (a dispatcher that picks the version from the server's /version). */
+export const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
+
+export interface KubectlRun { code: number; stdout: string; stderr: string }
+
+/**
+ * A kubectl runner confined to `dir`: KUBECONFIG=dir/kubeconfig, HOME and the discovery/OpenAPI cache
+ * in dir, so nothing leaks into (or comes from) the user's own.
+ */
+export function kubectlIn(dir: string): (...args: string[]) => Promise<KubectlRun> {
+  return (...args: string[]) => new Promise((resolve) => {
+    execFile(KUBECTL, args, {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, KUBECONFIG: path.join(dir, "kubeconfig"), KUBECACHEDIR: path.join(dir, "cache") },
+      timeout: 80_000,
+    }, (err, stdout, stderr) => resolve({ code: err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0, stdout, stderr }));
+  });
+}
 
 /** Polls `fn` until it returns a truthy value or the deadline passes (then throws with `what`). */
 export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 10): Promise<NonNullable<T>> {

@@ -4,17 +4,12 @@
  * kubectl runs with a temporary KUBECONFIG, HOME and cache dir so nothing leaks into the user's.
  */
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { startSimulator, Simulator } from "./index";
-import { FAST, isReady, nodeYaml, scenario, waitFor } from "./helpers";
-
-const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
-
-interface Run { code: number; stdout: string; stderr: string }
+import { FAST, isReady, KUBECTL, KubectlRun, kubectlIn, nodeYaml, scenario, waitFor } from "./helpers";
 
 const DRAIN_SCENARIO = scenario(
   nodeYaml("old-1", { pool: "old", labels: { "nodepool-rotation/role": "app" } }),
@@ -76,12 +71,7 @@ describe("real kubectl against the simulator", function () {
   let core: CoreV1Api;
   let dir: string;
 
-  const kubectl = (...args: string[]): Promise<Run> => new Promise((resolve) => {
-    execFile(KUBECTL, args, {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, KUBECONFIG: path.join(dir, "kubeconfig"), KUBECACHEDIR: path.join(dir, "cache") },
-      timeout: 80_000,
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0, stdout, stderr }));
-  });
+  const kubectl = (...args: string[]): Promise<KubectlRun> => kubectlIn(dir)(...args);
 
   before(async function () {
     if (!fs.existsSync(KUBECTL)) {

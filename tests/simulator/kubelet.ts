@@ -8,7 +8,7 @@ import type { Cluster } from "./cluster";
 import { addKubeletLabels } from "./gke";
 import { ANN, KUBE_VERSION } from "./model";
 import {
-  isNodeReady, isPodReady, nowIso, Obj, setCondition, shortHash,
+  isNodeReady, isPodReady, isTerminal, nowIso, Obj, setCondition, shortHash,
 } from "./util";
 
 export class Kubelet {
@@ -20,8 +20,12 @@ export class Kubelet {
   syncNode(name: string): void {
     const node = this.c.store.peek("nodes", name);
     if (!node) return;
+    if (kubeletDead(node)) return this.markUnreachable(node);
+    if (isUnreachable(node)) return this.markReachable(node);
     const hasReady = (node.status?.conditions ?? []).some((c: Obj) => c.type === "Ready");
-    if (hasReady || this.timers_.has(`node:${name}`)) return;
+    const booting = this.timers_.get(`node:${name}`);
+    if (hasReady || booting?.uid === node.metadata.uid) return;
+    if (booting) this.c.timers.cancel(booting.h);
     const boot = Number(node.metadata.annotations?.[ANN.bootMs] ?? this.c.timing.nodeBootMs);
     const uid = node.metadata.uid;
     const h = this.c.timers.after(boot, () => {
@@ -32,6 +36,54 @@ export class Kubelet {
       });
     });
     this.timers_.set(`node:${name}`, { uid, phase: "boot", h });
+  }
+
+  /**
+   * A node whose kubelet stopped posting status, as the node lifecycle controller handles it
+   * (pkg/controller/nodelifecycle/node_lifecycle_controller.go, tryUpdateNodeHealth and
+   * MarkPodsNotReady): Ready=Unknown "NodeStatusUnknown", taints node.kubernetes.io/unreachable
+   * NoSchedule and NoExecute, its pods' Ready condition False. Taint-based eviction (300 s
+   * tolerations) and pod GC of terminating pods (out-of-service taint) are not modelled: pods
+   * deleted on such a node stay Terminating, as they do on a real cluster until then.
+   */
+  private markUnreachable(node: Obj): void {
+    const name = node.metadata.name;
+    const ready = (node.status?.conditions ?? []).find((c: Obj) => c.type === "Ready");
+    if (ready?.status !== "Unknown") {
+      this.c.store.mutate("nodes", name, (n) => {
+        const now = nowIso();
+        n.status = n.status ?? {};
+        n.status.conditions = n.status.conditions ?? [];
+        for (const t of ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"]) {
+          setCondition(n.status.conditions, { type: t, status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: now, lastTransitionTime: now });
+        }
+        const taints: Obj[] = (n.spec.taints ?? []).filter((t: Obj) => t.key !== UNREACHABLE);
+        n.spec.taints = [...taints, { key: UNREACHABLE, effect: "NoSchedule", timeAdded: now }, { key: UNREACHABLE, effect: "NoExecute", timeAdded: now }];
+      });
+    }
+    for (const p of this.c.store.podsOnNode(name)) {
+      if (!isPodReady(p)) continue;
+      this.c.store.mutate("pods", `${p.metadata.namespace}/${p.metadata.name}`, (x) => setPodReady(x, false));
+    }
+  }
+
+  /** The kubelet posts status again: Ready, the unreachable taints gone, its pods re-synced. */
+  private markReachable(node: Obj): void {
+    this.c.store.mutate("nodes", node.metadata.name, (n) => {
+      n.spec.taints = (n.spec.taints ?? []).filter((t: Obj) => t.key !== UNREACHABLE);
+      if (n.spec.taints.length === 0) delete n.spec.taints;
+      n.status.conditions = (n.status.conditions ?? []).filter((c: Obj) => c.status !== "Unknown");
+      fillNodeStatus(n);
+    });
+    for (const p of this.c.store.podsOnNode(node.metadata.name)) {
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+      if (p.status?.phase === "Running" && !isPodReady(p)) {
+        const t = this.timers_.get(key);
+        if (t) this.c.timers.cancel(t.h);
+        this.timers_.delete(key);
+      }
+      this.c.enqueue("kubelet", key);
+    }
   }
 
   /** Moves a pod through Pending -> Running -> Ready, and removes it when its grace period ends. */
@@ -48,8 +100,17 @@ export class Kubelet {
       this.c.timers.cancel(t.h);
       this.timers_.delete(key);
     }
+    const boundTo = pod.spec?.nodeName ? this.c.store.peek("nodes", pod.spec.nodeName) : undefined;
+    if (boundTo && kubeletDead(boundTo)) {
+      // no kubelet: nothing starts, nothing is confirmed deleted
+      const t = this.timers_.get(key);
+      if (t) this.c.timers.cancel(t.h);
+      this.timers_.delete(key);
+      return;
+    }
     const cur = this.timers_.get(key);
     if (pod.metadata.deletionTimestamp) {
+      if (pod.metadata.deletionGracePeriodSeconds === 0 && pod.metadata.finalizers?.length && isTerminal(pod)) return; // stopped; finalizers hold the object
       const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000 * this.c.timing.terminationGraceScale;
       const deadline = performance.now() + graceMs;
       if (cur?.phase === "terminating" && cur.deadline !== undefined && cur.deadline <= deadline) return;
@@ -57,7 +118,7 @@ export class Kubelet {
       const h = this.c.timers.after(graceMs, () => {
         this.timers_.delete(key);
         const p = this.c.store.peek("pods", key);
-        if (p && p.metadata.uid === uid) this.c.store.remove("pods", key);
+        if (p && p.metadata.uid === uid) this.c.finishPodTermination(key);
       });
       this.timers_.set(key, { uid, phase: "terminating", h, deadline });
       return;
@@ -125,6 +186,33 @@ function startPod(p: Obj, node: Obj): void {
     name: c.name, image: c.image ?? "", imageID: "", containerID: `containerd://${shortHash(p.metadata.uid + c.name)}`,
     ready: false, started: true, restartCount: 0, state: { running: { startedAt: now } },
   }));
+}
+
+const UNREACHABLE = "node.kubernetes.io/unreachable";
+
+/** Whether the node's kubelet is stopped (annotation simulator.nodepool-rotation.io/kubelet: dead). */
+export function kubeletDead(node: Obj): boolean {
+  return node.metadata.annotations?.[ANN.kubelet] === "dead";
+}
+
+function isUnreachable(node: Obj): boolean {
+  return (node.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "Unknown" && c.reason === "NodeStatusUnknown");
+}
+
+/**
+ * The kubelet kills a deleted pod's containers at the end of its grace period: they are terminated
+ * (exit 137), the pod is not Ready and its phase is terminal (Failed; Succeeded if it had finished).
+ */
+export function stopContainers(p: Obj): void {
+  const now = nowIso();
+  p.status = p.status ?? {};
+  if (p.status.phase !== "Succeeded") p.status.phase = "Failed";
+  p.status.conditions = p.status.conditions ?? [];
+  setPodReady(p, false);
+  for (const c of p.status.containerStatuses ?? []) {
+    c.started = false;
+    if (!c.state?.terminated) c.state = { terminated: { exitCode: 137, reason: "Error", startedAt: c.state?.running?.startedAt ?? now, finishedAt: now } };
+  }
 }
 
 function setPodReady(p: Obj, ready: boolean): void {

@@ -9,9 +9,21 @@ export interface Timing {
   podReadyMs: number;
   terminationGraceScale: number;
   nodeBootMs: number;
+  /**
+   * Seeded lag of the disruption controller (lag.ts): each PDB sync runs this long (jittered by
+   * lagSeed between half and all of it) after the event that queued it, so PDB statuses trail the
+   * pods as on a real cluster. 0 = off (the default).
+   */
+  disruptionLagMs: number;
+  /** The same lag for the workload controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job). 0 = off. */
+  workloadLagMs: number;
+  /** Seed of the lag jitter (same seed, same sequence of delays). */
+  lagSeed: number;
 }
 
-export const DEFAULT_TIMING: Timing = { podStartMs: 20, podReadyMs: 30, terminationGraceScale: 0.001, nodeBootMs: 100 };
+export const DEFAULT_TIMING: Timing = {
+  podStartMs: 20, podReadyMs: 30, terminationGraceScale: 0.001, nodeBootMs: 100, disruptionLagMs: 0, workloadLagMs: 0, lagSeed: 1,
+};
 
 /** Server version served on /version and reported by nodes' kubelets. */
 export const KUBE_VERSION = "v1.33.5";
@@ -26,6 +38,12 @@ export const ANN = {
   freezeStatus: "simulator.nodepool-rotation.io/freeze-status",
   /** milliseconds until a node created through the API or a pool reports Ready. */
   bootMs: "simulator.nodepool-rotation.io/boot-ms",
+  /**
+   * "dead" on a Node: its kubelet stopped (crashed VM, network partition). The node lifecycle
+   * controller marks it Ready=Unknown, taints it unreachable and its pods not Ready; nothing on it
+   * starts, and pods deleted there stay Terminating (no kubelet confirms the deletion).
+   */
+  kubelet: "simulator.nodepool-rotation.io/kubelet",
   mirror: "kubernetes.io/config.mirror",
 };
 

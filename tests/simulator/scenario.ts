@@ -18,7 +18,7 @@ import { Obj } from "./util";
 /** Scenario-only kind declaring a GKE node pool (see the module comment). */
 export const NODE_POOL_KIND = "NodePool";
 
-const ORDER = ["Namespace", "ConfigMap", NODE_POOL_KIND, "Node", "PodDisruptionBudget", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "Pod", "Event"];
+const ORDER = ["Namespace", "ConfigMap", NODE_POOL_KIND, "Node", "PersistentVolume", "PersistentVolumeClaim", "Lease", "PodDisruptionBudget", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "Pod", "Event"];
 
 /** A parsed scenario: manifests (in load order), pools, and what the simulator ConfigMap says. */
 export interface ParsedScenario {
@@ -53,7 +53,7 @@ export function parseScenario(text: string): ParsedScenario {
   const timing: Partial<Timing> = {};
   const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "simulator" && o.metadata.namespace === "kube-system");
   if (cm) {
-    for (const k of ["podStartMs", "podReadyMs", "terminationGraceScale", "nodeBootMs"] as (keyof Timing)[]) {
+    for (const k of ["podStartMs", "podReadyMs", "terminationGraceScale", "nodeBootMs", "disruptionLagMs", "workloadLagMs", "lagSeed"] as (keyof Timing)[]) {
       const v = cm.data?.[k];
       if (v === undefined) continue;
       const n = Number(v);

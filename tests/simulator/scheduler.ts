@@ -5,6 +5,10 @@
  * the node inclusion policies; ScheduleAnyway as a preference), taints and tolerations and cordons;
  * otherwise PodScheduled=False/Unschedulable with a message like kube-scheduler's. Picks the first
  * feasible node round-robin, or the preferred one when the pod has ScheduleAnyway constraints.
+ * Persistent volume claims go through the VolumeBinding plugin (volumes.ts). Cordoned nodes are
+ * refused unless the pod tolerates node.kubernetes.io/unschedulable:NoSchedule (NodeUnschedulable
+ * plugin, pkg/scheduler/framework/plugins/nodeunschedulable/node_unschedulable.go: operator Exists
+ * with that key or with no key, effect NoSchedule or empty).
  */
 import type { Cluster } from "./cluster";
 import { constraintsOf, spreadFilter, spreadScore, spreadState } from "./spread";
@@ -170,16 +174,17 @@ export class Scheduler {
       let best = Number.POSITIVE_INFINITY;
       const reasons = new Map<string, number>();
       const blocked: Map<string, boolean>[] = [];
+      const volumes = this.c.volumes.check(pod);
       const pinned = pinnedNodeName(pod.spec ?? {});
       const candidates = pinned ? [pinned] : this.nodeOrder;
       const n = candidates.length;
       const selection = pinned ? "" : JSON.stringify([pod.spec?.nodeSelector ?? null, pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? null]);
       const cursor = pinned ? 0 : this.cursors.get(selection) ?? 0;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n && !volumes.preFilter; i++) {
         const idx = pinned ? 0 : (cursor + i) % n;
         const node = this.c.store.peek("nodes", candidates[idx]);
         if (!node) { reasons.set("node(s) not found", (reasons.get("node(s) not found") ?? 0) + 1); continue; }
-        const why = this.unfit(pod, req, node, blocked) ?? spreadFilter(spread, node);
+        const why = this.unfit(pod, req, node, blocked) ?? volumes.filter(node) ?? spreadFilter(spread, node);
         if (why) {
           reasons.set(why, (reasons.get(why) ?? 0) + 1);
           continue;
@@ -195,6 +200,7 @@ export class Scheduler {
       }
       if (chosen && !pinned) this.cursors.set(selection, (chosenIdx + 1) % n);
       if (chosen) {
+        this.c.volumes.provisionFor(pod, this.c.store.peek("nodes", chosen)!);
         this.c.store.mutate("pods", key, (p) => {
           p.spec.nodeName = chosen;
           p.status = p.status ?? {};
@@ -204,7 +210,8 @@ export class Scheduler {
       } else {
         this.unschedulable.add(key);
         const total = this.nodeOrder.length;
-        const detail = [...reasons].sort().map(([r, c]) => `${c} ${r}`).join(", ");
+        // a PreFilter failure (VolumeBinding: a missing or unbound claim) is the whole reason, with no node count
+        const detail = volumes.preFilter ?? [...reasons].sort().map(([r, c]) => `${c} ${r}`).join(", ");
         const message = `0/${total} nodes are available${detail ? `: ${detail}` : ""}. preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`;
         this.c.store.mutate("pods", key, (p) => {
           p.status = p.status ?? {};

@@ -6,7 +6,10 @@
 import * as http from "node:http";
 import { Socket } from "node:net";
 import { Cluster, defaultPod, KUBE_VERSION, PoolSpec } from "./cluster";
-import { evict } from "./eviction";
+import { evict, preconditionsHold } from "./eviction";
+import { admitCreate } from "./namespaces";
+import { nodeEndpoint } from "./nodefaults";
+import { openapiDocument } from "./openapi";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch";
 import { apiGroupList, apiResourceList, findResource, GROUPS, ResourceInfo } from "./resources";
 import { notFound, StoreError, StoreEvent } from "./store";
@@ -24,9 +27,13 @@ export interface Faults {
   dropRate: number;        // destroy the connection without an answer
   watchCloseRate: number;  // close a watch stream early (50-500 ms after it starts)
   latencyMs: number;       // added to every API request
+  /** the next N evictions that reach the PDB status write answer 409 Conflict on the PDB (eviction.ts) */
+  pdbConflicts: number;
+  /** fraction of those evictions answered so (seeded) */
+  pdbConflictRate: number;
 }
 
-export const NO_FAULTS: Faults = { seed: 1, errorRate: 0, retryAfterRate: 0, dropRate: 0, watchCloseRate: 0, latencyMs: 0 };
+export const NO_FAULTS: Faults = { seed: 1, errorRate: 0, retryAfterRate: 0, dropRate: 0, watchCloseRate: 0, latencyMs: 0, pdbConflicts: 0, pdbConflictRate: 0 };
 
 interface Route {
   info: ResourceInfo;
@@ -92,6 +99,15 @@ export class ApiServer {
       for (const s of this.sockets) s.destroy();
       this.server.closeAllConnections?.();
     });
+  }
+
+  /** Whether this eviction's PDB status write loses all its retries (faults pdbConflicts, pdbConflictRate). */
+  private pdbConflict(): boolean {
+    if (this.faults.pdbConflicts > 0) {
+      this.faults.pdbConflicts--;
+      return true;
+    }
+    return this.faults.pdbConflictRate > 0 && this.rand() < this.faults.pdbConflictRate;
   }
 
   // ------------------------------------------------------------------ plumbing
@@ -162,7 +178,11 @@ export class ApiServer {
     }
     if (path.startsWith("/openapi")) {
       this.cluster.recorder.countRequest("get", "openapi");
-      return this.send(res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      const doc = method === "GET" ? openapiDocument(path) : undefined;
+      if (doc === undefined) return this.send(res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Content-Length": Buffer.byteLength(doc) });
+      res.end(doc);
+      return;
     }
 
     const route = this.route(path);
@@ -438,16 +458,14 @@ export class ApiServer {
     o.metadata.namespace = route.ns ?? o.metadata.namespace;
     if (!o.metadata.namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     if (!this.cluster.store.peek("namespaces", o.metadata.namespace)) throw notFound("namespaces", o.metadata.namespace);
-    if (this.cluster.store.peek("namespaces", o.metadata.namespace)?.metadata.deletionTimestamp) {
-      throw new StoreError(403, "Forbidden", `${route.info.plural} "${o.metadata.name}" is forbidden: unable to create new content in namespace ${o.metadata.namespace} because it is being terminated`);
-    }
+    admitCreate(this.cluster, o.metadata.namespace, route.info.plural, route.info.group, o.metadata.name || o.metadata.generateName);
   }
 
   private async create(req: http.IncomingMessage, res: http.ServerResponse, route: Route, dryRun: boolean): Promise<void> {
     const body = await this.jsonBody(req);
     if (route.sub === "eviction") {
       if (!route.name) throw new StoreError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-      const r = evict(this.cluster, route.ns!, route.name, body, dryRun);
+      const r = evict(this.cluster, route.ns!, route.name, body, dryRun, () => this.pdbConflict());
       const headers: Record<string, string> = r.body.details?.retryAfterSeconds ? { "Retry-After": String(r.body.details.retryAfterSeconds) } : {};
       return this.send(res, r.code, r.body, headers);
     }
@@ -550,13 +568,7 @@ export class ApiServer {
     if (route.sub) throw new StoreError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
     const opts = await this.deleteOptions(req, q);
     const o = this.lookup(route);
-    const pre = opts.preconditions ?? {};
-    if (pre.uid && pre.uid !== o.metadata.uid) {
-      throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${route.info.plural} "${o.metadata.name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${o.metadata.uid}`, { name: o.metadata.name, kind: route.info.plural });
-    }
-    if (pre.resourceVersion && pre.resourceVersion !== o.metadata.resourceVersion) {
-      throw new StoreError(409, "Conflict", `Operation cannot be fulfilled on ${route.info.plural} "${o.metadata.name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${o.metadata.resourceVersion}`, { name: o.metadata.name, kind: route.info.plural });
-    }
+    preconditionsHold(opts.preconditions, o, route.info.kind, route.info.group);
     if (dryRun) return this.send(res, 200, o);
     const after = this.cluster.deleteObject(route.info.plural, objKey(o), opts.gracePeriodSeconds, "api", opts.propagationPolicy === "Orphan" || opts.orphanDependents === true);
     this.send(res, 200, after ?? o);
@@ -601,6 +613,10 @@ export class ApiServer {
         throw new StoreError(404, "NotFound", (e as Error).message);
       }
       return this.send(res, 200, { pool: m[1], deletedNodes: nodes });
+    }
+    if (path.startsWith("/simulator/nodes/")) {
+      const r = nodeEndpoint(this.cluster, method, path, await this.jsonBody(req));
+      if (r) return this.send(res, r.code, r.body);
     }
     if (path === "/simulator/faults" && method === "POST") {
       this.setFaults((await this.jsonBody(req)) ?? {});
@@ -690,6 +706,14 @@ export function defaultObject(plural: string, o: Obj): Obj {
       break;
     case "nodes":
       o.spec = o.spec ?? {};
+      break;
+    case "persistentvolumeclaims":
+      o.spec = o.spec ?? {};
+      o.status = { phase: "Pending" };
+      break;
+    case "persistentvolumes":
+      o.spec = o.spec ?? {};
+      o.status = { phase: "Pending" };
       break;
   }
   if (o.metadata.annotations && Object.keys(o.metadata.annotations).length === 0) delete o.metadata.annotations;

@@ -21,6 +21,12 @@ function podStatus(p: Obj): string {
   return phase;
 }
 
+/** ReadWriteOnce -> RWO, ... as kubectl prints access modes. */
+function accessModes(modes: string[] | undefined): string {
+  const short: Record<string, string> = { ReadWriteOnce: "RWO", ReadOnlyMany: "ROX", ReadWriteMany: "RWX", ReadWriteOncePod: "RWOP" };
+  return (modes ?? []).map((m) => short[m] ?? m).join(",");
+}
+
 const PRINTERS: Record<string, Printer> = {
   nodes: {
     cols: [name, { name: "Status", type: "string" }, { name: "Roles", type: "string" }, age, { name: "Version", type: "string" },
@@ -72,6 +78,25 @@ const PRINTERS: Record<string, Printer> = {
     cols: [name, { name: "Min Available", type: "string" }, { name: "Max Unavailable", type: "string" }, { name: "Allowed Disruptions", type: "integer" }, age],
     row: (p) => [p.metadata.name, p.spec?.minAvailable !== undefined ? String(p.spec.minAvailable) : "N/A",
       p.spec?.maxUnavailable !== undefined ? String(p.spec.maxUnavailable) : "N/A", p.status?.disruptionsAllowed ?? 0, shortAge(p.metadata.creationTimestamp)],
+  },
+  // pkg/printers/internalversion printPersistentVolume / printPersistentVolumeClaim / printLease
+  persistentvolumes: {
+    cols: [name, { name: "Capacity", type: "string" }, { name: "Access Modes", type: "string" }, { name: "Reclaim Policy", type: "string" },
+      { name: "Status", type: "string" }, { name: "Claim", type: "string" }, { name: "StorageClass", type: "string" }, { name: "VolumeAttributesClass", type: "string" },
+      { name: "Reason", type: "string" }, age],
+    row: (v) => [v.metadata.name, v.spec?.capacity?.storage ?? "", accessModes(v.spec?.accessModes), v.spec?.persistentVolumeReclaimPolicy ?? "Retain",
+      v.metadata.deletionTimestamp ? "Terminating" : v.status?.phase ?? "Pending", v.spec?.claimRef ? `${v.spec.claimRef.namespace}/${v.spec.claimRef.name}` : "",
+      v.spec?.storageClassName ?? "", "<unset>", v.status?.reason ?? "", shortAge(v.metadata.creationTimestamp)],
+  },
+  persistentvolumeclaims: {
+    cols: [name, { name: "Status", type: "string" }, { name: "Volume", type: "string" }, { name: "Capacity", type: "string" }, { name: "Access Modes", type: "string" },
+      { name: "StorageClass", type: "string" }, { name: "VolumeAttributesClass", type: "string" }, age],
+    row: (c) => [c.metadata.name, c.metadata.deletionTimestamp ? "Terminating" : c.status?.phase ?? "Pending", c.spec?.volumeName ?? "",
+      c.status?.capacity?.storage ?? "", accessModes(c.status?.accessModes), c.spec?.storageClassName ?? "", "<unset>", shortAge(c.metadata.creationTimestamp)],
+  },
+  leases: {
+    cols: [name, { name: "Holder", type: "string" }, age],
+    row: (l) => [l.metadata.name, l.spec?.holderIdentity ?? "", shortAge(l.metadata.creationTimestamp)],
   },
   namespaces: {
     cols: [name, { name: "Status", type: "string" }, age],

@@ -283,6 +283,12 @@ export function nodeMatchesPod(podSpec: Obj, node: Obj): boolean {
   for (const [k, v] of Object.entries(podSpec.nodeSelector ?? {})) if (labels[k] !== v) return false;
   const terms: Obj[] | undefined = podSpec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (!terms || terms.length === 0) return true;
+  return nodeSelectorTermsMatch(terms, node);
+}
+
+/** A NodeSelector's terms (ORed; an empty term matches nothing) against a node (component-helpers MatchNodeSelectorTerms). */
+export function nodeSelectorTermsMatch(terms: Obj[], node: Obj): boolean {
+  const labels = node.metadata?.labels ?? {};
   return terms.some((term) => {
     const exprs: Obj[] = term.matchExpressions ?? [];
     const fields: Obj[] = term.matchFields ?? [];

@@ -191,6 +191,7 @@ export class WorkloadControllers {
       const pod = this.newPodFromTemplate(s, name, undefined, { "statefulset.kubernetes.io/pod-name": name, "controller-revision-hash": revision, "apps.kubernetes.io/pod-index": String(i) });
       pod.spec.hostname = name;
       if (s.spec?.serviceName) pod.spec.subdomain = s.spec.serviceName;
+      this.c.volumes.claimTemplatesFor(s, pod);
       this.c.store.create("pods", pod);
       if (!parallel) break;
     }
