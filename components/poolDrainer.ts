@@ -153,7 +153,8 @@ export interface EngineBundle {
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
-const DEFAULT_ENGINE_ENTRY = path.join(__dirname, "rotation", "index.ts");
+/** The engine's entry: the TypeScript source in a checkout, the compiled module in the installed package (dist/). */
+const DEFAULT_ENGINE_ENTRY = ["index.ts", "index.js"].map((f) => path.join(__dirname, "rotation", f)).find((f) => fs.existsSync(f)) ?? path.join(__dirname, "rotation", "index.ts");
 
 /**
  * Builds the engine bundle from the engine's entry module by following its relative requires.

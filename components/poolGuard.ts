@@ -289,6 +289,41 @@ function answerHookRegistrationUnderMocks(): void {
   }
 }
 
+/** The first Pulumi CLI whose engine runs resource hooks (the pool guard is one). */
+export const MIN_PULUMI_CLI = "3.182.0";
+
+/**
+ * The error a program run by an older Pulumi CLI fails with, instead of the SDK's own. The SDK
+ * (@pulumi/pulumi runtime/resource.js `registerResourceHook`) rejects a hook's registration with
+ * "The Pulumi CLI does not support resource hooks. Please update the Pulumi CLI" when the engine does
+ * not advertise the feature; every pool bound to the hook awaits that registration, so the first
+ * NodePool fails with it and a stack trace. This says what is needed and how to get it, as a
+ * RunError (the language host prints its message alone). Any other error is returned unchanged.
+ */
+export function hookSupportError(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!message.includes("does not support resource hooks")) return err;
+  return new pulumi.RunError(
+    `nodepool-rotation needs Pulumi CLI ${MIN_PULUMI_CLI} or newer: every node pool carries the pool guard, a beforeDelete ` +
+      `resource hook, and the Pulumi CLI running this program does not support resource hooks. ` +
+      `Check with \`pulumi version\`; upgrade with \`curl -fsSL https://get.pulumi.com | sh\` (or \`brew upgrade pulumi\`; in ` +
+      `GitHub Actions set pulumi/actions' pulumi-version to ${MIN_PULUMI_CLI} or newer), then run the command again.`,
+  );
+}
+
+/** The hook, whose registration failure on a CLI without resource hooks reads as hookSupportError. */
+function explainOldCli(h: pulumi.ResourceHook): pulumi.ResourceHook {
+  // `__registered` is the SDK's registration promise (resource.js ResourceHook), awaited by every
+  // resource bound to the hook (prepareHooks); internal, so guarded, and pinned by a spec.
+  const internal = h as unknown as { __registered?: Promise<void> };
+  if (internal.__registered instanceof Promise) {
+    internal.__registered = internal.__registered.catch((err) => {
+      throw hookSupportError(err);
+    });
+  }
+  return h;
+}
+
 /** Records how the guard reaches a cluster (poolGuardHook does this; exported for engine-order specs that run the callback themselves). */
 export function registerPoolGuardCluster(cluster: PoolGuardCluster): void {
   clusters.push(cluster);
@@ -302,7 +337,7 @@ export function poolGuardHook(cluster: PoolGuardCluster): pulumi.ResourceHook {
   registerPoolGuardCluster(cluster);
   if (!hook) {
     answerHookRegistrationUnderMocks();
-    hook = new pulumi.ResourceHook(POOL_GUARD_HOOK, (args) => poolGuardCallback(args));
+    hook = explainOldCli(new pulumi.ResourceHook(POOL_GUARD_HOOK, (args) => poolGuardCallback(args)));
   }
   return hook;
 }

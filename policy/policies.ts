@@ -8,7 +8,7 @@
  * Rules that other parts already decide are reused, not re-implemented:
  *  - pool names, version slugs, date slugs, the GKE name regex and the version-skew rule come from
  *    components/naming.ts (the program builds names with the same functions);
- *  - the PoolDrainer type token is components/poolDrainer.ts's POOL_DRAINER_TYPE (docs/CONTRACTS.md).
+ *  - the PoolDrainer type token is components/poolDrainer.ts's POOL_DRAINER_TYPE (docs/architecture.md).
  *
  * Every property read goes through `known()` (policy/unknown.ts): a value unknown during preview
  * makes that one check stand aside and is never reported.
@@ -44,7 +44,7 @@ import {
 export const TYPES = {
     nodePool: "gcp:container/nodePool:NodePool",
     cluster: "gcp:container/cluster:Cluster",
-    /** docs/CONTRACTS.md; decided by components/poolDrainer.ts (dynamic resource module/type). */
+    /** docs/architecture.md; decided by components/poolDrainer.ts (dynamic resource module/type). */
     poolDrainer: POOL_DRAINER_TYPE,
     ...K8S_TYPES,
 } as const;

@@ -1,7 +1,7 @@
 /**
  * Rotation engine: plan and drain a node pool through the Kubernetes API. Imports
  * @kubernetes/client-node only (never @pulumi/*); the CLI, the PoolDrainer dynamic provider and the
- * rehearsal are thin doors into these functions. See docs/CONTRACTS.md "Rotation engine".
+ * rehearsal are thin doors into these functions. See docs/architecture.md "Rotation engine".
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "./client";

@@ -1,5 +1,5 @@
 /**
- * Public types of the rotation engine (see docs/CONTRACTS.md "Rotation engine").
+ * Public types of the rotation engine (see docs/architecture.md "Rotation engine").
  * Kubernetes objects are typed loosely on purpose: the engine reads objects from the typed client,
  * from raw watch events and from JSON snapshots alike, and only touches documented fields.
  */

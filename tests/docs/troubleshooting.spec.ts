@@ -18,7 +18,7 @@ import { parse } from "yaml";
 import { DrainError, drainOptionsFor, drainPool, formatAvailability } from "../../components/rotation";
 import { main as rotationCli } from "../../components/rotation/cli";
 import { drainFailureMessage, engineBundle, makeDrainerProvider } from "../../components/poolDrainer";
-import { guardPoolDelete, poolGuardCallback } from "../../components/poolGuard";
+import { guardPoolDelete, hookSupportError, poolGuardCallback } from "../../components/poolGuard";
 import { gkeKubeconfig } from "../../components/kubeconfig";
 import { preflight, PreflightError, LiveCluster } from "../../components/gke";
 import { StackConfigError, validateStackConfig } from "../../components/config";
@@ -593,6 +593,24 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       // Live drift: GKE upgraded the control plane, then the app pool, by itself (end of support).
       const name = poolName(app, config.environment);
       run({ config, live: live({ masterVersion: "1.35.2-gke.1300000", pools: [{ name, version: "1.35.2-gke.1300000", nodeCount: 3, initialNodeCount: 3, role: "app" }, { name: poolName(batch, config.environment), version: batch.version, nodeCount: 1, initialNodeCount: 1, role: "batch" }] }), offered: undefined, stack: "staging" });
+    });
+  });
+
+  describe("a Pulumi CLI older than resource hooks (pulumi preview / up)", () => {
+    it("the pool guard's registration fails with the minimum CLI and how to upgrade", async () => {
+      // The SDK's own rejection on an engine without the feature (tests/program/pulumiCli.spec.ts runs it end to end).
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const state = require("@pulumi/pulumi/runtime/state");
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { registerResourceHook } = require("@pulumi/pulumi/runtime/resource");
+      const before = state.getStore().supportsResourceHooks;
+      state.getStore().supportsResourceHooks = false;
+      try {
+        const sdkError = await registerResourceHook({ name: "probe" }).then(() => assert.fail("registered"), (e: Error) => e);
+        add("pulumi preview / up (old Pulumi CLI)", (hookSupportError(sdkError) as Error).message);
+      } finally {
+        state.getStore().supportsResourceHooks = before;
+      }
     });
   });
 

@@ -55,6 +55,8 @@ export interface HostOptions {
    * packages, as a CI checkout in another path (nothing else is shared).
    */
   checkout?: "project" | "elsewhere";
+  /** A project directory of one's own to run in (overrides `checkout`); its node_modules must hold @pulumi/pulumi. */
+  cwd?: string;
   /** Extra environment (inherited from the `pulumi` process by the real host). */
   env?: Record<string, string>;
 }
@@ -180,6 +182,7 @@ export async function startFreshHost(opts: HostOptions = {}): Promise<FreshHost>
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(tempDir, "node_modules"), "dir");
     cwd = tempDir;
   }
+  if (opts.cwd) cwd = opts.cwd;
   // The pulumi CLI's environment, minus what mocha's ts-node would add to a child.
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` };
   for (const k of ["NODE_OPTIONS", "NODE_PATH", "TS_NODE_PROJECT", "TS_NODE_TRANSPILE_ONLY", "TS_NODE_FILES"]) delete env[k];

@@ -1,6 +1,7 @@
 /**
  * `npm run rehearse [-- --scenario FILE] [--no-drain] [--default-budget B] [--block ROLE [--retry]] [--json] [--out DIR]`
  * `npm run rehearse -- --write-docs`
+ * `npm run rehearse -- --rollback [--json]` (docs/promotion.md's rollback runbook; tests/rehearsal/rollback.ts)
  *
  * Rehearses a node pool version bump of every role in a scenario end to end on the Kubernetes API
  * simulator with the real code (naming, the PoolDrainer's serialized delete(), the engine, in the
@@ -19,6 +20,7 @@ import * as path from "node:path";
 import { writeDocs } from "./figures";
 import { formatSummary } from "./report";
 import { claimHeld, runRehearsal } from "./run";
+import { formatRollback, rollbackHeld, runRollbackRehearsal } from "./rollback";
 import { DEFAULT_SCENARIO_FILE } from "./scenario";
 
 /** Parses argv and runs; returns the process exit code. */
@@ -31,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--default-budget <budget>", 'override every role\'s drain.defaultBudget (N, "N%" or "none": shows what the implicit budget protects)')
     .option("--block <role>", "block that role's drain with a PDB allowing no disruption (repeatable): shows what the engine deletes and keeps", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--retry", "with --block: then apply the operator's fix (scale the blocked workload up by one) and run the next pulumi up, which retries the pending deletes")
+    .option("--rollback", "rehearse docs/promotion.md's rollback runbook instead: a bad version whose nodes break readiness, then kubectl drain + the rollback bump")
     .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)")
     .option("--out <dir>", "directory for the SVG timeline (default: <tmp>/nodepool-rotation-rehearsal)")
     .option("--write-docs", "run the documented rehearsals and regenerate docs/proof/ (pictures, figures.json) and docs/proof.md's figures")
@@ -41,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     // --help exits 0; a usage error (unknown flag, missing value) is an error: 2.
     return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
   }
-  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; retry?: boolean; json: boolean; out?: string; writeDocs?: boolean }>();
+  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; retry?: boolean; rollback?: boolean; json: boolean; out?: string; writeDocs?: boolean }>();
   const log = (line: string) => process.stderr.write(line + "\n");
   // With --json, stdout carries exactly one document: anything a library prints goes to stderr.
   const consoleLog = console.log;
@@ -53,6 +56,11 @@ export async function main(argv: string[]): Promise<number> {
       const written = await writeDocs({ log });
       process.stdout.write(written.map((f) => `wrote ${f}`).join("\n") + "\n");
       return 0;
+    }
+    if (o.rollback) {
+      const r = await runRollbackRehearsal({ log });
+      process.stdout.write((o.json ? JSON.stringify(r, null, 2) : formatRollback(r)) + "\n");
+      return rollbackHeld(r) ? 0 : 1;
     }
     // `npm run` changes to the package directory; relative paths mean the caller's directory.
     const base = process.env.INIT_CWD ?? process.cwd();

@@ -179,7 +179,7 @@ export interface RehearsalResult {
   timeline: Timeline;
 }
 
-/** Pulumi type tokens, as the program registers them (components/versionedNodePool.ts, docs/CONTRACTS.md). */
+/** Pulumi type tokens, as the program registers them (components/versionedNodePool.ts, docs/architecture.md). */
 const COMPONENT = "nodepool-rotation:index:VersionedNodePool";
 const POOL = "gcp:container/nodePool:NodePool";
 const DRAINER = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";

@@ -5,19 +5,10 @@
 import * as assert from "node:assert/strict";
 import { CoreV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions, V1Pod, Watch } from "@kubernetes/client-node";
 import { ANN, startSimulator, Simulator } from "./index";
-import { deploymentYaml, FAST, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
+import { deploymentYaml, expectHttpError, FAST, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
 
 const NS = "ev";
 
-async function expectError(p: Promise<unknown>, code: number): Promise<any> {
-  try {
-    await p;
-  } catch (e: any) {
-    assert.equal(e.code, code, `expected HTTP ${code}, got ${e.code}: ${e.body}`);
-    return JSON.parse(e.body);
-  }
-  assert.fail(`expected HTTP ${code}, got success`);
-}
 
 describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", function () {
   let sim: Simulator;
@@ -84,7 +75,7 @@ describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", funct
   it("refuses with 429 and the budget named in the cause when no disruption is allowed", async () => {
     const [a, b] = await readyPods("web");
     await evict(a.metadata!.name!);
-    const body = await expectError(evict(b.metadata!.name!), 429);
+    const body = await expectHttpError(evict(b.metadata!.name!), 429);
     assert.equal(body.reason, "TooManyRequests");
     assert.equal(body.message, "Cannot evict pod as it would violate the pod's disruption budget.");
     assert.deepEqual(body.details.causes, [{ reason: "DisruptionBudget", message: "The disruption budget web needs 2 healthy pods and has 2 currently" }]);
@@ -95,7 +86,7 @@ describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", funct
   it("answers 500 when more than one PDB selects the pod", async () => {
     await policy.createNamespacedPodDisruptionBudget({ namespace: NS, body: { metadata: { name: "web2" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "web" } } } } });
     const [a] = await readyPods("web");
-    const body = await expectError(evict(a.metadata!.name!), 500);
+    const body = await expectHttpError(evict(a.metadata!.name!), 500);
     assert.equal(body.message, "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
   });
 
@@ -105,7 +96,7 @@ describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", funct
     const cur = await pdb("web");
     assert.ok(cur.status!.observedGeneration! < cur.metadata!.generation!);
     const [a] = await readyPods("web");
-    const body = await expectError(evict(a.metadata!.name!), 429);
+    const body = await expectHttpError(evict(a.metadata!.name!), 429);
     assert.deepEqual(body.details.causes, [{ reason: "DisruptionBudget", message: "The disruption budget web is still being processed by the server." }]);
   });
 
@@ -154,7 +145,7 @@ describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", funct
       await policy.patchNamespacedPodDisruptionBudget({ name: "web", namespace: NS, body: { spec: { minAvailable: 5 } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
       await unhealthy("sick");
       await waitFor("pdb observed", async () => { const p = await pdb("web"); return p.status!.observedGeneration === p.metadata!.generation && p.status!.desiredHealthy === 5; });
-      const body = await expectError(evict("sick"), 429);
+      const body = await expectHttpError(evict("sick"), 429);
       assert.match(body.details.causes[0].message, /needs 5 healthy pods and has 3 currently/);
     });
 
@@ -164,15 +155,15 @@ describe("simulator eviction (pkg/registry/core/pod/storage/eviction.go)", funct
       await waitFor("pdb observed", async () => { const p = await pdb("web"); return p.status!.observedGeneration === p.metadata!.generation; });
       await evict("sick");
       const [a] = await readyPods("web");
-      await expectError(evict(a.metadata!.name!), 429); // healthy pods stay protected
+      await expectHttpError(evict(a.metadata!.name!), 429); // healthy pods stay protected
     });
   });
 
   it("answers 404 for a missing pod and 400 when the body names another pod", async () => {
-    const nf = await expectError(evict("nope"), 404);
+    const nf = await expectHttpError(evict("nope"), 404);
     assert.equal(nf.message, 'pods "nope" not found');
     const [a] = await readyPods("web");
-    const bad = await expectError(core.createNamespacedPodEviction({ name: a.metadata!.name!, namespace: NS, body: { metadata: { name: "other", namespace: NS } } }), 400);
+    const bad = await expectHttpError(core.createNamespacedPodEviction({ name: a.metadata!.name!, namespace: NS, body: { metadata: { name: "other", namespace: NS } } }), 400);
     assert.equal(bad.message, "name in URL does not match name in Eviction object");
   });
 

@@ -40,6 +40,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
   }
 }
 
+/** Awaits a client-node call expected to fail with HTTP `code`; returns the parsed Status body. */
+export async function expectHttpError(p: Promise<unknown>, code: number): Promise<any> {
+  try {
+    await p;
+  } catch (e: any) {
+    if (e.code !== code) throw new Error(`expected HTTP ${code}, got ${e.code}: ${e.body}`);
+    return JSON.parse(e.body);
+  }
+  throw new Error(`expected HTTP ${code}, got success`);
+}
+
 /** Raw JSON request against the simulator (status code and parsed body). */
 export async function http(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(url + path, {

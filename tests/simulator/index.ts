@@ -1,5 +1,5 @@
 /**
- * In-process Kubernetes API simulator for tests (see docs/CONTRACTS.md "Simulator" and
+ * In-process Kubernetes API simulator for tests (see docs/architecture.md "Simulator" and
  * README.md, "Kubernetes API simulator"). Start one per test suite; always stop() it.
  *
  *   const sim = await startSimulator({ scenario: yamlText, timing: { podReadyMs: 20 } });

@@ -139,7 +139,7 @@ export class Kubelet {
       this.timers_.set(key, { uid, phase: "starting", h });
     } else if (phase === "Running") {
       const runMs = pod.metadata.annotations?.[ANN.runMs];
-      const neverReady = pod.metadata.annotations?.[ANN.ready] === "false";
+      const neverReady = pod.metadata.annotations?.[ANN.ready] === "false" || node.metadata.labels?.[ANN.podsReady] === "false" || node.metadata.annotations?.[ANN.podsReady] === "false";
       if (!isPodReady(pod) && !neverReady) {
         const h = this.c.timers.after(this.c.timing.podReadyMs, () => {
           this.timers_.delete(key);

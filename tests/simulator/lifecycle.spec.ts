@@ -6,17 +6,8 @@
 import * as assert from "node:assert/strict";
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, V1Pod } from "@kubernetes/client-node";
 import { startSimulator, Simulator } from "./index";
-import { deploymentYaml, FAST, http, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
+import { deploymentYaml, expectHttpError, FAST, http, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
 
-async function expectError(p: Promise<unknown>, code: number): Promise<any> {
-  try {
-    await p;
-  } catch (e: any) {
-    assert.equal(e.code, code, `expected HTTP ${code}, got ${e.code}: ${e.body}`);
-    return JSON.parse(e.body);
-  }
-  assert.fail(`expected HTTP ${code}, got success`);
-}
 
 const SCENARIO = scenario(
   nodeYaml("n1"),
@@ -51,13 +42,13 @@ describe("simulator lifecycle: namespaces, finalizers, dead kubelets, re-created
     assert.ok(ns.metadata!.deletionTimestamp);
     assert.equal(ns.status!.phase, "Terminating");
 
-    const created = await expectError(core.createNamespacedPod({ namespace: "doomed", body: { metadata: { name: "late" }, spec: { containers: [{ name: "c", image: "x" }] } } }), 403);
+    const created = await expectHttpError(core.createNamespacedPod({ namespace: "doomed", body: { metadata: { name: "late" }, spec: { containers: [{ name: "c", image: "x" }] } } }), 403);
     assert.equal(created.reason, "Forbidden");
     assert.equal(created.message, 'pods "late" is forbidden: unable to create new content in namespace doomed because it is being terminated');
     assert.deepEqual(created.details.causes, [{ reason: "NamespaceTerminating", message: "namespace doomed is being terminated", field: "metadata.namespace" }]);
 
     const name = victim.metadata!.name!;
-    const evicted = await expectError(core.createNamespacedPodEviction({ name, namespace: "doomed", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: "doomed" } } }), 403);
+    const evicted = await expectHttpError(core.createNamespacedPodEviction({ name, namespace: "doomed", body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace: "doomed" } } }), 403);
     assert.equal(evicted.message, `pods "${name}" is forbidden: unable to create new content in namespace doomed because it is being terminated`);
     assert.equal(evicted.details.causes[0].reason, "NamespaceTerminating");
     assert.deepEqual([evicted.details.name, evicted.details.kind], [name, "pods"]);

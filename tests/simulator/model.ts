@@ -32,6 +32,11 @@ export const KUBE_VERSION = "v1.33.5";
 export const ANN = {
   /** "false": the pod runs but never becomes Ready (an unhealthy pod). */
   ready: "simulator.nodepool-rotation.io/ready",
+  /**
+   * "false" as a label or annotation on a NODE: pods started there run but never become Ready (a
+   * node version whose runtime or kernel breaks the workloads' readiness probes; a rollback rehearsal).
+   */
+  podsReady: "simulator.nodepool-rotation.io/pods-ready",
   /** milliseconds: the pod's containers exit 0 this long after start (Job pods). */
   runMs: "simulator.nodepool-rotation.io/run-ms",
   /** "true" on a PDB: the disruption controller stops updating its status (stale status tests). */

@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { Store } from "./store";
 import { controllerRef, isPodReady, matchesLabelSelector, Obj, objKey, scaledValue } from "./util";
 
-/** The JSON served by GET /simulator/report (see docs/CONTRACTS.md). */
+/** The JSON served by GET /simulator/report (see docs/architecture.md). */
 export interface SimulatorReport {
   workloads: Record<string, { replicas: number; floor: number | null; minReady: number; msBelowFloor: number; msAtZero: number; pdb?: string }>;
   pdbs: Record<string, { maxConcurrentDisruptions: number; evictionsAllowed: number; evictionsRejected: number }>;

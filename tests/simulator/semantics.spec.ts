@@ -6,17 +6,8 @@
 import * as assert from "node:assert/strict";
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions, V1PodDisruptionBudgetStatus, Watch } from "@kubernetes/client-node";
 import { startSimulator, Simulator, Timing } from "./index";
-import { deploymentYaml, FAST, http, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
+import { deploymentYaml, expectHttpError, FAST, http, isReady, nodeYaml, pdbYaml, scenario, waitFor } from "./helpers";
 
-async function expectError(p: Promise<unknown>, code: number): Promise<any> {
-  try {
-    await p;
-  } catch (e: any) {
-    assert.equal(e.code, code, `expected HTTP ${code}, got ${e.code}: ${e.body}`);
-    return JSON.parse(e.body);
-  }
-  assert.fail(`expected HTTP ${code}, got success`);
-}
 
 function statefulSet(name: string, replicas: number): object {
   return {
@@ -48,7 +39,7 @@ describe("simulator semantics: eviction conflicts, disruption controller lag, No
     const f = await http(sim.url, "POST", "/simulator/faults", { pdbConflicts: 1 });
     assert.equal(f.body.pdbConflicts, 1);
 
-    const body = await expectError(evict("shop", a.metadata!.name!), 409);
+    const body = await expectHttpError(evict("shop", a.metadata!.name!), 409);
     assert.deepEqual(body, {
       kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
       message: 'Operation cannot be fulfilled on poddisruptionbudgets.policy "web": the object has been modified; please apply your changes to the latest version and try again',
@@ -58,7 +49,7 @@ describe("simulator semantics: eviction conflicts, disruption controller lag, No
     assert.equal((await policy.readNamespacedPodDisruptionBudget({ name: "web", namespace: "shop" })).status!.disruptionsAllowed, 1, "budget not spent");
     assert.equal(sim.report().evictions, 0);
 
-    const pod = await expectError(evict("shop", b.metadata!.name!, { deleteOptions: { preconditions: { uid: "not-its-uid" } } }), 409);
+    const pod = await expectHttpError(evict("shop", b.metadata!.name!, { deleteOptions: { preconditions: { uid: "not-its-uid" } } }), 409);
     assert.deepEqual(pod.details, { name: b.metadata!.name, kind: "Pod" });
     assert.equal(pod.message, `Operation cannot be fulfilled on Pod "${b.metadata!.name}": the UID in the precondition (not-its-uid) does not match the UID in record (${b.metadata!.uid}). The object might have been deleted and then recreated`);
     await evict("shop", a.metadata!.name!); // the fault was for one eviction only
@@ -116,22 +107,22 @@ describe("simulator semantics: eviction conflicts, disruption controller lag, No
     const leases = sim.kubeConfig().makeApiClient(CoordinationV1Api);
     const created = await leases.createNamespacedLease({ namespace: "kube-system", body: { metadata: { name: "drain-budget" }, spec: { holderIdentity: "drainer-a", leaseDurationSeconds: 30 } } });
     assert.equal(created.spec!.holderIdentity, "drainer-a");
-    const dup = await expectError(leases.createNamespacedLease({ namespace: "kube-system", body: { metadata: { name: "drain-budget" }, spec: {} } }), 409);
+    const dup = await expectHttpError(leases.createNamespacedLease({ namespace: "kube-system", body: { metadata: { name: "drain-budget" }, spec: {} } }), 409);
     assert.equal(dup.reason, "AlreadyExists");
     assert.equal(dup.message, 'leases.coordination.k8s.io "drain-budget" already exists');
 
     const mine = await leases.readNamespacedLease({ name: "drain-budget", namespace: "kube-system" });
     const theirs = await leases.replaceNamespacedLease({ name: "drain-budget", namespace: "kube-system", body: { ...mine, spec: { ...mine.spec, holderIdentity: "drainer-b" } } });
     assert.notEqual(theirs.metadata!.resourceVersion, mine.metadata!.resourceVersion);
-    const stale = await expectError(leases.replaceNamespacedLease({ name: "drain-budget", namespace: "kube-system", body: { ...mine, spec: { ...mine.spec, holderIdentity: "drainer-a2" } } }), 409);
+    const stale = await expectHttpError(leases.replaceNamespacedLease({ name: "drain-budget", namespace: "kube-system", body: { ...mine, spec: { ...mine.spec, holderIdentity: "drainer-a2" } } }), 409);
     assert.equal(stale.reason, "Conflict");
     assert.equal(stale.message, 'Operation cannot be fulfilled on leases.coordination.k8s.io "drain-budget": the object has been modified; please apply your changes to the latest version and try again');
     const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-    await expectError(leases.patchNamespacedLease({ name: "drain-budget", namespace: "kube-system", body: { metadata: { resourceVersion: mine.metadata!.resourceVersion }, spec: { holderIdentity: "x" } } }, merge), 409);
+    await expectHttpError(leases.patchNamespacedLease({ name: "drain-budget", namespace: "kube-system", body: { metadata: { resourceVersion: mine.metadata!.resourceVersion }, spec: { holderIdentity: "x" } } }, merge), 409);
     const patched = await leases.patchNamespacedLease({ name: "drain-budget", namespace: "kube-system", body: { metadata: { resourceVersion: theirs.metadata!.resourceVersion }, spec: { holderIdentity: "drainer-c" } } }, merge);
     assert.equal(patched.spec!.holderIdentity, "drainer-c");
     assert.deepEqual((await leases.listNamespacedLease({ namespace: "kube-system" })).items.map((l) => l.metadata!.name), ["drain-budget"]);
     await leases.deleteNamespacedLease({ name: "drain-budget", namespace: "kube-system" });
-    await expectError(leases.readNamespacedLease({ name: "drain-budget", namespace: "kube-system" }), 404);
+    await expectHttpError(leases.readNamespacedLease({ name: "drain-budget", namespace: "kube-system" }), 404);
   });
 });

@@ -98,6 +98,11 @@ describe("simulator volumes: PV/PVC binding and the VolumeBinding filter", funct
     await core.createNamespacedPersistentVolumeClaim({ namespace: "db", body: JSON.parse(pvc("lost", "no-such-pv")) });
     await core.createNamespacedPod({ namespace: "db", body: podUsing("lost-pod", "lost") });
     assert.match(await waitFor("lost-pod unschedulable", async () => unschedulable(await pod("lost-pod"))), /2 node\(s\) unavailable due to one or more pvc\(s\) bound to non-existent pv\(s\)/);
+    // the missing claim arrives (with a class: provisioned for the node the pod gets): the pod is placed
+    await core.createNamespacedPersistentVolumeClaim({ namespace: "db", body: { metadata: { name: "nope" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "standard-rwo", resources: { requests: { storage: "1Gi" } } } } });
+    const placed = await waitFor("orphan placed", async () => (await pod("orphan")).spec!.nodeName);
+    const claim = await waitFor("nope bound", async () => { const c = await core.readNamespacedPersistentVolumeClaim({ name: "nope", namespace: "db" }); return c.status?.phase === "Bound" ? c : undefined; });
+    assert.equal(claim.metadata!.annotations!["volume.kubernetes.io/selected-node"], placed);
   });
 
   it("StatefulSet volumeClaimTemplates: a claim per pod, provisioned in the zone of its first node, reused by the recreated pod", async () => {

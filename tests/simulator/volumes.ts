@@ -45,10 +45,9 @@ export class VolumeController {
   }
 
   onVolumeObject(plural: string, o: Obj, type: string): void {
-    if (type === "DELETED") {
-      this.c.scheduler.retryUnschedulable();
-      return;
-    }
+    // pods waiting on a claim or volume get another try whenever one changes
+    this.c.scheduler.retryUnschedulable();
+    if (type === "DELETED") return;
     this.c.timers.soon(() => (plural === "persistentvolumeclaims" ? this.syncClaim(objKey(o)) : this.syncVolume(o.metadata.name)));
   }
 
@@ -75,7 +74,6 @@ export class VolumeController {
         v.status = { phase: "Bound" };
       });
     }
-    this.c.scheduler.retryUnschedulable();
   }
 
   private syncVolume(name: string): void {
