@@ -137,9 +137,13 @@ export function formatBench(run: BenchRun): string {
   return out.join("\n");
 }
 
-/** Every benchmark `npm run bench` runs, in order: tests/bench/engine.ts's, then tests/bench/noPdb.ts's. */
+/** Every benchmark `npm run bench` runs, in order: tests/bench/engine.ts's, tests/bench/noPdb.ts's, then tests/bench/gkeCompare.ts's. */
 export async function allBenchmarks(): Promise<Benchmark[]> {
-  return [...collectBenchmarks((await import("./engine")) as Record<string, unknown>), ...collectBenchmarks((await import("./noPdb")) as Record<string, unknown>)];
+  return [
+    ...collectBenchmarks((await import("./engine")) as Record<string, unknown>),
+    ...collectBenchmarks((await import("./noPdb")) as Record<string, unknown>),
+    ...collectBenchmarks((await import("./gkeCompare")) as Record<string, unknown>),
+  ];
 }
 
 /** Parses argv, runs, prints; returns the exit code. */

@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CONTENDERS } from "./compare";
 import { BEGIN, DOC_RUNS, DOCS_DIR, END, FIGURES_FILE, FiguresDoc, HEADLINE_BEGIN, HEADLINE_END, PROOF_PAGE, readBlock, renderFigures, renderHeadline, replaceBlock } from "./figures";
 
 describe("rehearsal figures (docs/proof/figures.json -> docs/proof.md)", () => {
@@ -27,10 +28,23 @@ describe("rehearsal figures (docs/proof/figures.json -> docs/proof.md)", () => {
   });
 
   it("every picture it shows exists and is the run's SVG", () => {
-    for (const run of Object.values(doc.runs)) {
-      const file = path.join(DOCS_DIR, run.picture);
-      assert.ok(fs.existsSync(file), `${run.picture} missing`);
+    for (const picture of [...Object.values(doc.runs).map((r) => r.picture), ...doc.compare.rows.map((r) => `proof/${r.picture}`)]) {
+      const file = path.join(DOCS_DIR, picture);
+      assert.ok(fs.existsSync(file), `${picture} missing`);
       assert.match(fs.readFileSync(file, "utf8").slice(0, 300), /<svg /);
+    }
+  });
+
+  it("the comparison holds every contender, this tool without an outage, DaemonSets apart, pictures on one axis", () => {
+    const ids = doc.compare.rows.map((r) => r.id);
+    assert.deepEqual(ids, CONTENDERS.map((c) => c.id).filter((id) => ids.includes(id)), "in the documented order");
+    assert.ok(["rotation", "surge", "blueGreen", "autoscaledBlueGreen", "poolDeletion"].every((id) => ids.includes(id as never)));
+    const ours = doc.compare.rows.find((r) => r.id === "rotation")!;
+    assert.deepEqual([ours.outages, ours.belowFloor, ours.podsKilled], [[], [], 0]);
+    for (const r of doc.compare.rows) {
+      assert.ok(!Object.keys(r.workloads).some((k) => k.includes("/DaemonSet/")), `${r.id}: a DaemonSet among the workloads`);
+      const svg = fs.readFileSync(path.join(DOCS_DIR, "proof", r.picture), "utf8");
+      assert.equal(Number(/data-axis-end-ms="(\d+)"/.exec(svg)?.[1]), Math.round(doc.compare.axisEndMs), `${r.picture}: not on the shared axis`);
     }
   });
 

@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { CompareResult, runCompare, workloadCell, minutes } from "./compare";
+import { scaleCaption } from "./scale";
 import { modeLabel, shapeText } from "./report";
 import { claimHeld, RehearsalOptions, RehearsalResult, runRehearsal } from "./run";
 import { DEFAULT_SCENARIO_FILE, TWO_ROLES_SCENARIO_FILE } from "./scenario";
@@ -122,6 +124,8 @@ export interface FiguresDoc {
   /** Scaled pod start-up of the default scenario: podStartMs + podReadyMs (read every duration as a multiple of it). */
   podStartupMs: number;
   runs: Record<DocRun["id"], RunDoc>;
+  /** `npm run rehearse -- --compare` on the default scenario (pictures under proof/). */
+  compare: CompareResult;
 }
 
 /** A run's result as documented (pure). */
@@ -237,7 +241,7 @@ function retryCell(x: RoleDoc): string {
 export function renderHeadline(doc: FiguresDoc): string[] {
   const { drain, budgetNone, noDrain, twoRoles, twoRolesBlocked } = doc.runs;
   const shape = drain.roles[0];
-  const multi = Object.entries(drain.workloads).filter(([, w]) => w.replicas > 1 && !w.batch);
+  const multi = Object.entries(drain.workloads).filter(([, w]) => w.replicas > 1 && !w.batch && w.kind !== "DaemonSet");
   const implicit = Object.entries(drain.workloads).filter(([, w]) => w.floorSource?.startsWith("implicit") && w.replicas > 1);
   const noneDown = budgetNone.outages.map((k) => `\`${k}\` ${budgetNone.workloads[k].msAtZero} ms`).join(", ");
   const blocked = twoRolesBlocked.roles.find((r) => r.blockedBy);
@@ -247,7 +251,7 @@ export function renderHeadline(doc: FiguresDoc): string[] {
       `**0 ms at zero ready and 0 ms below their floor**, ${drain.evictions} evictions, ${drain.workloadPodsKilled} workload pods killed, ${s(drain.totalMs)} end to end (pod start-up t = ${doc.podStartupMs} ms).`,
     `- **Workloads without a PDB are protected too**: ${implicit.map(([k, w]) => `\`${k}\` (${w.replicas} replicas, no PDB) never went below its implicit floor of ${w.floor}`).join("; ")}. ` +
       `With \`defaultBudget: none\` (what \`kubectl drain\` does): ${noneDown || "no outage"} at zero ready.`,
-    `- **Without the drain** (GKE deleting the pool): ${noDrain.outages.length} multi-replica workloads at zero ready, ${noDrain.workloadPodsKilled} workload pods killed.`,
+    compareHeadline(doc.compare, noDrain),
     `- **The drain's own availability evidence agrees with two independent observers**: within ${Math.max(drain.evidence.maxDeltaProberMs, twoRoles.evidence.maxDeltaProberMs)} ms ` +
       `of a separate watch and ${Math.max(drain.evidence.maxDeltaSimulatorMs, twoRoles.evidence.maxDeltaSimulatorMs)} ms of the simulator's record, ` +
       `floors and lowest ready counts ${drain.evidence.agree && twoRoles.evidence.agree ? "identical" : "NOT identical"}.`,
@@ -259,6 +263,70 @@ export function renderHeadline(doc: FiguresDoc): string[] {
           `; ${twoRolesBlocked.workloadPodsKilled} workload pods killed, ${twoRolesBlocked.zeroDowntime ? "zero downtime" : "OUTAGE"} throughout.`
         : ""),
   ];
+}
+
+/** The headline's line on the comparison with what a user would pick instead. */
+function compareHeadline(c: CompareResult, noDrain: RunDoc): string {
+  const row = (x: CompareResult["rows"][number]) =>
+    `${x.id === "rotation" ? "**this tool**" : x.label} ${x.outages.length} at zero / ${x.belowFloor.length} below floor, ${x.note ? "≤ " : ""}${minutes(x.gkeRotationS)}` +
+    (x.podsKilled ? `, ${x.podsKilled} pods deleted without eviction` : "");
+  // Only a fair claim when this tool's run began with the Job still running too.
+  const jobRan = c.rows.find((x) => x.id === "rotation")?.workloads;
+  const oursSawJobRun = Object.values(jobRan ?? {}).some((w) => w.batch && w.readyAtStart > 0);
+  const rerun = oursSawJobRun ? c.rows.filter((x) => Object.values(x.workloads).some((w) => w.batch && (w.podsSeen ?? 0) > w.replicas)).map((x) => x.label) : [];
+  return (
+    `- **Against what you would use instead** (same pool and workloads, one run each, \`npm run rehearse -- --compare\`; multi-replica workloads, GKE time): ` +
+    c.rows.map(row).join("; ") +
+    (rerun.length ? `. The nightly Job was killed mid-run (its work ran twice) by: ${rerun.join(", ")}` : "") +
+    `. Plain pool deletion alone (\`--no-drain\`): ${noDrain.outages.length} multi-replica workloads at zero ready.`
+  );
+}
+
+/** The comparison's part of docs/proof.md. */
+export function renderCompare(c: CompareResult): string[] {
+  const out: string[] = [];
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  out.push(`### Side by side: GKE's own upgrades and \`kubectl drain\` (\`npm run rehearse -- --compare\`)`);
+  out.push("");
+  out.push(
+    `The same rotation of \`${c.scenario}\`, one fresh simulator per contender, the same timing. ${scaleCaption(c.scale)} ` +
+      `Floors: the PDB's, else the 25% implicit budget this tool applies (GKE promises nothing for workloads without a PDB: a figure there says what a reader would call "below floor", not what GKE broke). ` +
+      `DaemonSets are in a table of their own (their pods go with their nodes). Rotation: from the first action until the old nodes are gone.`,
+  );
+  out.push("");
+  out.push("| contender | settings | rotation (simulated) | ≈ on GKE | all Ready again | multi-replica workloads at zero | below their floor | workload pods deleted without eviction | evictions | PDB cut-offs (pods) |");
+  out.push("|---|---|---|---|---|---|---|---|---|---|");
+  for (const x of c.rows) {
+    out.push(
+      `| ${x.id === "rotation" ? "**nodepool-rotation**" : x.label} | ${x.how.replace(/\|/g, "\\|")} | ${s(x.rotationMs)} | ${x.note ? "≤ " : ""}${minutes(x.gkeRotationS)} | ${s(x.totalMs)} | ` +
+        `${x.outages.length ? x.outages.map((k) => `\`${k}\``).join(", ") : "**0**"} | ${x.belowFloor.length ? x.belowFloor.map((k) => `\`${k}\``).join(", ") : "**0**"} | ${x.podsKilled} | ${x.evictions} | ${x.pdbCutoffs} (${x.podsDeletedAfterCutoff}) |`,
+    );
+  }
+  for (const x of c.rows.filter((y) => y.note)) out.push(`\n${x.label}: ${x.note}.`);
+  for (const x of c.skipped) out.push(`\nNot run: ${x.id} (${x.why}).`);
+  out.push("");
+  out.push("Per workload: min Ready / ms below floor / ms at zero.");
+  out.push("");
+  const first = c.rows[0];
+  const keys = [...new Set(c.rows.flatMap((x) => Object.keys(x.workloads)))].sort();
+  out.push(`| workload | replicas | floor | ${c.rows.map((x) => x.label).join(" | ")} |`);
+  out.push(`|---|---|---|${c.rows.map(() => "---").join("|")}|`);
+  for (const k of keys) {
+    const w = first.workloads[k];
+    out.push(`| \`${k}\` | ${w?.replicas ?? "?"} | ${w?.floor ?? "–"}${w?.floorSource?.startsWith("implicit") ? " (implicit)" : ""} | ${c.rows.map((x) => workloadCell(x.workloads[k])).join(" | ")} |`);
+  }
+  const ds = [...new Set(c.rows.flatMap((x) => Object.keys(x.daemonSets)))].sort();
+  if (ds.length) {
+    out.push("");
+    out.push(`| DaemonSet (min Ready / ms at zero) | ${c.rows.map((x) => x.label).join(" | ")} |`);
+    out.push(`|---|${c.rows.map(() => "---").join("|")}|`);
+    for (const k of ds) out.push(`| \`${k}\` | ${c.rows.map((x) => (x.daemonSets[k] ? `${x.daemonSets[k].minReady} / ${x.daemonSets[k].msAtZero}` : "–")).join(" | ")} |`);
+  }
+  out.push("");
+  out.push(`Every picture below has the same time axis (0–${s(c.axisEndMs)}).`);
+  out.push("");
+  for (const x of c.rows) out.push(`![${x.label}](proof/${x.picture})`);
+  return out;
 }
 
 /** The generated block of docs/proof.md (between BEGIN and END, exclusive). */
@@ -286,7 +354,7 @@ export function renderFigures(doc: FiguresDoc): string {
   const cols = [
     ["with the drain", drain],
     ["`--default-budget none`", budgetNone],
-    ["without the drain (GKE)", noDrain],
+    ["GKE pool deletion, no drain", noDrain],
   ] as const;
   out.push(`| | ${cols.map(([h, r]) => `**${h}** (\`${r.command}\`)`).join(" | ")} |`);
   out.push(`|---|${cols.map(() => "---").join("|")}|`);
@@ -302,6 +370,8 @@ export function renderFigures(doc: FiguresDoc): string {
   }
   out.push("");
   for (const [h, r] of cols) out.push(`![rehearsal ${h.replace(/`/g, "")}](${r.picture})`);
+  out.push("");
+  out.push(...renderCompare(doc.compare));
   out.push("");
   out.push("### The drain's own evidence against two independent observers");
   out.push("");
@@ -388,12 +458,18 @@ export async function writeDocs(opts: { log?: (l: string) => void; docsDir?: str
       if (!claimHeld(r)) throw new Error(`rehearsal: \`${run.command}\` did not show what it should (${modeLabel(r)}): docs not written`);
       runs[run.id] = runDoc(run, r);
     }
+    log("--- npm run rehearse -- --compare");
+    const compare = await runCompare({ outDir: tmp, log });
+    const ours = compare.rows.find((x) => x.id === "rotation");
+    if (!ours || ours.outages.length || ours.belowFloor.length) throw new Error("rehearsal: `npm run rehearse -- --compare`: this tool's row shows an outage: docs not written");
+    compare.scenario = rel(compare.scenario);
     const doc: FiguresDoc = {
       generatedBy: "npm run rehearse -- --write-docs",
       generatedAt: new Date().toISOString(),
       machine: { cpus: os.cpus().length, loadAvg1m: Math.round(os.loadavg()[0] * 10) / 10, node: process.versions.node },
       podStartupMs: podStartupMs(DEFAULT_SCENARIO_FILE),
       runs,
+      compare,
     };
     const page = path.join(docsDir, "proof.md");
     const updated = replaceBlock(fs.readFileSync(page, "utf8"), BEGIN, END, renderFigures(doc));
@@ -403,6 +479,10 @@ export async function writeDocs(opts: { log?: (l: string) => void; docsDir?: str
     for (const run of DOC_RUNS) {
       fs.copyFileSync(path.join(tmp, run.picture), path.join(proofDir, run.picture));
       written.push(path.join(proofDir, run.picture));
+    }
+    for (const row of compare.rows) {
+      fs.copyFileSync(path.join(tmp, row.picture), path.join(proofDir, row.picture));
+      written.push(path.join(proofDir, row.picture));
     }
     fs.writeFileSync(path.join(proofDir, "figures.json"), JSON.stringify(doc, null, 2) + "\n");
     written.push(path.join(proofDir, "figures.json"));

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
-import { decodePoints, renderSvg, writeSvg } from "./picture";
+import { execFileSync } from "node:child_process";
+import { decodePoints, LABEL_RIGHT, renderSvg, textWidth, wrapText, writeSvg } from "./picture";
 import { msWhere, record, Timeline, workloadFigures } from "./timeline";
 import { loadScenario, parseScenario, TWO_ROLES_SCENARIO_FILE } from "./scenario";
 
@@ -89,6 +90,59 @@ describe("rehearsal picture (SVG)", () => {
     const markers = groups.filter((g) => g.class === "marker");
     assert.deepEqual(markers.map((g) => g["data-label"]), tl.markers.map((m) => m.label));
     assert.ok(!/<script|href=|@import|url\(/i.test(svg), "self-contained: no scripts or external references");
+  });
+
+  it("no text runs past the canvas: long titles, subtitles, keys and marker labels are wrapped or fitted", () => {
+    const tl = sampleTimeline();
+    const long = "a-very-long-namespace-name/Deployment/a-workload-name-that-goes-on-and-on-and-on";
+    tl.workloads[long] = { info: { ...tl.workloads["shop/Deployment/nginx"].info, key: long, floorSource: "implicit 25%", floor: 3 }, points: [{ t: 0, v: 5 }] };
+    tl.markers.push({ t: 4000, label: "delete pool app-1-34-4-gke1047000-20261101-1c698 ".repeat(4) });
+    const svg = renderSvg(tl, {
+      title: "GKE autoscaled blue-green: waitForDrainDuration 0s (default 3 days); green scaled by the cluster autoscaler, which is long",
+      subtitle: "app (3 zones x 2 nodes): app-1-34-4-gke1047000-20261101-1c698 -> app-1-35-2-gke1269000-20261120-1c698: old pool deleted; ".repeat(3),
+      caption: "Simulated time. Pod start-up t = 340 ms, node boot 600 ms; GKE scale: 1 s here ≈ 100 s on GKE (terminationGraceScale 0.01), so t stands for 34 s.",
+      figures: { [long]: workloadFigures(tl.workloads[long], tl.endMs) },
+      axisEndMs: 8000,
+    });
+    const width = Number(/<svg [^>]*width="(\d+)"/.exec(svg)![1]);
+    let n = 0;
+    for (const m of svg.matchAll(/<text([^>]*)>([^<]*)<\/text>/g)) {
+      const attr = (k: string) => new RegExp(`\\b${k}="([^"]*)"`).exec(m[1])?.[1];
+      const text = m[2].replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+      const w = textWidth(text, Number(attr("font-size") ?? 12), attr("font-weight") === "bold");
+      const x = Number(attr("x"));
+      const [left, right] = attr("text-anchor") === "middle" ? [x - w / 2, x + w / 2] : attr("text-anchor") === "end" ? [x - w, x] : [x, x + w];
+      assert.ok(left >= 0 && right <= width, `text runs past the canvas (${left.toFixed(0)}..${right.toFixed(0)} of ${width}): ${text}`);
+      if (x === 10) assert.ok(right <= LABEL_RIGHT, `a row label runs into the plot (ends at ${right.toFixed(0)} > ${LABEL_RIGHT}): ${text}`);
+      n++;
+    }
+    assert.ok(n > 20, `${n} texts checked`);
+    // (row labels, at x 10, must also end before the plot)
+    assert.ok(wrapText("x ".repeat(200), 300).every((l) => textWidth(l, 12) <= 300));
+    assert.equal(Number(/data-axis-end-ms="(\d+)"/.exec(svg)![1]), 8000, "a shared time axis longer than the record");
+    assert.match(svg, />8 s<\/text>/, "the axis runs to the shared end");
+    assert.match(svg, /class="y-label"[^>]*>floor 3</, "the floor is labelled on the y axis");
+  });
+
+  it("draws cordoned periods, a tick per eviction or delete, and renders to a PNG of the canvas size", function () {
+    const tl = sampleTimeline();
+    tl.cordons = [{ node: "n1", pool: "app-v1", from: 500, to: 3000 }, { node: "n2", pool: "app-v1", from: 800 }];
+    tl.disruptions = [{ t: 1200, pod: "shop/nginx-1", workload: "shop/Deployment/nginx", evicted: true }, { t: 3000, pod: "shop/nginx-2", workload: "shop/Deployment/nginx", evicted: false }];
+    const svg = renderSvg(tl, { title: "ticks" });
+    const cordoned = [...svg.matchAll(/class="cordoned" data-node="(\w+)" data-from="(\d+)" data-to="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
+    assert.deepEqual(cordoned, [["n1", 500, 3000], ["n2", 800, 5000]], "an open period runs to the end");
+    assert.deepEqual([...svg.matchAll(/class="(eviction|deletion)" data-t="(\d+)"/g)].map((m) => [m[1], Number(m[2])]), [["eviction", 1200], ["deletion", 3000]]);
+    let rsvg = "";
+    try {
+      rsvg = execFileSync("sh", ["-c", "command -v rsvg-convert"], { encoding: "utf8" }).trim();
+    } catch {
+      /* not installed */
+    }
+    if (!rsvg) return this.skip();
+    const png = execFileSync(rsvg, ["--format", "png"], { input: svg });
+    assert.equal(png.subarray(1, 4).toString(), "PNG");
+    const [w, h] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+    assert.deepEqual([w, h], [1100, Number(/<svg [^>]*height="(\d+)"/.exec(svg)![1])]);
   });
 
   it("writes the file and returns its absolute path", () => {

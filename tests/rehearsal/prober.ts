@@ -10,7 +10,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { performance } from "node:perf_hooks";
-import { Point, record, WorkloadInfo, WorkloadSeries } from "./timeline";
+import { Cordon, Disruption, Point, record, WorkloadInfo, WorkloadSeries } from "./timeline";
 
 /** Label GKE puts on every node with its pool's name. */
 export const POOL_LABEL = "cloud.google.com/gke-nodepool";
@@ -68,6 +68,10 @@ export interface ProbeTarget {
 export interface ProbeSeries {
   workloads: Record<string, WorkloadSeries>;
   pools: Record<string, Point[]>;
+  /** Each node's cordoned periods (open ones have no `to`). */
+  cordons: Cordon[];
+  /** The first moment each pod was seen terminating, and whether the Eviction API did it. */
+  disruptions: Disruption[];
 }
 
 /**
@@ -75,7 +79,9 @@ export interface ProbeSeries {
  * rehearsal uses for every timestamp, so markers and series share one clock.
  */
 export class Prober {
-  readonly series: ProbeSeries = { workloads: {}, pools: {} };
+  readonly series: ProbeSeries = { workloads: {}, pools: {}, cordons: [], disruptions: [] };
+  private readonly openCordons = new Map<string, Cordon>();
+  private readonly terminating = new Set<string>();
   private readonly informers: (k8s.Informer<any> & k8s.ObjectCache<any>)[] = [];
   private stopped = false;
   /** Exceptions raised while handling events (empty in a sound run). */
@@ -199,6 +205,45 @@ export class Prober {
     return this.podList().filter((p) => set.has(p.spec?.nodeName ?? "") && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
   }
 
+  /** Ready DaemonSet pods per node, for the named nodes (a new pool serves once its DaemonSets run). */
+  daemonPodsReady(nodeNames: string[]): Map<string, number> {
+    const out = new Map(nodeNames.map((n) => [n, 0]));
+    for (const p of this.podList()) {
+      const node = p.spec?.nodeName ?? "";
+      if (out.has(node) && isReadyEndpoint(p) && (p.metadata?.ownerReferences ?? []).some((o) => o.kind === "DaemonSet")) out.set(node, out.get(node)! + 1);
+    }
+    return out;
+  }
+
+  /** A tick for each pod the first time it is seen terminating: evicted (DisruptionTarget by the Eviction API) or deleted. */
+  private recordDisruptions(t: number, pods: readonly k8s.V1Pod[]): void {
+    for (const p of pods) {
+      const uid = p.metadata?.uid;
+      if (!uid || !p.metadata?.deletionTimestamp || this.terminating.has(uid)) continue;
+      this.terminating.add(uid);
+      const target = this.targets.find((x) => x.owns(p));
+      const evicted = (p.status?.conditions ?? []).some((c) => c.type === "DisruptionTarget" && c.reason === "EvictionByEvictionAPI");
+      this.series.disruptions.push({ t, pod: `${p.metadata.namespace}/${p.metadata.name}`, workload: target?.info.key ?? "", evicted });
+    }
+  }
+
+  /** Opens a period when a node becomes unschedulable, closes it when uncordoned or deleted. */
+  private recordCordons(t: number): void {
+    const live = new Map((this.nodes?.list() ?? []).map((n) => [n.metadata?.name ?? "", n]));
+    for (const [name, c] of [...this.openCordons]) {
+      if (!live.get(name)?.spec?.unschedulable) {
+        c.to = t;
+        this.openCordons.delete(name);
+      }
+    }
+    for (const [name, n] of live) {
+      if (!n.spec?.unschedulable || this.openCordons.has(name)) continue;
+      const c: Cordon = { node: name, pool: n.metadata?.labels?.[POOL_LABEL] ?? "", from: t };
+      this.openCordons.set(name, c);
+      this.series.cordons.push(c);
+    }
+  }
+
   /** Number of watch restarts after errors (0 in a healthy run). */
   get watchRestarts(): number {
     return this.restarts;
@@ -236,6 +281,8 @@ export class Prober {
       series.podsSeen = seen.size;
       record(series.points, t, n);
     }
+    this.recordDisruptions(t, pods);
+    this.recordCordons(t);
     const perPool: Record<string, number> = {};
     for (const node of this.nodes?.list() ?? []) {
       const pool = node.metadata?.labels?.[POOL_LABEL];

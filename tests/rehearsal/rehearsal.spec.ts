@@ -69,6 +69,13 @@ function assertEvidenceAgrees(r: RehearsalResult, moved: string[]) {
   const rows = r.evidence.rows;
   assert.ok(rows.length > 0, `the drainer printed no availability line:\n${r.roles.flatMap((x) => x.drain?.output ?? []).join("\n")}`);
   for (const key of moved) assert.ok(rows.some((e) => e.workload === key), `no engine evidence for ${key}`);
+  // One row per workload a drain moved: each drain's output is read once (a retry's drain is another role run).
+  for (const role of r.roles) {
+    const keys = role.availability.map((a) => a.workload);
+    assert.deepEqual(keys, [...new Set(keys)], `${role.role}: availability lists a workload twice: ${keys.join(", ")}`);
+  }
+  const perRole = rows.map((e) => `${e.role} ${e.workload}`);
+  assert.deepEqual(perRole, [...new Set(perRole)], "evidence rows: one per moved workload and role");
   for (const e of rows) {
     assert.ok(e.floorsAgree, `${e.workload}: engine floor ${e.engine.floor} (${e.engine.floorSource}) vs rehearsal ${e.prober?.floor}`);
     assert.ok(e.minReadyAgrees, `${e.workload}: engine min ready ${e.engine.minReady} vs prober ${e.prober?.minReady}`);

@@ -1,5 +1,6 @@
 /**
  * `npm run rehearse [-- --scenario FILE] [--no-drain] [--default-budget B] [--block ROLE [--retry]] [--json] [--out DIR]`
+ * `npm run rehearse -- --compare [--scenario FILE] [--json] [--out DIR]`
  * `npm run rehearse -- --write-docs`
  * `npm run rehearse -- --rollback [--json]` (docs/promotion.md's rollback runbook; tests/rehearsal/rollback.ts)
  *
@@ -9,6 +10,9 @@
  * SVG picture. Progress goes to stderr; with --json stdout carries exactly one JSON document.
  * `--write-docs` runs the documented set of rehearsals and regenerates docs/proof/ (pictures and
  * figures.json) and the generated block of docs/proof.md: the one place the figures come from.
+ * `--compare` runs the same rotation through this tool, GKE's surge, blue-green and autoscaled
+ * blue-green upgrades, its pool deletion and `kubectl drain` node by node (tests/rehearsal/compare.ts)
+ * and prints one table; it exits 0 when this tool's row shows no outage and no broken floor.
  *
  * Exit code: 0 when the run showed what it should (with the drain: zero downtime and every drain
  * done except the `--block`ed ones; a `--no-drain` or `--default-budget none` run may show the
@@ -17,6 +21,7 @@
  */
 import { Command } from "commander";
 import * as path from "node:path";
+import { formatCompare, runCompare } from "./compare";
 import { writeDocs } from "./figures";
 import { formatSummary } from "./report";
 import { claimHeld, runRehearsal } from "./run";
@@ -36,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rollback", "rehearse docs/promotion.md's rollback runbook instead: a bad version whose nodes break readiness, then kubectl drain + the rollback bump")
     .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)")
     .option("--out <dir>", "directory for the SVG timeline (default: <tmp>/nodepool-rotation-rehearsal)")
-    .option("--write-docs", "run the documented rehearsals and regenerate docs/proof/ (pictures, figures.json) and docs/proof.md's figures")
+    .option("--compare", "run the same rotation through this tool, GKE's surge / blue-green / autoscaled blue-green upgrades, GKE's pool deletion and kubectl drain node by node, and print one table")
+    .option("--write-docs", "run the documented rehearsals and the comparison, and regenerate docs/proof/ (pictures, figures.json), docs/proof.md's figures and the README headline")
     .exitOverride();
   try {
     program.parse(argv, { from: "user" });
@@ -44,14 +50,14 @@ export async function main(argv: string[]): Promise<number> {
     // --help exits 0; a usage error (unknown flag, missing value) is an error: 2.
     return e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
   }
-  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; retry?: boolean; rollback?: boolean; json: boolean; out?: string; writeDocs?: boolean }>();
+  const o = program.opts<{ scenario?: string; drain: boolean; defaultBudget?: string; block: string[]; retry?: boolean; rollback?: boolean; compare?: boolean; json: boolean; out?: string; writeDocs?: boolean }>();
   const log = (line: string) => process.stderr.write(line + "\n");
   // With --json, stdout carries exactly one document: anything a library prints goes to stderr.
   const consoleLog = console.log;
   if (o.json) console.log = (...args: unknown[]) => console.error(...args);
   try {
     if (o.writeDocs) {
-      const others = [o.scenario && "--scenario", !o.drain && "--no-drain", o.defaultBudget && "--default-budget", o.block.length && "--block", o.retry && "--retry", o.json && "--json", o.out && "--out"].filter(Boolean);
+      const others = [o.compare && "--compare", o.scenario && "--scenario", !o.drain && "--no-drain", o.defaultBudget && "--default-budget", o.block.length && "--block", o.retry && "--retry", o.json && "--json", o.out && "--out"].filter(Boolean);
       if (others.length) throw new Error(`--write-docs runs the documented set of rehearsals and takes no other option (got ${others.join(", ")}): run it alone`);
       const written = await writeDocs({ log });
       process.stdout.write(written.map((f) => `wrote ${f}`).join("\n") + "\n");
@@ -64,6 +70,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     // `npm run` changes to the package directory; relative paths mean the caller's directory.
     const base = process.env.INIT_CWD ?? process.cwd();
+    if (o.compare) {
+      const others = [!o.drain && "--no-drain", o.defaultBudget && "--default-budget", o.block.length && "--block", o.retry && "--retry"].filter(Boolean);
+      if (others.length) throw new Error(`--compare runs every contender with its own settings and takes only --scenario, --json and --out (got ${others.join(", ")})`);
+      const r = await runCompare({
+        scenarioFile: o.scenario === undefined ? DEFAULT_SCENARIO_FILE : path.resolve(base, o.scenario),
+        outDir: o.out === undefined ? undefined : path.resolve(base, o.out),
+        log,
+      });
+      process.stdout.write((o.json ? JSON.stringify(r, null, 2) : formatCompare(r)) + "\n");
+      const ours = r.rows.find((x) => x.id === "rotation");
+      return ours && ours.outages.length === 0 && ours.belowFloor.length === 0 ? 0 : 1;
+    }
     const result = await runRehearsal({
       scenarioFile: o.scenario === undefined ? DEFAULT_SCENARIO_FILE : path.resolve(base, o.scenario),
       noDrain: !o.drain,

@@ -25,9 +25,10 @@ import { NamedPool, poolName } from "../../components/naming";
 import { guardPoolDelete, POOL_GUARD_HOOK, PoolGuardResult } from "../../components/poolGuard";
 import { DEFAULT_BUDGET, parseDefaultBudget } from "../../components/rotation/budget";
 import type { WorkloadAvailability } from "../../components/rotation/availability";
-import { startSimulator, Simulator, SimulatorReport } from "../simulator";
+import { startSimulator, Simulator, SimulatorReport, Timing } from "../simulator";
 import { EmulatedStack, Goal, makeUrn, RunOptions, RunResult, StepRecord } from "../support/engine";
 import { createOldDrainer, DrainResult, OldDrainer } from "./drainSeam";
+import { deletePoolAsGke } from "./gkeClient";
 import { compareEvidence, Evidence, parseAvailability } from "./evidence";
 import { writeSvg } from "./picture";
 import { POOL_LABEL, Prober } from "./prober";
@@ -35,6 +36,7 @@ import { DEFAULT_SCENARIO_FILE, loadScenario, RehearsalScenario, RoleRotation } 
 import { Marker, Timeline, workloadFigures, WorkloadFigures } from "./timeline";
 import { Blocker, blockRole, discoverTargets, scaleUpBlocked, settled } from "./workloads";
 import { shapeText } from "./report";
+import { scaleCaption, timeScale } from "./scale";
 
 /** Options of one rehearsal run. */
 export interface RehearsalOptions {
@@ -56,6 +58,8 @@ export interface RehearsalOptions {
   log?: (line: string) => void;
   /** Deadline for each wait (settling, nodes Ready, recovery), ms. Default 30 s. */
   waitTimeoutMs?: number;
+  /** Overrides the scenario's timing knobs (the comparison states its own node boot). */
+  timing?: Partial<Timing>;
 }
 
 /** The figures the simulator measured itself (GET /simulator/report), kept next to the prober's. */
@@ -227,7 +231,7 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
   let prober: Prober | undefined;
   const drainers = new Map<string, OldDrainer>();
   try {
-    sim = await startSimulator({ scenario: scenario.text });
+    sim = await startSimulator({ scenario: scenario.text, timing: opts.timing });
     const kc = sim.kubeConfig();
     await until("the scenario to settle", () => settled(kc), wait);
     const shapes = await readPoolShapes(kc, scenario.roles);
@@ -292,16 +296,17 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
           mark(`create pool ${name}`);
           await sim!.addPool({ ...shape.spec, name });
           await p.waitFor(`pool ${name} to have ${shape.shape.nodes} Ready nodes`, () => p.poolNodes(name) >= shape.shape.nodes, wait);
+          await waitForDaemonSets(p, r.oldPool, name, wait);
           mark(`pool ${name} Ready`);
           return { id: name, outputs: goal.inputs };
         },
-        // GKE's NodePool delete: nodes gone, whatever still runs there killed, PDBs ignored.
+        // GKE's NodePool delete: each node drained with the bounded grace (pods deleted, PDBs ignored), then gone.
         async delete(state) {
           const name = state.id;
           podsOnOldPool.set(name, onPool(name));
           const nodes = p.nodeNames(name);
           mark(`delete pool ${name}`);
-          await sim!.deletePool(name);
+          await deletePoolAsGke(sim!.url, name, wait);
           await p.waitFor(
             `pool ${name} and its pods to be gone`,
             () => p.poolNodes(name) === 0 && p.nodeNames(name).length === 0 && p.podsBoundTo(nodes).length === 0,
@@ -399,7 +404,8 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     const roleResults: RoleResult[] = scenario.roles.map((r) => {
       const f = first.get(r.role)!;
       const shape = shapes.get(r.role)!.shape;
-      const retryDrain = drains.get(r.oldPool) ?? null;
+      // `drains` was cleared before the next up: only with `retry` does it hold a second drain.
+      const retryDrain = opts.retry ? drains.get(r.oldPool) ?? null : null;
       return {
         role: r.role,
         oldPool: shape,
@@ -418,12 +424,12 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
       };
     });
     await p.stop();
-    const timeline: Timeline = { startedAt, endMs: totalMs, workloads: p.series.workloads, pools: p.series.pools, markers };
+    const timeline: Timeline = { startedAt, endMs: totalMs, workloads: p.series.workloads, pools: p.series.pools, markers, cordons: p.series.cordons, disruptions: p.series.disruptions };
     if (p.errors.length) throw new Error(`rehearsal: the prober failed while watching, its figures are incomplete:\n${p.errors.join("\n")}`);
     const result = summarise(scenario, mode, budgets, timeline, report, { rotationMs, totalMs, roles: roleResults, engine, proberWatchRestarts: p.watchRestarts });
     const outDir = opts.outDir ?? path.join(os.tmpdir(), "nodepool-rotation-rehearsal");
     const name = opts.pictureName ?? defaultPictureName(result, block, scenario.source);
-    result.picture = writeSvg(path.join(outDir, name), timeline, { title: pictureTitle(result), subtitle: pictureSubtitle(result), figures: result.workloads });
+    result.picture = writeSvg(path.join(outDir, name), timeline, { title: pictureTitle(result), subtitle: pictureSubtitle(result), figures: result.workloads, caption: scaleCaption(timeScale(sim.cluster.timing)) });
     log(`rehearsal: picture written to ${result.picture}`);
     return result;
   } finally {
@@ -431,6 +437,17 @@ export async function runRehearsal(opts: RehearsalOptions = {}): Promise<Rehears
     for (const d of drainers.values()) await d.close().catch(() => {});
     await sim?.stop().catch(() => {});
   }
+}
+
+/**
+ * Waits until every node of `pool` runs as many Ready DaemonSet pods as the nodes of `like` do: a
+ * new pool serves (logging, monitoring, networking agents) once its DaemonSets run, and GKE's own
+ * strategies are measured from that point too.
+ */
+export async function waitForDaemonSets(p: Prober, like: string, pool: string, wait: number): Promise<void> {
+  const want = Math.max(0, ...p.daemonPodsReady(p.nodeNames(like)).values());
+  if (want === 0) return;
+  await p.waitFor(`the DaemonSet pods of pool ${pool} to be Ready`, () => [...p.daemonPodsReady(p.nodeNames(pool)).values()].every((n) => n >= want), wait);
 }
 
 /** The scenario with every role's `drainOptions.defaultBudget` replaced (validated by the engine's own parser first). */
@@ -452,7 +469,7 @@ function keptBecause(poolStep: StepRecord | undefined, drainStep: StepRecord | u
  * nodes per zone (GKE's regional pools have the same count in every zone), capacity, taints and the
  * machine type; plus the PoolSpec that creates its replacement with the same shape.
  */
-async function readPoolShapes(kc: k8s.KubeConfig, roles: RoleRotation[]) {
+export async function readPoolShapes(kc: k8s.KubeConfig, roles: RoleRotation[]) {
   const nodes = (await kc.makeApiClient(k8s.CoreV1Api).listNode()).items;
   const out = new Map<string, { shape: PoolShape; spec: Parameters<Simulator["addPool"]>[0] }>();
   for (const r of roles) {
@@ -546,11 +563,13 @@ export function summarise(
       };
     }
   }
-  const guarded = Object.values(workloads).filter((w) => w.multiReplica && !w.batch);
+  // DaemonSets are not in the verdict: their pods go with their nodes by design (the drain leaves
+  // them), so their count follows the node count; they are reported in rows of their own.
+  const guarded = Object.values(workloads).filter((w) => w.multiReplica && !w.batch && w.kind !== "DaemonSet");
   const outages = guarded.filter((w) => w.msAtZero > 0 || (w.simulator?.msAtZero ?? 0) > 0).map((w) => w.key);
   // The simulator's floor is a PDB's: it checks those; the implicit floors are the prober's.
   const belowFloor = Object.values(workloads)
-    .filter((w) => !w.batch && (w.msBelowFloor > 0 || (w.simulator?.floor !== null && (w.simulator?.msBelowFloor ?? 0) > 0)))
+    .filter((w) => !w.batch && w.kind !== "DaemonSet" && (w.msBelowFloor > 0 || (w.simulator?.floor !== null && (w.simulator?.msBelowFloor ?? 0) > 0)))
     .map((w) => w.key);
   const singleReplicaGaps = Object.values(workloads)
     .filter((w) => !w.multiReplica && !w.batch && w.msAtZero > 0)
@@ -628,7 +647,7 @@ function pictureSubtitle(r: RehearsalResult): string {
 }
 
 /** Polls an async condition until it holds or the deadline passes (used only before the prober runs). */
-async function until(what: string, cond: () => Promise<{ ok: boolean; pending: string[] }>, timeoutMs: number): Promise<void> {
+export async function until(what: string, cond: () => Promise<{ ok: boolean; pending: string[] }>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: string[] = [];
   for (;;) {

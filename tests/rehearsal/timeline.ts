@@ -49,6 +49,24 @@ export interface Marker {
   label: string;
 }
 
+/** A node's cordoned period (ms since start; no `to`: still cordoned at the end). */
+export interface Cordon {
+  node: string;
+  pool: string;
+  from: number;
+  to?: number;
+}
+
+/** A pod seen terminating for the first time: by an eviction (Eviction API) or a plain delete. */
+export interface Disruption {
+  t: number;
+  /** `<namespace>/<name>` of the pod. */
+  pod: string;
+  /** Key of the followed workload it belongs to ("" when none). */
+  workload: string;
+  evicted: boolean;
+}
+
 /** The whole record. */
 export interface Timeline {
   /** Wall-clock start, ISO 8601. */
@@ -59,6 +77,10 @@ export interface Timeline {
   /** Node count per pool name. */
   pools: Record<string, Point[]>;
   markers: Marker[];
+  /** Cordoned periods of nodes (absent in records made before they were kept). */
+  cordons?: Cordon[];
+  /** Pods seen terminating, evicted or deleted. */
+  disruptions?: Disruption[];
 }
 
 /** Appends `v` at `t` unless the series already holds that value (series stay minimal). */

@@ -314,29 +314,36 @@ export class Cluster {
       throw new Error(`pool ${spec.name} already exists`);
     }
     const seed = String(Date.now() + Math.random());
+    return zones.flatMap((zone) => this.addPoolNodes(spec, zone, spec.nodes, ready, seed));
+  }
+
+  /**
+   * Adds `count` nodes of pool `spec.name` in `zone` (one instance group: one `<hash>` per
+   * `seed`): what pool creation, a surge node and a cluster-autoscaler scale-up all do
+   * (gkeUpgrade.ts). The spec is not validated here: addPool does that.
+   */
+  addPoolNodes(spec: PoolSpec, zone: string, count: number, ready = false, seed = String(Date.now() + Math.random())): string[] {
+    const hash = groupHash(this.location.clusterName, spec.name, zone, seed);
     const names: string[] = [];
-    for (const zone of zones) {
-      const hash = groupHash(this.location.clusterName, spec.name, zone, seed);
-      for (let i = 0; i < spec.nodes; i++) {
-        let name = gkeNodeName(this.location.clusterName, spec.name, hash);
-        while (this.store.peek("nodes", name)) name = gkeNodeName(this.location.clusterName, spec.name, hash);
-        names.push(name);
-        const node: Obj = {
-          metadata: {
-            name,
-            labels: { ...(spec.labels ?? {}), [POOL_LABEL]: spec.name },
-            annotations: ready ? {} : { [ANN.bootMs]: String(spec.bootMs ?? this.timing.nodeBootMs) },
-          },
-          spec: { taints: (spec.taints ?? []).map(normalizeTaint), providerID: `gce://sim/${zone}/${name}` },
-          status: {
-            capacity: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
-            allocatable: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
-          },
-        };
-        addGkeLabels(node, zone, spec.machineType);
-        if (ready) fillNodeStatus(node);
-        this.store.create("nodes", node);
-      }
+    for (let i = 0; i < count; i++) {
+      let name = gkeNodeName(this.location.clusterName, spec.name, hash);
+      while (this.store.peek("nodes", name)) name = gkeNodeName(this.location.clusterName, spec.name, hash);
+      names.push(name);
+      const node: Obj = {
+        metadata: {
+          name,
+          labels: { ...(spec.labels ?? {}), [POOL_LABEL]: spec.name },
+          annotations: ready ? {} : { [ANN.bootMs]: String(spec.bootMs ?? this.timing.nodeBootMs) },
+        },
+        spec: { taints: (spec.taints ?? []).map(normalizeTaint), providerID: `gce://sim/${zone}/${name}` },
+        status: {
+          capacity: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
+          allocatable: { cpu: spec.cpu ?? "4", memory: spec.memory ?? "16Gi", pods: String(spec.pods ?? 110) },
+        },
+      };
+      addGkeLabels(node, zone, spec.machineType);
+      if (ready) fillNodeStatus(node);
+      this.store.create("nodes", node);
     }
     return names;
   }

@@ -7,6 +7,7 @@ import * as http from "node:http";
 import { Socket } from "node:net";
 import { Cluster, defaultPod, KUBE_VERSION, PoolSpec } from "./cluster";
 import { evict, preconditionsHold } from "./eviction";
+import { handleGkeRequest } from "./gkeUpgrade";
 import { admitCreate } from "./namespaces";
 import { nodeEndpoint } from "./nodefaults";
 import { openapiDocument } from "./openapi";
@@ -586,6 +587,10 @@ export class ApiServer {
 
   private async handleSimulator(req: http.IncomingMessage, res: http.ServerResponse, path: string, method: string): Promise<void> {
     if (path === "/simulator/report" && method === "GET") return this.send(res, 200, this.cluster.recorder.report());
+    // GKE's upgrade strategies and its draining pool deletion (gkeUpgrade.ts)
+    const query = new URL(req.url ?? "/", "http://127.0.0.1").searchParams;
+    const gke = await handleGkeRequest(this.cluster, method, path, query, () => this.jsonBody(req));
+    if (gke) return this.send(res, gke.code, gke.body);
     if (path === "/simulator/pools" && method === "POST") {
       const spec = (await this.jsonBody(req)) as PoolSpec;
       let nodes: string[];
