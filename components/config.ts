@@ -9,23 +9,14 @@
  * running stack's config; index.ts calls it before registering any resource.
  */
 import Ajv, { type ErrorObject } from "ajv";
-import { parseDefaultBudget } from "./rotation/budget";
-import type { DrainSettings } from "./rotation/settings";
+import { DRAIN_SETTING_KEYS, checkDrainSettings, type DrainSettings } from "./rotation/settings";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  GKE_POOL_NAME_REGEX,
-  GKE_VERSION_REGEX,
-  checkVersionSkew,
-  poolName,
-  tryParseGkeVersion,
-} from "./naming";
+import { ENV_LABEL, GKE_POOL_NAME_REGEX, GKE_VERSION_REGEX, NS, ROLE_LABEL, ROLE_REGEX, ROLE_RULE, DATE_REGEX, isRealDate } from "./contracts";
+import { checkVersionSkew, poolName, tryParseGkeVersion } from "./naming";
 
-/** Config namespace of this project (the Pulumi project name). */
-export const NS = "nodepool-rotation";
+// Re-exported: older importers read these from config (one definition: contracts.ts).
+export { ENV_LABEL, NS, ROLE_LABEL, isRealDate };
 
-/** Node labels VersionedNodePool sets itself; users may not set them in `labels`. */
-export const ROLE_LABEL = "nodepool-rotation/role";
-export const ENV_LABEL = "env";
 
 /** Kubernetes taint effects as GKE's API spells them. */
 export type TaintEffect = "NO_SCHEDULE" | "PREFER_NO_SCHEDULE" | "NO_EXECUTE";
@@ -181,8 +172,8 @@ const K = {
   poolNameHistory: `${NS}:poolNameHistory`,
 } as const;
 
-const ROLE_PATTERN = "^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$";
-const DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+const ROLE_PATTERN = ROLE_REGEX.source;
+const DATE_PATTERN = DATE_REGEX.source;
 const LOCATION_PATTERN = "^[a-z]+-[a-z]+[0-9]+(-[a-z])?$";
 
 const taintSchema = {
@@ -242,7 +233,7 @@ const stackSchema = {
       additionalProperties: false,
       required: ["name", "location", "controlPlaneVersion"],
       properties: {
-        name: { type: "string", pattern: "^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$" },
+        name: { type: "string", pattern: GKE_POOL_NAME_REGEX.source }, // GKE cluster names follow the pool-name rule
         location: { type: "string", pattern: LOCATION_PATTERN },
         controlPlaneVersion: { type: "string", pattern: GKE_VERSION_REGEX.source },
         create: { type: "boolean" },
@@ -254,22 +245,11 @@ const stackSchema = {
     [K.drain]: {
       type: "object",
       additionalProperties: false,
+      // The drain settings' rules live in one place (rotation/settings.ts checkDrainSettings, below in
+      // validateStackConfig); the schema only names the keys, for "not a known key — did you mean".
       properties: {
-        deadlineMinutes: { type: "integer", minimum: 1, maximum: 1440 },
-        concurrency: { type: "integer", minimum: 1, maximum: 500 },
-        batch: {
-          anyOf: [
-            { type: "integer", minimum: 1 },
-            { type: "string", pattern: "^([1-9][0-9]*|([1-9]|[1-9][0-9]|100)%)$" },
-          ],
-        },
-        batchSoakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
-        soakSeconds: { type: "integer", minimum: 0, maximum: 86400 },
-        waitForReady: { type: "boolean" },
-        deleteEmptyDirData: { type: "boolean" },
-        skip: { type: "boolean" },
+        ...Object.fromEntries(DRAIN_SETTING_KEYS.map((k) => [k, {}])),
         gkeRespectPdbOnDelete: { type: "boolean" },
-        defaultBudget: { type: ["integer", "string"] }, // the forms: parseDefaultBudget (semantic checks)
       },
     },
     [K.promotion]: {
@@ -302,7 +282,7 @@ const HINTS: Record<string, string> = {
   create: "true (this stack creates the cluster) or false (adopt an existing one by name)",
   releaseChannel: "STABLE, REGULAR, RAPID or EXTENDED (UNSPECIFIED only for an existing no-channel cluster)",
   warnEndOfSupportDays: "an integer number of days 0..365, e.g. 30",
-  role: "lowercase letters, digits and dashes, starting with a letter, not ending with a dash, <= 20 chars, e.g. app",
+  role: ROLE_RULE,
   version: "an exact GKE version MAJOR.MINOR.PATCH-gke.BUILD, e.g. 1.35.2-gke.1269000 (quote it if YAML mangles it)",
   rotatedOn: 'a quoted date "YYYY-MM-DD", e.g. "2026-11-20"',
   revision: "an integer >= 1 (set by npm run bump for a same-day rollback), or remove the key",
@@ -322,14 +302,7 @@ const HINTS: Record<string, string> = {
   value: "a Kubernetes label-style value (letters, digits, - _ .; <= 63 chars), e.g. batch",
   effect: "NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE",
   maxSurge: "an integer >= 1, e.g. 1",
-  deadlineMinutes: "an integer number of minutes 1..1440, e.g. 60",
-  concurrency: "an integer 1..500, e.g. 20",
-  batch: 'a node count (2) or a percentage ("25%")',
-  batchSoakSeconds: "an integer number of seconds >= 0",
-  soakSeconds: "an integer number of seconds >= 0",
-  waitForReady: "true or false",
   gkeRespectPdbOnDelete: "true or false",
-  defaultBudget: 'an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none", e.g. "25%"',
   requireVerifiedIn: "a stack name, e.g. staging",
 };
 
@@ -490,15 +463,6 @@ function normalize(raw: Record<string, unknown>, problems: string[], reported: S
   return out;
 }
 
-/** True when `YYYY-MM-DD` names a day that exists (rejects 2026-02-30, 2026-13-01). */
-export function isRealDate(d: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  if (!m) return false;
-  const [y, mo, da] = [+m[1], +m[2], +m[3]];
-  const t = new Date(Date.UTC(y, mo - 1, da));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === da && y >= 2000;
-}
-
 /** Options for validateStackConfig. */
 export interface ValidateOptions {
   /** Stack name (for messages, and to reject `promotion.requireVerifiedIn` naming the stack itself). */
@@ -586,13 +550,10 @@ export function validateStackConfig(raw: Record<string, unknown>, opts: Validate
     problems.push(`${K.promotion}.requireVerifiedIn = ${show(opts.stack)}: a stack cannot gate on itself — name the stack that is rotated first, e.g. staging`);
   }
 
-  const drainCfg = cfg[K.drain] as Partial<DrainConfig> | undefined;
-  if (drainCfg && typeof drainCfg === "object" && (typeof drainCfg.defaultBudget === "number" || typeof drainCfg.defaultBudget === "string")) {
-    try {
-      parseDefaultBudget(drainCfg.defaultBudget, `${K.drain}.defaultBudget`);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
+  const drainCfg = cfg[K.drain];
+  if (drainCfg && typeof drainCfg === "object" && !Array.isArray(drainCfg)) {
+    // The same rules and words as the PoolDrainer and its override (rotation/settings.ts); unknown keys are the schema's.
+    for (const p of checkDrainSettings(drainCfg, { reportUnknown: false })) problems.push(`${K.drain}.${p.field}: ${p.reason}`);
   }
 
   if (problems.length > 0) throw new StackConfigError(problems, opts.stack);

@@ -13,11 +13,10 @@
  */
 import { createHash } from "node:crypto";
 import type { PoolConfig } from "./config";
+import { GKE_POOL_NAME_REGEX, GKE_VERSION_REGEX, MAX_POOL_NAME_LENGTH } from "./contracts";
 
-/** GKE's node pool name rule: lowercase letter first, then letters/digits/dashes, no trailing dash, <= 40 chars. */
-export const GKE_POOL_NAME_REGEX = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
-/** Maximum length of a GKE node pool name. */
-export const MAX_POOL_NAME_LENGTH = 40;
+// Re-exported for importers of naming (one definition: contracts.ts).
+export { GKE_POOL_NAME_REGEX, GKE_VERSION_REGEX, MAX_POOL_NAME_LENGTH };
 /** Number of hex characters of the immutable-properties hash kept in the name. */
 export const NAME_HASH_LENGTH = 5;
 
@@ -79,8 +78,6 @@ export interface GkeVersion {
   raw: string;
 }
 
-/** Exact GKE version: `MAJOR.MINOR.PATCH-gke.BUILD` (e.g. `1.31.4-gke.1100`). */
-export const GKE_VERSION_REGEX = /^(0|[1-9][0-9]?)\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})-gke\.(0|[1-9][0-9]{0,9})$/;
 
 /** Parse an exact GKE version; returns undefined when `v` is not one (e.g. `1.31`, `latest`, `v1.31.4`). */
 export function tryParseGkeVersion(v: unknown): GkeVersion | undefined {

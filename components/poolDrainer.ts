@@ -47,10 +47,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { parseDefaultBudget } from "./rotation/budget";
+import { checkDrainSettings } from "./rotation/settings";
+// Type-only (erased): the provider runs the engine from its stored bundle (loadEngine), never this import.
+import type * as EngineModule from "./rotation";
 
-/** Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`). */
-export const POOL_DRAINER_TYPE = "pulumi-nodejs:dynamic/nodepool-rotation:PoolDrainer";
+/** The engine's exports, as loadEngine returns them from the bundle. */
+type EngineExports = typeof EngineModule;
+/** The contracts module (components/contracts.ts), as the bundle carries it. */
+type ContractsModule = typeof import("./contracts");
+
+// Pulumi type token of the drainer (module/type arguments of `dynamic.Resource`): contracts.ts.
+export { POOL_DRAINER_TYPE } from "./contracts";
 
 /** Drain options: the stack's `nodepool-rotation:drain` (one definition, in config.ts). */
 export type DrainerOptions = DrainConfig;
@@ -106,7 +113,7 @@ export class PoolDrainer extends pulumi.dynamic.Resource {
     // Plain (config-provided) options are validated here, before anything is changed; Output
     // values are validated by check() in the provider host, still before any change.
     if (args.options !== undefined && !pulumi.Output.isInstance(args.options) && !isPromiseLike(args.options)) {
-      const problems = validateDrainOptions(args.options as DrainerOptions, parseDefaultBudget);
+      const problems = validateDrainOptions(args.options, { checkDrainSettings });
       if (problems.length > 0) {
         throw new Error(
           `PoolDrainer "${name}": invalid drain options (stack config nodepool-rotation:drain): ${problems
@@ -296,8 +303,11 @@ export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider, p
 export function makeDrainerProvider(bundle: EngineBundle): pulumi.dynamic.ResourceProvider {
   return {
     async check(olds: any, news: any) {
-      // defaultBudget is checked by the engine's own parser (components/rotation/budget.ts), loaded only when set.
-      return { inputs: news, failures: checkDrainerInputs(news, (v, field) => loadEngine(bundle, require).parseDefaultBudget(v, field)) };
+      // The rules come from the bundle's copy of the engine: its settings and contracts modules only
+      // (they load no client-node), so a check stays cheap.
+      const settings = loadEngine<SettingsModule>(bundle, require, "components/rotation/settings.ts");
+      const contracts = loadEngine<ContractsModule>(bundle, require, "components/contracts.ts");
+      return { inputs: news, failures: checkDrainerInputs(news, settings, contracts) };
     },
     async diff(_id: string, olds: any, news: any) {
       return diffDrainer(olds, news);
@@ -360,67 +370,35 @@ function diffDrainer(olds: any, news: any): { changes: boolean; replaces: string
   return { changes: replaces.length + updates.length > 0, replaces, stables: [] };
 }
 
+/** The engine's drain-settings module (components/rotation/settings.ts): the one rule of each setting. */
+type SettingsModule = Pick<typeof EngineModule, "checkDrainSettings">;
+
 /**
- * Validation of drain options; one failure per bad field, naming it and the fix. `parseBudget` is
- * the engine's parseDefaultBudget (passed in: provider-side code may not import).
+ * Validation of drain options (stack config, or an override): one failure per bad field, naming it
+ * and the rule, from the engine's one definition (`settings.checkDrainSettings`; passed in: provider-side
+ * code may not import, it loads the module from its bundle).
  */
-export function validateDrainOptions(options: any, parseBudget?: (value: unknown, field: string) => unknown): { property: string; reason: string }[] {
-  const failures: { property: string; reason: string }[] = [];
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    return [{ property: "options", reason: "must be a mapping of drain options (deadlineMinutes, concurrency, ...)" }];
-  }
-  const known = ["deadlineMinutes", "concurrency", "batch", "batchSoakSeconds", "soakSeconds", "waitForReady", "deleteEmptyDirData", "skip", "defaultBudget"];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) failures.push({ property: `options.${key}`, reason: `unknown drain option; known: ${known.join(", ")}` });
-  }
-  const num = (key: string, min: number, max: number, integer: boolean) => {
-    const v = options[key];
-    if (v === undefined || isUnknown(v)) return;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      failures.push({ property: `options.${key}`, reason: `must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got ${JSON.stringify(v)}` });
-    }
-  };
-  num("deadlineMinutes", 0.05, 24 * 60, false); // stack config allows whole minutes >= 1; fractions are for tests
-  num("concurrency", 1, 500, true);
-  num("batchSoakSeconds", 0, 24 * 3600, false);
-  num("soakSeconds", 0, 24 * 3600, false);
-  if (options.batch !== undefined && !isUnknown(options.batch)) {
-    const m = /^([1-9][0-9]*)(%?)$/.exec(String(options.batch));
-    if (!m || (m[2] === "%" && Number(m[1]) > 100) || (typeof options.batch !== "string" && typeof options.batch !== "number")) {
-      failures.push({ property: "options.batch", reason: `must be a node count like "2" or a percentage like "25%", got ${JSON.stringify(options.batch)}` });
-    }
-  }
-  for (const key of ["waitForReady", "deleteEmptyDirData", "skip"]) {
-    const v = options[key];
-    if (v !== undefined && !isUnknown(v) && typeof v !== "boolean") {
-      failures.push({ property: `options.${key}`, reason: `must be true or false, got ${JSON.stringify(v)}` });
-    }
-  }
-  if (options.defaultBudget !== undefined && !isUnknown(options.defaultBudget) && parseBudget) {
-    try {
-      parseBudget(options.defaultBudget, "options.defaultBudget");
-    } catch (e: any) {
-      failures.push({ property: "options.defaultBudget", reason: String(e?.message ?? e).replace(/^options\.defaultBudget: /, "") });
-    }
-  }
-  return failures;
+export function validateDrainOptions(options: unknown, settings: SettingsModule): { property: string; reason: string }[] {
+  return settings
+    .checkDrainSettings(options, { isUnknown })
+    .map((p) => ({ property: p.field ? `options.${p.field}` : "options", reason: p.reason }));
 }
 
 /**
  * Validation of all inputs (runs in check(), before any change). The kubeconfig must not carry a
  * credential that could expire or leak from state: token, password, client key, auth-provider.
  */
-function checkDrainerInputs(news: any, parseBudget: (value: unknown, field: string) => unknown): { property: string; reason: string }[] {
+function checkDrainerInputs(news: any, settings: SettingsModule, contracts: ContractsModule): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const str = (key: string, re: RegExp, rule: string) => {
     const v = news[key];
     if (isUnknown(v)) return;
     if (typeof v !== "string" || !re.test(v)) failures.push({ property: key, reason: `${rule}, got ${JSON.stringify(v)}` });
   };
-  str("poolName", /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE node pool name (lowercase letters, digits, dashes; <= 40 chars)");
-  str("role", /^[a-z][a-z0-9-]{0,19}$/, "must be a pool role ([a-z][a-z0-9-]*, <= 20 chars)");
+  str("poolName", contracts.GKE_POOL_NAME_REGEX, `must be ${contracts.POOL_NAME_RULE}`);
+  str("role", contracts.ROLE_REGEX, `must be a pool role: ${contracts.ROLE_RULE}`);
   str("cluster", /^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be the cluster identity project/location/name");
-  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options, parseBudget));
+  if (news.options !== undefined && !isUnknown(news.options)) failures.push(...validateDrainOptions(news.options, settings));
   if (!isUnknown(news.kubeconfig)) {
     const problem = kubeconfigProblem(news.kubeconfig);
     if (problem) failures.push({ property: "kubeconfig", reason: problem });
@@ -464,7 +442,7 @@ function kubeconfigProblem(text: unknown): string | undefined {
  * Loads the engine from the bundle with a minimal CommonJS loader: relative requires come from the
  * bundle, everything else from the host's `require` (the project's node_modules).
  */
-function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any {
+function loadEngine<T = EngineExports>(bundle: EngineBundle, hostRequire: (id: string) => any, entry: string = bundle.entry): T {
   const cache: Record<string, { exports: any }> = {};
   const load = (key: string): any => {
     if (cache[key]) return cache[key].exports;
@@ -483,7 +461,7 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
     fn(module.exports, localRequire, module, key, dir);
     return module.exports;
   };
-  return load(bundle.entry);
+  return load(entry) as T; // module text we transpiled ourselves: the entry's exports (index.ts: EngineExports)
 }
 
 /**
@@ -493,21 +471,25 @@ function loadEngine(bundle: EngineBundle, hostRequire: (id: string) => any): any
  * that stopped it. Exported so tests/docs/troubleshooting.spec.ts can quote its wording from real
  * engine failures; the provider calls it inside the serialized delete.
  */
-export function drainFailureMessage(pool: string, cluster: string, e: any, availability: string[] = [], interrupted?: string): string {
-  const isDrainError = e && Array.isArray(e.uncordoned) && e.summary;
-  // The engine's message already lists blockers, pods and the nodes it uncordoned; the last part is restated below.
-  const detail = String(e?.message ?? e).trim().replace(/\s*Uncordoned [^]*$/, "");
-  const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && e.reason ? ` [${e.reason}]` : ""}: ${detail}`];
+export function drainFailureMessage(pool: string, cluster: string, e: unknown, availability: string[] = [], interrupted?: string): string {
+  // Errors are recognised by name (rotation/errors.ts): this runs in the provider host, where the
+  // engine is the stored bundle's copy and its classes are not the ones this module could import.
+  const err = (e ?? {}) as { name?: string; message?: string; reason?: string; detail?: string; blockingPdbs?: string[]; uncordoned?: string[]; stillCordoned?: string[]; advice?: unknown };
+  const isDrainError = err.name === "DrainError" && Array.isArray(err.uncordoned) && typeof err.detail === "string";
+  const hardStop = err.name === "DrainHardStopError";
+  const detail = isDrainError ? String(err.detail).trim() : String(err.message ?? e).trim();
+  const lines = [`PoolDrainer: could not drain node pool "${pool}" (cluster ${cluster})${isDrainError && err.reason ? ` [${err.reason}]` : ""}: ${detail}`];
   if (interrupted) lines.push(`The drain was INTERRUPTED by ${interrupted}: \`pulumi\` was interrupted a second time (Ctrl-C) or terminated, and stops this process 5 s later.`);
-  if (e?.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${e.blockingPdbs.join(", ")}.`);
-  const stillCordoned: string[] = isDrainError ? e.summary.cordoned ?? [] : [];
+  if (err.blockingPdbs?.length) lines.push(`Blocked by PodDisruptionBudget(s): ${err.blockingPdbs.join(", ")}.`);
+  const stillCordoned: string[] = isDrainError ? err.stillCordoned ?? [] : [];
+  const uncordoned: string[] = err.uncordoned ?? [];
   let state: string;
-  if (e?.hardStop) {
+  if (hardStop) {
     state = `but the drain did not stop at its deadline: nodes may still be cordoned; check \`kubectl get nodes -l cloud.google.com/gke-nodepool=${pool}\` and uncordon them.`;
   } else if (!isDrainError) state = "and this drainer changed nothing in the cluster (the drain did not start).";
   else if (stillCordoned.length === 0) {
-    state = e.uncordoned.length
-      ? `and its nodes were uncordoned (${e.uncordoned.length}: ${e.uncordoned.join(", ")}), so it keeps serving.`
+    state = uncordoned.length
+      ? `and its nodes were uncordoned (${uncordoned.length}: ${uncordoned.join(", ")}), so it keeps serving.`
       : "and none of its nodes was left cordoned, so it keeps serving.";
   } else {
     state = `but ${stillCordoned.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${stillCordoned.join(" ")}\`.`;
@@ -515,9 +497,9 @@ export function drainFailureMessage(pool: string, cluster: string, e: any, avail
   lines.push(`The old pool was KEPT (Pulumi does not delete a pool whose drainer failed to delete) ${state}`);
   if (availability.length) lines.push("Workload availability while the drain ran:", ...availability);
   lines.push(
-    typeof e?.advice === "string"
-      ? e.advice
-      : !isDrainError && !e?.hardStop
+    typeof err.advice === "string"
+      ? err.advice
+      : !isDrainError && !hardStop
         ? // Nothing was drained: the cluster could not be reached, authenticated to, or read.
           "Fix access from where `pulumi up` runs: credentials (`gcloud auth list`; in CI the workload identity or service-account step before `pulumi up`), " +
           "gke-gcloud-auth-plugin on PATH, the network path to the control plane (private endpoint, authorized networks, VPN), " +
@@ -552,11 +534,12 @@ function overrideSources(): { env: string; namespace: string; configMap: string;
  * naming the source and every bad field (nothing has been changed yet); its `advice` replaces the
  * retry advice of the failure message.
  */
-function parseDrainOverride(text: string, source: string, pool: string, parseBudget: (value: unknown, field: string) => unknown): Record<string, unknown> | undefined {
+function parseDrainOverride(text: string, source: string, pool: string, engine: () => EngineExports): Record<string, unknown> | undefined {
   const fail = (problem: string) =>
-    Object.assign(new Error(`invalid drain override in ${source}: ${problem}`), {
-      advice: `Fix or remove the override (${source}), then run \`pulumi up\` again. Example: {"deadlineMinutes":90,"pools":["${pool}"]}.`,
-    });
+    new (engine().AdvisedError)(
+      `invalid drain override in ${source}: ${problem}`,
+      `Fix or remove the override (${source}), then run \`pulumi up\` again. Example: {"deadlineMinutes":90,"pools":["${pool}"]}.`,
+    );
   let value: any;
   try {
     value = JSON.parse(text);
@@ -565,7 +548,7 @@ function parseDrainOverride(text: string, source: string, pool: string, parseBud
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw fail("must be a JSON object of drain options");
   const { pools, ...options } = value;
-  const failures = validateDrainOptions(options, parseBudget);
+  const failures = validateDrainOptions(options, engine());
   if (pools !== undefined && (!Array.isArray(pools) || pools.length === 0 || !pools.every((p: unknown) => typeof p === "string" && p !== ""))) {
     failures.push({ property: "pools", reason: `must be a non-empty list of node pool names, got ${JSON.stringify(pools)}` });
   }
@@ -604,7 +587,7 @@ function describeDrainOptions(merged: { options: DrainerOptions; from: Record<st
 async function readConfigMapOverride(
   core: any,
   pool: string,
-  parseBudget: (value: unknown, field: string) => unknown,
+  engine: () => EngineExports,
   describe: (e: unknown) => string,
   log: (line: string) => void,
 ): Promise<OptionLayer> {
@@ -619,7 +602,7 @@ async function readConfigMapOverride(
   }
   const text = cm?.data?.[key];
   if (text === undefined || text.trim() === "") return { source, options: undefined };
-  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, parseBudget);
+  const options = parseDrainOverride(text, `${source} (key ${key})`, pool, engine);
   if (!options) log(`${source} (key ${key}) is set but its "pools" do not include ${pool}: not applied to this drain`);
   return { source, options };
 }
@@ -709,8 +692,8 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   const log = (line: string) =>
     process.stderr.write(`[PoolDrainer ${pool}] ${line.startsWith(enginePrefix) ? line.slice(enginePrefix.length) : line}\n`);
   const names = overrideSources();
-  let engine: any;
-  const parseBudget = (v: unknown, field: string) => (engine ??= loadEngine(bundle, require)).parseDefaultBudget(v, field);
+  let engine: EngineExports | undefined;
+  const loaded = (): EngineExports => (engine ??= loadEngine<EngineExports>(bundle, require));
 
   // The environment override is validated before any request; with the stored options it decides skip.
   const stored: OptionLayer = { source: "stored at the last `pulumi up`", options: { ...props.options } };
@@ -719,7 +702,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   let env: OptionLayer = { source: envSource, options: undefined };
   if (envText !== undefined && envText.trim() !== "") {
     try {
-      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, parseBudget) };
+      env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, loaded) };
     } catch (e: any) {
       throw new Error(drainFailureMessage(pool, props.cluster, e));
     }
@@ -750,15 +733,15 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     const kc = new k8s.KubeConfig();
     kc.loadFromString(props.kubeconfig);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    engine ??= loadEngine(bundle, require);
+    const eng = loaded();
     // The engine's one wording of API failures (rotation/client.ts errorText: Status message and
     // HTTP code, a missing auth plugin with the kubeconfig's installHint).
-    if (typeof engine.errorText === "function") describe = (err: unknown) => engine.errorText(err, kc);
+    if (typeof eng.errorText === "function") describe = (err: unknown) => eng.errorText(err, kc);
     // Requests before the drain are bounded by min(deadline, 2 min): a server that never answers
     // fails the delete then, not at the backstop an hour later, blaming the drain.
     const firstLimitMs = (deadlineMinutes: unknown) => Math.min(typeof deadlineMinutes === "number" ? deadlineMinutes * 60_000 : 60 * 60_000, 120_000);
     const configMap = await bounded(
-      readConfigMapOverride(core, pool, parseBudget, describe, log),
+      readConfigMapOverride(core, pool, loaded, describe, log),
       firstLimitMs(early.options.deadlineMinutes),
       (seconds) => `could not reach the cluster: no answer within ${seconds} s ${firstRequestNote().replace(/, failed;/, ", got none;")}`,
       controller.signal,
@@ -770,7 +753,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       log(`drain SKIPPED (skip: true from ${merged.from.skip}): the pool is deleted without honouring PodDisruptionBudgets`);
       return;
     }
-    engine ??= loadEngine(bundle, require);
+    engine = loaded();
     // One mapping of stack drain settings to engine options, shared with the pool guard (rotation/settings.ts).
     const drainOptions = engine.drainOptionsFor(pool, props.role, options);
     const deadlineMs: number = drainOptions.deadlineMs;
@@ -780,13 +763,14 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     backstop = setTimeout(() => controller.abort(), deadlineMs + 15_000);
     const hardStop = new Promise<never>((_, reject) => {
       hardTimer = setTimeout(
-        () => reject(Object.assign(new Error(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`), { hardStop: true })),
+        () => reject(new (loaded().DrainHardStopError)(`the drain was still running ${Math.round((deadlineMs + 60_000) / 1000)} s after it started`)),
         deadlineMs + 60_000,
       );
     });
     log(`draining node pool ${pool} of cluster ${props.cluster} before Pulumi deletes it (deadline ${deadlineMinutes} min)`);
     // "No nodes" only from a list that succeeded: any failure to list fails the delete.
     const nodes = await bounded(
+      // Provider-side code cannot import contracts.ts: GKE's pool label (contracts GKE_POOL_LABEL) is spelled here.
       (core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<any>).catch((err: unknown) => {
         throw new Error(`could not list the pool's nodes: ${describe(err)}`);
       }),

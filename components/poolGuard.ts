@@ -37,7 +37,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
-import { DRAIN_DEFAULTS, DrainError, DrainOptions, DrainSummary, KubeClient, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool, uncordonNodes } from "./rotation";
+import { DRAIN_DEFAULTS, isDrainError, DrainOptions, DrainSummary, KubeClient, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool, uncordonNodes } from "./rotation";
 
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
 export const POOL_GUARD_HOOK = "nodepool-rotation-pool-guard";
@@ -122,7 +122,7 @@ export async function guardPoolDelete(
   let plan: Plan;
   try {
     plan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal, log });
-  } catch (e: any) {
+  } catch (e) {
     throw new Error(
       `pool guard: could not check node pool "${pool}" (cluster ${target.clusterId}) before deletion: ${errorText(e, kc)}. ` +
         `The pool was NOT deleted. Fix access from where \`pulumi up\` runs: credentials, gke-gcloud-auth-plugin on PATH, the network path to the control plane; ` +
@@ -142,7 +142,7 @@ export async function guardPoolDelete(
   let summary: DrainSummary;
   try {
     summary = await drainPool(kc, { ...guardDrainOptions(target, opts.drain), log, signal: opts.signal });
-  } catch (e: any) {
+  } catch (e) {
     throw new Error(guardFailureMessage(target, found, e));
   }
   const evicted = summary.evicted;
@@ -151,7 +151,7 @@ export async function guardPoolDelete(
   let after: PodPlan[];
   try {
     after = podsToMove(await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal }));
-  } catch (e: any) {
+  } catch (e) {
     const why = `pool guard: could not re-check node pool "${pool}" (cluster ${target.clusterId}) after draining it: ${errorText(e, kc)}.`;
     log(`re-check of pool ${pool} failed: ${errorText(e, kc)}`);
     throw new Error(`${why} ${await uncordonAfterRefusal(kc, summary, log)} Fix access from where \`pulumi up\` runs, then run \`pulumi up\` again.`);
@@ -179,20 +179,20 @@ async function uncordonAfterRefusal(kc: k8s.KubeConfig, summary: DrainSummary, l
 }
 
 /** The hook's failure message: pods found, why the drain stopped, node state, the fix. */
-function guardFailureMessage(target: GuardedPool, found: string[], e: any): string {
+function guardFailureMessage(target: GuardedPool, found: string[], e: unknown): string {
   const lines = [`pool guard: node pool "${target.pool}" (cluster ${target.clusterId}) still runs ${found.length} workload pod(s) that must move before GKE deletes it: ${list(found)}.`];
-  if (e instanceof DrainError) {
-    lines.push(`Draining them failed [${e.reason}]: ${e.message.replace(/\s*Uncordoned [^]*$/, "")}`);
+  if (isDrainError(e)) {
+    lines.push(`Draining them failed [${e.reason}]: ${e.detail}`);
     if (e.blockingPods.length) lines.push(`Blocking pods: ${list(e.blockingPods)}.`);
     if (e.blockingPdbs.length) lines.push(`Blocking PodDisruptionBudget(s): ${list(e.blockingPdbs)}.`);
-    const still = e.summary.cordoned ?? [];
+    const still = e.stillCordoned;
     lines.push(
       still.length
         ? `The pool was NOT deleted, but ${still.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${still.join(" ")}\`.`
         : `The pool was NOT deleted and keeps serving${e.uncordoned.length ? ` (uncordoned ${e.uncordoned.join(", ")})` : ""}; Pulumi keeps it pending deletion.`,
     );
   } else {
-    lines.push(`Draining them failed: ${e?.message ?? e}. The pool was NOT deleted; Pulumi keeps it pending deletion.`);
+    lines.push(`Draining them failed: ${(e as Error)?.message ?? e}. The pool was NOT deleted; Pulumi keeps it pending deletion.`);
   }
   lines.push(
     `Fix: make room or relax what blocks (\`npm run rotation -- plan --kubeconfig PATH --pool ${target.pool}\` shows it), then run \`pulumi up\` again; ` +

@@ -23,9 +23,8 @@ import {
     StackValidationPolicy,
     validateResourceOfType,
 } from "@pulumi/policy";
-import { isRealDate } from "../components/config";
-import { POOL_DRAINER_TYPE } from "../components/poolDrainer";
-import { GKE_POOL_NAME_REGEX, checkVersionSkew, tryParseGkeVersion, versionSlug } from "../components/naming";
+import { GKE_POOL_LABEL, GKE_POOL_NAME_REGEX, POOL_DRAINER_TYPE, ROLE_LABEL, isRealDate } from "../components/contracts";
+import { checkVersionSkew, tryParseGkeVersion, versionSlug } from "../components/naming";
 import { UNKNOWN, Unknown, isUnknown, known, plain } from "./unknown";
 import {
     K8S_TYPES,
@@ -505,7 +504,7 @@ const workloadHasPdb: StackValidationPolicy = {
 
 const workloadNotPinnedToPoolName: ResourceValidationPolicy = {
     name: "workload-not-pinned-to-pool-name",
-    description: "No workload uses a nodeSelector or node affinity on cloud.google.com/gke-nodepool; workloads select the stable role label nodepool-rotation/role.",
+    description: `No workload uses a nodeSelector or node affinity on ${GKE_POOL_LABEL}; workloads select the stable role label ${ROLE_LABEL}.`,
     remediationSteps: "Select nodes with nodeSelector: { \"nodepool-rotation/role\": \"<role>\" } instead of the versioned pool name.",
     validateResource: (args, report) => {
         if (!POD_SPEC_TYPES.has(args.type)) {
@@ -516,7 +515,7 @@ const workloadNotPinnedToPoolName: ResourceValidationPolicy = {
             return;
         }
         for (const where of pins) {
-            report(`${args.name}: ${where} targets cloud.google.com/gke-nodepool. Pool names change on every rotation, so these pods could never be rescheduled onto the new pool; select nodepool-rotation/role instead.`);
+            report(`${args.name}: ${where} targets ${GKE_POOL_LABEL}. Pool names change on every rotation, so these pods could never be rescheduled onto the new pool; select ${ROLE_LABEL} instead.`);
         }
     },
 };

@@ -3,6 +3,7 @@
  * replicas they run, whether a PodDisruptionBudget selects them and how many disruptions it allows.
  * Pure functions over plain manifests (policy props), no I/O.
  */
+import { GKE_POOL_LABEL } from "../components/contracts";
 import { LabelSelector, matchLabelSelector } from "../components/rotation/selectors";
 
 /** Pulumi type tokens of the Kubernetes kinds the policies look at (@pulumi/kubernetes). */
@@ -95,7 +96,7 @@ export function disruptionsAllowed(pdbSpec: any, total: number): number {
 }
 
 /** The node label GKE puts on every node: its (versioned, short-lived) pool name. */
-export const GKE_NODEPOOL_LABEL = "cloud.google.com/gke-nodepool";
+export const GKE_NODEPOOL_LABEL = GKE_POOL_LABEL; // one definition: components/contracts.ts
 
 /**
  * Where a pod spec pins itself to `GKE_NODEPOOL_LABEL`: nodeSelector, required or preferred node

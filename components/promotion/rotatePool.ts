@@ -13,7 +13,8 @@
  * current name, e.g. `--rotate` twice a day), the pool gets the smallest `revision` (>= 1, part of
  * the name hash) that makes the name new. Without a collision `revision` is removed again.
  */
-import { isRealDate, StackConfig, StackConfigError, validateStackConfig, PoolConfig } from "../config";
+import { isRealDate } from "../contracts";
+import { StackConfig, StackConfigError, validateStackConfig, PoolConfig } from "../config";
 import { checkVersionSkew, compareGkeVersions, poolName, tryParseGkeVersion } from "../naming";
 import { StackFile, StackFileError } from "./stackFile";
 

@@ -23,7 +23,7 @@
  *    lifecycletest TestUpdateShowsWarningWithPendingOperations).
  * Any of these means the source's last rotation has not finished, so its versions are not proven.
  */
-import { POOL_DRAINER_TYPE } from "../poolDrainer";
+import { POOL_DRAINER_TYPE } from "../contracts";
 import { StackFileError } from "./stackFile";
 import type { VerifiedVersions } from "./gate";
 

@@ -6,12 +6,13 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as k8s from "@kubernetes/client-node";
-import { DrainError, DrainOptions, DrainSummary, Plan, PlanOptions } from "./types";
+import { DrainOptions, DrainSummary, GKE_POOL_LABEL, isDrainError, Plan, PlanOptions } from "./types";
 import { drainPool } from "./drain";
 import { planPool } from "./index";
 import { formatAvailability } from "./availability";
 import { DEFAULT_BUDGET, parseDefaultBudget } from "./budget";
 import { errorText, missingExecCommand, statusOf } from "./client";
+import { drainOptionProblem } from "./settings";
 
 /** Parses "90s", "15m", "1h", "500ms" or plain milliseconds. */
 export function parseDuration(text: string): number {
@@ -21,10 +22,24 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * mult);
 }
 
-function parsePositiveInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected an integer >= 1 (got "${text}")`);
-  return n;
+/**
+ * A flag parser checking the engine option it sets against the drain settings' one rule
+ * (settings.ts drainOptionProblem): the same bounds as stack config and the PoolDrainer.
+ */
+function checked(option: "deadlineMs" | "concurrency" | "batchSoakMs" | "soakMs", parse: (text: string) => number): (text: string) => number {
+  return (text) => {
+    const v = parse(text);
+    const problem = drainOptionProblem(option, v);
+    if (problem) throw new InvalidArgumentError(`${problem} (from "${text}")`);
+    return v;
+  };
+}
+
+/** --batch: the drain settings' batch rule (settings.ts). */
+function parseBatchFlag(text: string): string {
+  const problem = drainOptionProblem("batch", text);
+  if (problem) throw new InvalidArgumentError(problem);
+  return text;
 }
 
 /** Loads a kubeconfig file (and context) or exits 2 with a clear message. */
@@ -32,8 +47,8 @@ function loadKubeConfig(path: string, context?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   try {
     kc.loadFromFile(path);
-  } catch (e: any) {
-    throw new UsageError(`--kubeconfig ${path}: cannot read it (${e?.message ?? e}); pass the path of a kubeconfig file`);
+  } catch (e) {
+    throw new UsageError(`--kubeconfig ${path}: cannot read it (${(e as Error)?.message ?? e}); pass the path of a kubeconfig file`);
   }
   if (context) {
     if (!kc.getContexts().some((c) => c.name === context)) throw new UsageError(`--context ${context}: not in ${path} (has: ${kc.getContexts().map((c) => c.name).join(", ")})`);
@@ -49,8 +64,8 @@ class UsageError extends Error {}
 function parseBudgetFlag(text: string) {
   try {
     return parseDefaultBudget(text, "--default-budget");
-  } catch (e: any) {
-    throw new InvalidArgumentError(e.message);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
   }
 }
 
@@ -97,7 +112,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .requiredOption("--kubeconfig <path>", "kubeconfig file to use (exec-auth ones work: gke-gcloud-auth-plugin)")
     .option("--context <name>", "kubeconfig context (default: the file's current-context)")
     .requiredOption("--pool <name>", "name of the old node pool (value of the pool label)")
-    .option("--pool-label <key>", "node label holding the pool name", "cloud.google.com/gke-nodepool")
+    .option("--pool-label <key>", "node label holding the pool name", GKE_POOL_LABEL)
     .option("--replacement-selector <selector>", "label selector of replacement nodes (default: nodepool-rotation/role=<role of the pool's nodes>)")
     .option("--force", "evict pods that declare no controller (they are not recreated); never force-deletes")
     .option("--delete-emptydir-data", "evict pods with emptyDir volumes (their data is lost)")
@@ -119,12 +134,12 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     });
 
   common(program.command("drain").description("Cordon the pool and evict its pods pool-wide under the PDBs; fail closed (uncordon) on any failure.\nRe-running after a crash finishes the job (nodes cordoned by this tool carry the annotation nodepool-rotation/cordoned-at)."))
-    .addOption(new Option("--deadline <duration>", "overall deadline, e.g. 90s, 15m, 1h").default(60 * 60 * 1000, "60m").argParser(parseDuration))
-    .addOption(new Option("--concurrency <n>", "max pods being disrupted at once (evictions in flight + evicted pods terminating)").default(20).argParser(parsePositiveInt))
-    .option("--batch <n|p%>", "drain in batches of nodes: a count (\"2\") or a percentage of the pool (\"25%\"); default: whole pool at once")
-    .addOption(new Option("--batch-soak <duration>", "between batches, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
+    .addOption(new Option("--deadline <duration>", "overall deadline, e.g. 90s, 15m, 1h (at most 24h)").default(60 * 60 * 1000, "60m").argParser(checked("deadlineMs", parseDuration)))
+    .addOption(new Option("--concurrency <n>", "max pods being disrupted at once (evictions in flight + evicted pods terminating), 1..500").default(20).argParser(checked("concurrency", Number)))
+    .addOption(new Option("--batch <n|p%>", "drain in batches of nodes: a count (\"2\") or a percentage of the pool (\"25%\"); default: whole pool at once").argParser(parseBatchFlag))
+    .addOption(new Option("--batch-soak <duration>", "between batches, moved workloads must stay at or above their PDB floor this long").default(0).argParser(checked("batchSoakMs", parseDuration)))
     .option("--wait-for-ready", "after the last eviction, wait until moved workloads have as many Ready pods as before")
-    .addOption(new Option("--soak <duration>", "after the last eviction, moved workloads must stay at or above their PDB floor this long").default(0).argParser(parseDuration))
+    .addOption(new Option("--soak <duration>", "after the last eviction, moved workloads must stay at or above their PDB floor this long").default(0).argParser(checked("soakMs", parseDuration)))
     .option("--keep-cordoned", "on failure, leave the nodes cordoned (default: uncordon every node this tool cordoned)")
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);
@@ -157,12 +172,12 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
         out.stdout((o.json ? JSON.stringify(summary, null, 2) : formatDrainSummary(summary)) + "\n");
         out.exit(0);
       } catch (e) {
-        if (!(e instanceof DrainError)) throw e;
+        if (!isDrainError(e)) throw e;
         out.stderr(`error: ${e.message}\n`);
         // Nodes this tool cordoned and could not uncordon (the API refused or did not answer; each
         // was reported above as "could not uncordon …"): take no new pods until someone uncordons them.
-        const still = e.summary.cordoned ?? [];
-        if (still.length && !o.keepCordoned) out.stderr(`${still.length} node(s) are STILL CORDONED (the uncordon failed): ${still.join(", ")}; uncordon them now: kubectl uncordon ${still.join(" ")}\n`);
+        const still = e.stillCordoned;
+        if (still.length && !e.keptCordoned) out.stderr(`${still.length} node(s) are STILL CORDONED (the uncordon failed): ${still.join(", ")}; uncordon them now: kubectl uncordon ${still.join(" ")}\n`);
         if (e.blockingPdbs.length) out.stderr(`blocking PodDisruptionBudgets: ${e.blockingPdbs.join(", ")}\n`);
         if (e.blockingPods.length) out.stderr(`blocking pods: ${e.blockingPods.slice(0, 50).join(", ")}${e.blockingPods.length > 50 ? ` and ${e.blockingPods.length - 50} more` : ""}\n`);
         if (e.summary.availability?.length) for (const line of formatAvailability(e.summary.availability)) out.stderr(`${line}\n`);

@@ -102,6 +102,14 @@ export function withSignal(signal: AbortSignal, options?: k8s.ConfigurationOptio
 /** A retried request is reported on the first retry, then at most this often (ms). */
 export const RETRY_REPORT_MS = 10_000;
 
+/** A request that got no answer within its per-attempt limit (retried like a network failure). */
+export class RequestTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TimeoutError";
+  }
+}
+
 /** Counted, retrying access to the API. */
 export class KubeClient {
   readonly core: k8s.CoreV1Api;
@@ -174,7 +182,7 @@ export class KubeClient {
       } catch (caught) {
         if (this.signal?.aborted) throw abortError(this.signal);
         // Our own timeout: a network failure like any other (the request may or may not have been applied).
-        const err = timeout.signal.aborted ? Object.assign(new Error(`${kind}: no answer within ${limit} ms`), { name: "TimeoutError" }) : caught;
+        const err = timeout.signal.aborted ? new RequestTimeoutError(`${kind}: no answer within ${limit} ms`) : caught;
         if (!isTransient(err) || fatal?.(err)) throw err;
         const wait = retryAfterMs(err) ?? backoffMs(attempt);
         if (Date.now() + wait > deadline) throw err;

@@ -14,28 +14,27 @@
  * - stops at once on the 500 "more than one PodDisruptionBudget" and on PDBs that can never allow
  *   a disruption, naming them; uncordons what it cordoned on any failure.
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, V1Node } from "@kubernetes/client-node";
 import { abortError, backoffMs, errorText, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
 import { decidePod } from "./filters";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
 import { AvailabilityTracker, FloorInfo } from "./availability";
 import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
 import { planSnapshot, validatePlanOptions } from "./plan";
-import { CORDONED_ANNOTATION, DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
+import type { DrainFailureReason } from "./errors";
+import { DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
 import { PodFacts } from "./podFacts";
+import { batchProblem, drainOptionProblem } from "./settings";
+import { Clock, realClock } from "./clock";
+import { CordonBook } from "./cordonBook";
+import { PdbLedger } from "./pdbLedger";
+import { PodCache, PodState, ToMove } from "./podCache";
 
 /** How long a failed drain waits for in-flight evictions before uncordoning. */
 const FAILURE_SETTLE_MS = 5000;
 /** How long an aborted drain waits for them, in parallel with the uncordon (see failClosed). */
 const ABORT_SETTLE_MS = 1000;
-
-/** Runs `fn` over `items` with at most `limit` calls at a time; resolves when all are done. */
-async function eachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => { while (next < items.length) await fn(items[next++]); };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** Defaults of DrainOptions. */
 export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
@@ -43,52 +42,23 @@ export const DRAIN_DEFAULTS = { deadlineMs: 60 * 60 * 1000, concurrency: 20 };
 /** Checks drain options before anything is changed; throws naming the field and the fix. */
 export function validateDrainOptions(opts: DrainOptions): void {
   validatePlanOptions(opts);
-  const num = (field: keyof DrainOptions, min: number, int = false) => {
-    const v = opts[field];
-    if (v === undefined) return;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || (int && !Number.isInteger(v))) {
-      throw new Error(`${field}: must be ${int ? "an integer" : "a number"} >= ${min} (got ${JSON.stringify(v)})`);
-    }
-  };
-  num("deadlineMs", 1);
-  num("concurrency", 1, true);
-  num("batchSoakMs", 0);
-  num("soakMs", 0);
-  if (opts.batch !== undefined) parseBatch(opts.batch, 1);
+  // The drain settings' one rule per setting (settings.ts), in the engine's units (ms).
+  for (const field of ["deadlineMs", "concurrency", "batchSoakMs", "soakMs", "batch"] as const) {
+    const problem = opts[field] === undefined ? undefined : drainOptionProblem(field, opts[field]);
+    if (problem) throw new Error(`${field}: ${problem}`);
+  }
 }
 
 /** Nodes per batch for "N" or "P%" (at least 1). Throws a clear error on bad input. */
 export function parseBatch(batch: string, poolSize: number): number {
-  const m = /^\s*(\d+)(%?)\s*$/.exec(String(batch));
-  if (!m || Number(m[1]) <= 0 || (m[2] && Number(m[1]) > 100)) throw new Error(`batch: must be a node count like "2" or a percentage like "25%" (got ${JSON.stringify(batch)})`);
+  const problem = batchProblem(batch);
+  if (problem) throw new Error(`batch: ${problem}`);
+  const m = /^([1-9][0-9]*)(%?)$/.exec(String(batch))!; // batchProblem accepted it
   return m[2] ? Math.max(1, Math.ceil((poolSize * Number(m[1])) / 100)) : Number(m[1]);
 }
 
-/**
- * Uncordons `names` — nodes this tool cordoned — and removes its CORDONED_ANNOTATION in the same
- * patch, `concurrency` at a time (a large pool is schedulable again at once), each retried for up
- * to 30 s. Pass a client not tied to an abort signal: this is the clean-up after a stop. A node
- * that no longer exists (autoscaler, repair) is `gone`: nothing is left cordoned. Every node that
- * could not be uncordoned is logged and returned in `failed`.
- */
-export async function uncordonNodes(client: KubeClient, names: string[], concurrency: number, log: (line: string) => void): Promise<{ uncordoned: string[]; gone: string[]; failed: string[] }> {
-  const uncordoned: string[] = [], gone: string[] = [], failed: string[] = [];
-  await eachConcurrently([...names].sort(), concurrency, async (name) => {
-    try {
-      await client.patchNode(name, { metadata: { annotations: { [CORDONED_ANNOTATION]: null } }, spec: { unschedulable: false } }, Date.now() + 30_000);
-      uncordoned.push(name);
-    } catch (err: any) {
-      if (statusOf(err) === 404) {
-        gone.push(name);
-        log(`${name} no longer exists: nothing to uncordon`);
-      } else {
-        failed.push(name);
-        log(`could not uncordon ${name}: ${errorText(err, client.kc)}`);
-      }
-    }
-  });
-  return { uncordoned: uncordoned.sort(), gone: gone.sort(), failed: failed.sort() };
-}
+// uncordonNodes: cordonBook.ts (re-exported for the pool guard and index.ts).
+export { uncordonNodes } from "./cordonBook";
 
 /** Drains a pool; resolves with the summary, rejects with DrainError (after failing closed). */
 export async function drainPool(kc: KubeConfig, opts: DrainOptions): Promise<DrainSummary> {
@@ -96,43 +66,30 @@ export async function drainPool(kc: KubeConfig, opts: DrainOptions): Promise<Dra
   return new PoolDrain(kc, opts).run();
 }
 
-/** Per-pod bookkeeping, keyed by UID (a recreated pod with the same name is a different pod). */
-interface PodState {
-  inflight?: boolean;      // eviction request on the wire
-  evictedAt?: number;      // eviction accepted; waiting for deletion
-  notBefore?: number;      // backoff after 429/5xx
-  parkedOn?: string;       // PDB it waits for
-  parkedOnWorkload?: string; // workload whose implicit budget it waits for
-  attempts: number;
-}
-
-/** A pod to move, with what every pass of the pump reads of it (see PoolDrain.toMove). */
-interface ToMove {
-  pod: any;
-  verdict: Verdict;
-  s: PodState;
-  workload?: string;
-  pdbKeys: readonly string[];
-  /** Pods whose eligibility changes together (see PoolDrain.groupOf). */
-  group: string;
-  /** Place in the pass order (round-robin across workloads). */
-  rank: number;
-}
-
 /** The pump's pass order, rebuilt only when what it is built from changed (see PoolDrain.toMove). */
 interface MoveCache {
   moveVersion: number;
   workloadsVersion: number;
   pdbsVersion: number;
-  nodes: Set<string>;
+  nodes: ReadonlySet<string>;
   todo: ToMove[];
   ordered: ToMove[];
   groups: Map<string, ToMove[]>;
 }
 
+/**
+ * The drain driver's phase, in order: preparing → cordoning → daemonsets → evicting (⇄ batch-soak
+ * between batches) → jobs (wait-completed pods) → ready (waitForReady) → soak → finishing; failing
+ * from anywhere. One value instead of flags: what a phase waits for decides which events wake it.
+ */
+export type DrainPhase = "preparing" | "cordoning" | "daemonsets" | "evicting" | "batch-soak" | "jobs" | "ready" | "soak" | "finishing" | "failing";
+
+/** Phases that read pods off the pool (DaemonSets on the replacement, readiness, soaks): every pod event wakes them. */
+const WAKES_ON_EVERY_POD_EVENT: ReadonlySet<DrainPhase> = new Set<DrainPhase>(["daemonsets", "batch-soak", "ready", "soak", "finishing", "failing"]);
+
 /** A stop condition: why, and what blocked. */
 class Failure extends Error {
-  constructor(public reason: string, message: string, public pdbs: string[] = [], public pods: string[] = []) { super(message); }
+  constructor(readonly reason: DrainFailureReason, message: string, readonly pdbs: string[] = [], readonly pods: string[] = []) { super(message); }
 }
 
 const MULTI_PDB_TEXT = "more than one PodDisruptionBudget";
@@ -154,17 +111,15 @@ function roundRobin<T>(items: T[], groupOf: (item: T) => string): T[] {
 export class PoolDrain {
   private readonly client: KubeClient;
   private readonly log: (line: string) => void;
-  private readonly started = Date.now();
+  /** Time as this drain sees it (DrainOptions.clock; default real time). */
+  private readonly clock: Clock;
+  private readonly started: number;
   private readonly deadline: number;
   private readonly concurrency: number;
-  private poolNodes: string[] = [];
-  private poolSet = new Set<string>();
-  private readonly cordoned = new Set<string>();
-  /** Nodes a cordon patch was sent for: one whose answer was lost may have been applied. */
-  private readonly cordonSent = new Set<string>();
-  private readonly pods = new Map<string, any>();        // "<ns>/<name>" -> current pod
-  private readonly poolPods = new Map<string, any>();    // the subset on pool nodes
-  private readonly podsByNs = new Map<string, Map<string, any>>();
+  /** The pool's nodes and the cordons this drain owns (cordonBook.ts). */
+  private readonly book: CordonBook;
+  /** Pods, pool pods, per-namespace index, verdict counts, pods to move and their eviction state (podCache.ts). */
+  private readonly cache: PodCache;
   private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
   private readonly controllers = new Controllers();      // Deployments, StatefulSets, ReplicaSets
   private readonly budgetSetting: DefaultBudget;
@@ -179,15 +134,6 @@ export class PoolDrain {
     matchPdbs: (pod) => this.pdbIndex.match(pod),
     pdb: (k) => this.pdbs.get(k),
   });
-  /** Pool pods per verdict, kept by setPod, so a wake-up need not re-scan the pool to learn none blocks. */
-  private readonly poolVerdicts = new Map<Verdict, number>();
-  /**
-   * Pool pods to move (verdict evict or terminating), in the order they came to the pool, kept by
-   * setPod: a pod's new version updates its entry in place (evict -> terminating keeps its place).
-   */
-  private readonly poolToMove = new Map<string, ToMove>();
-  /** Bumped when a pod joins or leaves poolToMove or changes workload: the pass order is rebuilt only then. */
-  private moveVersion = 0;
   private moveCache?: MoveCache;
   /**
    * What changed since the last pass of the pump: groups (a PDB, a workload without one, a pod)
@@ -198,22 +144,11 @@ export class PoolDrain {
   private dirtyAll = true;
   /** Pod states with a backoff (notBefore) set, for nextTimer. */
   private readonly backingOff = new Set<PodState>();
-  private readonly state = new Map<string, PodState>();  // uid -> state
-  /**
-   * PDB -> pod name -> when our eviction was accepted (0 = still in flight): evictions the PDB's
-   * status we hold may not reflect yet. The API server records each eviction in
-   * status.disruptedPods in the same update that decrements disruptionsAllowed, so an entry is
-   * settled once it shows there (or, on servers that do not report disruptedPods, once a newer
-   * status arrived after the answer).
-   */
-  private readonly unsettled = new Map<string, Map<string, number>>();
-  private readonly pdbSeenAt = new Map<string, number>();
-  private serverReportsDisruptedPods = false;
-  private readonly probeAt = new Map<string, number>();  // PDB -> when a 429'd budget may be probed again
+  /** PDB budgets: our evictions their status does not reflect yet, probes after 429 (pdbLedger.ts). */
+  private readonly ledger: PdbLedger;
   private readonly moved = new Set<string>();            // workloads with an evicted pod
   private readonly movedPdbs = new Set<string>();
   private readonly readyBefore = new Map<string, number>();
-  private readonly waitCompletedSeen = new Set<string>();
   private readonly reflectors: Reflector[] = [];
   private initialNodes: any[] = [];
   private inflight = 0;
@@ -225,16 +160,19 @@ export class PoolDrain {
   private wakePending = false;
   private lastProgress = 0;
   private lastProgressLine = "";
-  /** Phases that read pods off the pool (DaemonSets, readiness, soak) wake on every pod event. */
-  private watchingAllPods = false;
+  /** Where the drain is (one value instead of flags); decides which pod events wake the loop. */
+  private phase: DrainPhase = "preparing";
   private plan?: Plan;
-  private readonly lateNodes = new Set<string>();
-  private readonly lateCordons: Promise<void>[] = [];
   private readonly phases: Record<string, number> = {};
+
+  /** Moves the driver to `phase`. */
+  private enter(phase: DrainPhase): void {
+    this.phase = phase;
+  }
 
   /** Records when a phase ended (ms since start) for the summary. */
   private mark(phase: string): void {
-    this.phases[phase] = Date.now() - this.started;
+    this.phases[phase] = this.clock.now() - this.started;
   }
 
   constructor(private readonly kc: KubeConfig, private readonly opts: DrainOptions) {
@@ -244,8 +182,13 @@ export class PoolDrain {
     // replace the DrainError thrown after failing closed.
     const sink = opts.log;
     this.log = (line) => { try { sink?.(line); } catch { /* progress is best effort */ } };
+    this.clock = opts.clock ?? realClock;
+    this.started = this.clock.now();
     this.deadline = this.started + (opts.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs);
     this.concurrency = opts.concurrency ?? DRAIN_DEFAULTS.concurrency;
+    this.ledger = new PdbLedger(this.clock);
+    this.cache = new PodCache(this.facts, (node) => this.book.has(node), (pod) => this.groupOf(pod), (group) => this.dirty.add(group));
+    this.book = new CordonBook(this.client, this.clock, this.deadline, (line) => this.log(`[${opts.pool}] ${line}`));
     this.budgetSetting = opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget);
   }
 
@@ -254,36 +197,43 @@ export class PoolDrain {
     try {
       await this.prepare();
       this.mark("prepared");
+      this.enter("cordoning");
       await this.cordon();
       this.mark("cordoned");
+      this.enter("daemonsets");
       await this.waitForDaemonSets();
       this.mark("daemonSetsReady");
-      const size = this.opts.batch ? parseBatch(this.opts.batch, this.poolNodes.length) : this.poolNodes.length;
-      for (let i = 0; i < this.poolNodes.length; i += size) {
-        const batch = new Set(this.poolNodes.slice(i, i + size));
-        if (size < this.poolNodes.length) this.log(`[${this.opts.pool}] batch ${i / size + 1}: ${[...batch].join(", ")}`);
-        await this.until(() => this.pump(new Set([...batch, ...this.lateNodes])), "evicting");
-        const last = i + size >= this.poolNodes.length;
+      const nodes = this.book.nodes.slice(); // batches over the pool as planned; late joiners join every batch
+      const size = this.opts.batch ? parseBatch(this.opts.batch, nodes.length) : nodes.length;
+      for (let i = 0; i < nodes.length; i += size) {
+        const batch = new Set(nodes.slice(i, i + size));
+        if (size < nodes.length) this.log(`[${this.opts.pool}] batch ${i / size + 1}: ${[...batch].join(", ")}`);
+        this.enter("evicting");
+        await this.until(() => this.pump(new Set([...batch, ...this.book.late])), "evicting");
+        const last = i + size >= nodes.length;
         if (!last && this.opts.batchSoakMs) {
-          this.watchingAllPods = true;
+          this.enter("batch-soak");
           await this.soak(this.opts.batchSoakMs, "batch soak");
-          this.watchingAllPods = false;
         }
       }
-      await Promise.all(this.lateCordons);
-      await this.until(() => this.pump(this.poolSet), "evicting"); // nodes that joined during the last batch
+      await this.book.lateSettled();
+      this.enter("evicting");
+      await this.until(() => this.pump(this.book.set), "evicting"); // nodes that joined during the last batch
       this.mark("evicted");
+      this.enter("jobs");
       await this.until(() => this.remaining(["wait-completed"]).length === 0, "waiting for Job pods to complete");
       this.mark("completed");
-      this.watchingAllPods = true;
       if (this.opts.waitForReady) {
+        this.enter("ready");
         await this.until(() => this.notReadyAgain().length === 0, "waiting for moved workloads to be Ready");
         this.mark("ready");
       }
       if (this.opts.soakMs) {
+        this.enter("soak");
         await this.soak(this.opts.soakMs, "soak");
         this.mark("soaked");
       }
+      this.enter("finishing");
       this.failIfBlocked();
       this.progress(true);
       this.stopWatches();
@@ -311,16 +261,7 @@ export class PoolDrain {
     this.initialNodes = nodes.items;
     const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items }, this.opts);
     this.plan = plan;
-    this.poolNodes = plan.nodes;
-    this.poolSet = new Set(plan.nodes);
-    for (const n of nodes.items) {
-      if (this.poolSet.has(n.metadata?.name) && n.spec?.unschedulable && n.metadata?.annotations?.[CORDONED_ANNOTATION]) {
-        this.cordoned.add(n.metadata.name); // cordoned by an earlier run of this tool
-      }
-    }
-    if (this.cordoned.size) this.log(`[${this.opts.pool}] resuming: ${this.cordoned.size} node(s) already cordoned by this tool`);
-    const others = nodes.items.filter((n) => this.poolSet.has(n.metadata?.name) && n.spec?.unschedulable && !this.cordoned.has(n.metadata.name)).map((n) => n.metadata.name);
-    if (others.length) this.log(`[${this.opts.pool}] ${others.join(", ")} already cordoned by someone else: drained, but never uncordoned by this tool`);
+    this.book.start(plan.nodes, nodes.items);
     for (const w of plan.warnings) this.log(`[${this.opts.pool}] warning: ${w}`);
     if (plan.blockers.length) {
       throw new Failure("blocked", `drain of pool ${this.opts.pool} refused: ${plan.blockers.join("; ")}`,
@@ -351,107 +292,47 @@ export class PoolDrain {
     await br.start(pdbs);
     await pr.start(pods);
     await nr.start({ items: [], resourceVersion: nodes.resourceVersion });
-    for (const p of this.pods.values()) {
+    for (const p of this.cache.pods.values()) {
       const w = this.readyIn(p);
       if (w) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
     }
     for (const { pod } of this.remaining(["evict", "terminating"])) this.trackPod(pod);
   }
 
-  /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch. */
+  /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch (cordonBook.ts). */
   private async cordon(): Promise<void> {
-    const byName = new Map(this.initialNodes.map((n) => [n.metadata?.name, n]));
-    // Already cordoned nodes are skipped (ours: recorded in prepare; someone else's: left alone).
-    const todo = this.poolNodes.filter((name) => !byName.get(name)?.spec?.unschedulable);
-    const worker = async () => {
-      for (let name = todo.shift(); name !== undefined; name = todo.shift()) {
-        try {
-          this.checkStop();
-          await this.cordonNode(name, byName.get(name)?.metadata?.resourceVersion);
-        } catch (e) {
-          todo.length = 0;
-          throw e;
-        }
-      }
-    };
-    // A few patches in parallel; the first failure stops the others and fails closed.
-    const results = await Promise.allSettled(Array.from({ length: Math.min(8, todo.length) }, worker));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-    this.log(`[${this.opts.pool}] cordoned ${this.poolNodes.length} node(s); ${this.remaining(["evict", "terminating"]).length} pod(s) to move, ${this.remaining(["wait-completed"]).length} to wait for`);
-  }
-
-  /**
-   * Cordons one node and marks it as ours, only if it is still the node we saw schedulable: the
-   * patch carries its resourceVersion as a precondition. On 409 the node is re-read: cordoned by
-   * someone else meanwhile (`kubectl cordon`) → theirs, left alone and never uncordoned; still
-   * schedulable → patched again from the fresh version. Recorded as ours as soon as the patch
-   * returns, so a failure uncordons it.
-   */
-  private async cordonNode(name: string, resourceVersion?: string): Promise<void> {
-    let rv = resourceVersion;
-    for (;;) {
-      this.cordonSent.add(name);
-      try {
-        await this.client.patchNode(name, { metadata: { ...(rv ? { resourceVersion: rv } : {}), annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } }, this.deadline);
-        this.cordoned.add(name);
-        return;
-      } catch (e) {
-        if (statusOf(e) !== 409) throw e;
-      }
-      const node = await this.client.readNode(name, this.deadline);
-      if (node?.spec?.unschedulable) {
-        // Ours if it carries our mark (a retried patch whose first answer was lost), else someone else's.
-        if (node.metadata?.annotations?.[CORDONED_ANNOTATION]) this.cordoned.add(name);
-        else this.log(`[${this.opts.pool}] ${name} was cordoned by someone else meanwhile: drained, but never uncordoned by this tool`);
-        return;
-      }
-      rv = node?.metadata?.resourceVersion;
-    }
+    await this.book.cordonAll(this.initialNodes, () => this.checkStop());
+    this.log(`[${this.opts.pool}] cordoned ${this.book.nodes.length} node(s); ${this.remaining(["evict", "terminating"]).length} pod(s) to move, ${this.remaining(["wait-completed"]).length} to wait for`);
   }
 
   /** Waits until every DaemonSet of the pool is Ready on the replacement nodes it targets. */
   private async waitForDaemonSets(): Promise<void> {
     if (!this.plan?.daemonSetsPending.length) return;
-    this.watchingAllPods = true;
     let checkedAt = 0, pending = this.plan.daemonSetsPending;
     await this.until(() => {
-      if (Date.now() - checkedAt >= 200) {
-        checkedAt = Date.now();
-        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.pods.values()], pdbs: [...this.pdbs.values()] }, { ...this.opts, defaultBudget: "none" }).daemonSetsPending;
+      if (this.clock.now() - checkedAt >= 200) {
+        checkedAt = this.clock.now();
+        pending = planSnapshot({ nodes: this.initialNodes, pods: [...this.cache.pods.values()], pdbs: [...this.pdbs.values()] }, { ...this.opts, defaultBudget: "none" }).daemonSetsPending;
       }
       return pending.length === 0;
     }, `waiting for DaemonSet(s) on the replacement`, () => pending.map((d) => `DaemonSet ${d}`));
-    this.watchingAllPods = false;
   }
 
   // ---- caches -----------------------------------------------------------------------------------
 
   /** A pool node seen on the node watch: one that joined after the start is cordoned and drained. */
-  private nodeSeen(node: any): void {
-    const name = node?.metadata?.name;
-    if (!name || this.poolSet.has(name)) return;
-    this.poolSet.add(name);
-    this.poolNodes.push(name);
-    this.lateNodes.add(name);
-    for (const [k, p] of this.pods) if (p.spec?.nodeName === name) this.setPod(k, p);
-    this.log(`[${this.opts.pool}] node ${name} joined the pool during the drain: cordoning and draining it too`);
-    if (!node.spec?.unschedulable) {
-      this.lateCordons.push(this.cordonNode(name, node.metadata?.resourceVersion)
-        .then(() => undefined, (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e, this.kc)}`); })
-        .finally(() => this.kick()));
-    }
+  private nodeSeen(node: V1Node): void {
+    const name = node.metadata?.name;
+    const joined = this.book.joined(node,
+      (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e, this.kc)}`); },
+      () => this.kick());
+    if (!joined) return;
+    for (const [k, p] of this.cache.pods) if (p.spec?.nodeName === name) this.cache.set(k, p);
     this.kick();
   }
 
   private resetPods(items: any[]): void {
-    this.pods.clear();
-    this.poolPods.clear();
-    this.poolToMove.clear();
-    this.poolVerdicts.clear();
-    this.moveVersion++;
-    this.podsByNs.clear();
-    for (const p of items) this.setPod(keyOf(p), p);
+    this.cache.reset(items);
     this.recountReady();
     this.kick();
   }
@@ -463,7 +344,7 @@ export class PoolDrain {
 
   /** Recounts every workload's Ready pods (a re-list, or ReplicaSets that now resolve differently). */
   private recountReady(): void {
-    this.tracker.resetPods([...this.pods].map(([k, p]) => [k, this.readyIn(p)] as [string, string | undefined]));
+    this.tracker.resetPods([...this.cache.pods].map(([k, p]) => [k, this.readyIn(p)] as [string, string | undefined]));
   }
 
   private resetControllers(kind: ScalableKind, items: any[]): void {
@@ -513,7 +394,7 @@ export class PoolDrain {
     if (pdbs.length === 1) {
       const pdb = pdbs[0];
       const reported = pdb.status?.expectedPods;
-      const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdb).pods;
+      const expected = typeof reported === "number" && reported > 0 ? reported : this.cache.countMatching(pdb).pods;
       // The floor is the PDB's, over the pods it expects (the disruption controller's count, which
       // for an integer minAvailable includes a surge pod started while an evicted one terminates);
       // "replicas" is what the operator scaled the workload to, when a scalable controller owns it.
@@ -525,48 +406,6 @@ export class PoolDrain {
     return { replicas: replicas ?? this.tracker.ready(w), floor: 0, source: "none" };
   }
 
-  private setPod(k: string, pod: any | undefined): void {
-    const ns = k.slice(0, k.indexOf("/"));
-    const byNs = this.podsByNs.get(ns) ?? this.podsByNs.set(ns, new Map()).get(ns)!;
-    const before = this.poolPods.get(k);
-    if (before) this.countVerdict(before, -1);
-    if (pod) {
-      this.pods.set(k, pod);
-      byNs.set(k, pod);
-      if (this.poolSet.has(pod.spec?.nodeName)) {
-        this.poolPods.set(k, pod);
-        const v = this.countVerdict(pod, 1);
-        if (v === "evict" || v === "terminating") this.setToMove(k, pod, v); else this.dropToMove(k);
-      } else {
-        this.poolPods.delete(k);
-        this.dropToMove(k);
-      }
-    } else {
-      this.pods.delete(k);
-      byNs.delete(k);
-      this.poolPods.delete(k);
-      this.dropToMove(k);
-    }
-  }
-
-  /** Adds a pool pod to move, or updates its entry to the pod's new version (keeping its place). */
-  private setToMove(k: string, pod: any, verdict: Verdict): void {
-    const uid = pod.metadata?.uid;
-    const workload = this.facts.workload(pod);
-    const pdbKeys = this.facts.pdbKeys(pod);
-    const group = this.groupOf(pod);
-    const it = this.poolToMove.get(k);
-    if (it && it.pod.metadata?.uid === uid) {
-      if (it.workload !== workload || it.group !== group) this.moveVersion++;
-      Object.assign(it, { pod, verdict, workload, pdbKeys, group });
-      this.dirty.add(group);
-      return;
-    }
-    const s = this.state.get(uid) ?? this.state.set(uid, { attempts: 0 }).get(uid)!;
-    this.poolToMove.set(k, { pod, verdict, s, workload, pdbKeys, group, rank: -1 });
-    this.moveVersion++;
-  }
-
   /** The pods whose eligibility changes together: a PDB's, else a workload's (implicit budget), else the pod alone. */
   private groupOf(pod: any): string {
     const keys = this.facts.pdbKeys(pod);
@@ -575,30 +414,18 @@ export class PoolDrain {
     return w ? `workload ${w}` : `pod ${keyOf(pod)}`;
   }
 
-  private dropToMove(k: string): void {
-    if (this.poolToMove.delete(k)) this.moveVersion++;
-  }
-
-  /** Keeps poolVerdicts (and the wait-completed pods seen on the pool) as pool pods come and go. */
-  private countVerdict(pod: any, delta: 1 | -1): Verdict {
-    const v = this.facts.decision(pod).verdict;
-    this.poolVerdicts.set(v, (this.poolVerdicts.get(v) ?? 0) + delta);
-    if (delta > 0 && v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
-    return v;
-  }
-
   private podEvent(type: string, pod: any): void {
     const k = keyOf(pod);
-    const wasOnPool = this.poolPods.has(k);
+    const wasOnPool = this.cache.poolPods.has(k);
     if (type === "DELETED") {
-      if (this.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.setPod(k, undefined);
+      if (this.cache.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.cache.set(k, undefined);
     } else {
-      this.setPod(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
+      this.cache.set(k, pod); // a new UID under the same name replaces the old pod: the old one is gone
     }
-    const changed = this.tracker.pod(k, this.readyIn(this.pods.get(k)));
+    const changed = this.tracker.pod(k, this.readyIn(this.cache.pods.get(k)));
     for (const w of changed) this.dirty.add(`workload ${w}`); // implicit budgets count Ready pods anywhere
     // Pool pods drive evictions; other pods matter for readiness, floors, implicit budgets and DaemonSets.
-    if (wasOnPool || this.poolPods.has(k) || this.watchingAllPods || changed.some((w) => this.tracker.isTracked(w))) this.kick();
+    if (wasOnPool || this.cache.poolPods.has(k) || WAKES_ON_EVERY_POD_EVENT.has(this.phase) || changed.some((w) => this.tracker.isTracked(w))) this.kick();
   }
 
   private resetPdbs(items: any[]): void {
@@ -606,7 +433,7 @@ export class PoolDrain {
     for (const p of items) this.pdbs.set(keyOf(p), p);
     this.pdbIndex = new PdbIndex(this.pdbs.values());
     this.facts.pdbsChanged();
-    for (const p of items) this.pdbSeen(keyOf(p), p);
+    for (const p of items) this.ledger.seen(keyOf(p), p);
     this.tracker.refresh();
     this.kick();
   }
@@ -619,66 +446,26 @@ export class PoolDrain {
     this.pdbIndex.remove(k);
     if (type === "DELETED") this.pdbs.delete(k);
     else { this.pdbs.set(k, pdb); this.pdbIndex.add(pdb); }
-    this.pdbSeen(k, pdb);
-    this.probeAt.delete(k);
+    this.ledger.changed(k, pdb);
     this.dirty.add(`pdb ${k}`);
     const ns = `${pdb.metadata?.namespace ?? ""}/`;
     this.tracker.refresh((w) => w.startsWith(ns)); // a PDB created (or deleted) mid-drain takes over (or hands back)
     this.kick();
   }
 
-  private pdbSeen(k: string, pdb: any): void {
-    this.pdbSeenAt.set(k, Date.now());
-    if (Object.keys(pdb?.status?.disruptedPods ?? {}).length) this.serverReportsDisruptedPods = true;
-    this.settle(k, pdb);
-  }
-
-  /** Drops our evictions that the PDB's status now reflects. */
-  private settle(k: string, pdb: any): void {
-    const u = this.unsettled.get(k);
-    if (!u) return;
-    const disrupted = pdb?.status?.disruptedPods ?? {};
-    const seenAt = this.pdbSeenAt.get(k) ?? 0;
-    for (const [name, t] of u) {
-      if (disrupted[name] !== undefined) u.delete(name);
-      else if (t > 0 && (Date.now() - t > 10_000 || (!this.serverReportsDisruptedPods && seenAt > t))) u.delete(name);
-    }
-  }
-
   // ---- the eviction pump ------------------------------------------------------------------------
 
   /** Pods on the pool (or a batch of it) whose verdict is one of `verdicts`. */
-  private remaining(verdicts: Verdict[], nodes: Set<string> = this.poolSet): { pod: any; verdict: Verdict }[] {
-    const out: { pod: any; verdict: Verdict }[] = [];
-    for (const pod of this.poolPods.values()) {
-      if (!nodes.has(pod.spec?.nodeName)) continue;
-      const v = this.facts.decision(pod).verdict;
-      if (v === "wait-completed") this.waitCompletedSeen.add(pod.metadata?.uid);
-      if (verdicts.includes(v)) out.push({ pod, verdict: v });
-    }
-    return out;
+  private remaining(verdicts: Verdict[], nodes: ReadonlySet<string> = this.book.set): { pod: any; verdict: Verdict }[] {
+    return this.cache.remaining(verdicts, nodes);
   }
 
-  /** Disruptions the PDB allows us to start now: its watched status minus our evictions it does not reflect yet. */
-  private budget(k: string, pdb: any): number {
-    const st = pdb.status ?? {};
-    // No status yet: probe one at a time, the server decides. Stale status (observedGeneration behind
-    // generation): the server answers 429 until the controller catches up, and its next status is a
-    // watch event, so wait for that.
-    const stale = st.observedGeneration !== undefined && pdb.metadata?.generation !== undefined && st.observedGeneration < pdb.metadata.generation;
-    const allowed = typeof st.disruptionsAllowed !== "number" ? 1 : stale ? 0 : st.disruptionsAllowed;
-    this.settle(k, pdb);
-    const left = allowed - (this.unsettled.get(k)?.size ?? 0);
-    if (left > 0) return left;
-    const probe = this.probeAt.get(k);
-    return probe !== undefined && Date.now() >= probe ? 1 : 0; // Retry-After elapsed with no news: try once more
-  }
 
   /**
    * Starts every eviction allowed right now on `nodes`; returns true when no pod to move remains there.
    * Bounded by `concurrency` (requests in flight + pods terminating) and by each PDB's budget.
    */
-  private pump(nodes: Set<string>): boolean {
+  private pump(nodes: ReadonlySet<string>): boolean {
     this.failIfBlocked();
     const { todo, ordered, groups, rebuilt } = this.toMove(nodes);
     if (todo.length === 0) return true;
@@ -694,7 +481,7 @@ export class PoolDrain {
     this.dirtyAll = false;
     let disrupting = 0;
     for (const { verdict, s } of todo) if (verdict === "terminating" || s.inflight || s.evictedAt) disrupting++;
-    const now = Date.now();
+    const now = this.clock.now();
     const neverCache = new Map<string, string | undefined>();
     const exhausted = new Set<string>(); // PDBs with no budget left in this pass (none comes back within it)
     const implicitLeft = new Map<string, number | undefined>();
@@ -715,14 +502,13 @@ export class PoolDrain {
         pdbKey = keyOf(pdbs[0]);
         if (!neverCache.has(pdbKey)) {
           const reported = pdbs[0].status?.expectedPods;
-          const expected = typeof reported === "number" && reported > 0 ? reported : this.countMatching(pdbs[0]).pods;
+          const expected = typeof reported === "number" && reported > 0 ? reported : this.cache.countMatching(pdbs[0]).pods;
           neverCache.set(pdbKey, neverAllowsReason(pdbs[0], expected));
         }
         const never = neverCache.get(pdbKey);
         if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
-        if (exhausted.has(pdbKey) || this.budget(pdbKey, pdbs[0]) <= 0) { exhausted.add(pdbKey); s.parkedOn = pdbKey; continue; }
-        (this.unsettled.get(pdbKey) ?? this.unsettled.set(pdbKey, new Map()).get(pdbKey)!).set(pod.metadata.name, 0);
-        this.probeAt.delete(pdbKey);
+        // Admit-or-park on the PDB's budget (pdbLedger.ts).
+        if (exhausted.has(pdbKey) || !this.ledger.admit(pdbKey, pdbs[0], pod.metadata.name)) { exhausted.add(pdbKey); s.parkedOn = pdbKey; continue; }
       } else {
         // No PDB: the implicit budget, enforced here (nothing on the server does). Ready pods of the
         // workload anywhere, minus our evictions the watch does not show yet, must stay >= floor
@@ -757,14 +543,14 @@ export class PoolDrain {
    * joined or left them, the workload map or the PDB selectors changed, or for other nodes (a new
    * batch); a pod's new version (evict -> terminating) updates its entry in place.
    */
-  private toMove(nodes: Set<string>): MoveCache & { rebuilt: boolean } {
+  private toMove(nodes: ReadonlySet<string>): MoveCache & { rebuilt: boolean } {
     const c = this.moveCache;
     const workloadsVersion = this.facts.workloadsVersion, pdbsVersion = this.facts.pdbsVersion;
-    if (c && c.moveVersion === this.moveVersion && c.workloadsVersion === workloadsVersion && c.pdbsVersion === pdbsVersion &&
+    if (c && c.moveVersion === this.cache.moveVersion && c.workloadsVersion === workloadsVersion && c.pdbsVersion === pdbsVersion &&
       c.nodes.size === nodes.size && [...nodes].every((n) => c.nodes.has(n))) return { ...c, rebuilt: false };
     const refresh = !c || c.workloadsVersion !== workloadsVersion || c.pdbsVersion !== pdbsVersion;
     const todo: ToMove[] = [];
-    for (const it of this.poolToMove.values()) {
+    for (const it of this.cache.toMove.values()) {
       if (refresh) { it.workload = this.facts.workload(it.pod); it.pdbKeys = this.facts.pdbKeys(it.pod); it.group = this.groupOf(it.pod); } // every entry, not only this batch's
       if (nodes.has(it.pod.spec?.nodeName)) todo.push(it);
     }
@@ -775,15 +561,15 @@ export class PoolDrain {
       const g = groups.get(it.group);
       if (g) g.push(it); else groups.set(it.group, [it]);
     });
-    this.moveCache = { moveVersion: this.moveVersion, workloadsVersion, pdbsVersion, nodes: new Set(nodes), todo, ordered, groups };
+    this.moveCache = { moveVersion: this.cache.moveVersion, workloadsVersion, pdbsVersion, nodes: new Set(nodes), todo, ordered, groups };
     return { ...this.moveCache, rebuilt: true };
   }
 
   /** Per workload, pool pods we are evicting (in flight or accepted) that the pod watch still shows Ready. */
   private unreflectedEvictions(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const pod of this.poolPods.values()) {
-      const s = this.state.get(pod.metadata?.uid);
+    for (const pod of this.cache.poolPods.values()) {
+      const s = this.cache.stateOf(pod.metadata?.uid);
       if (!s || !(s.inflight || s.evictedAt) || !isHealthy(pod)) continue;
       const w = this.facts.workload(pod);
       if (w) out.set(w, (out.get(w) ?? 0) + 1);
@@ -797,7 +583,7 @@ export class PoolDrain {
    * of being left behind for the pool's deletion to kill while the drain reports success.
    */
   private failIfBlocked(): void {
-    if (!this.poolVerdicts.get("blocks")) return;
+    if (!this.cache.count("blocks")) return;
     const blocked = this.remaining(["blocks"]);
     if (!blocked.length) return;
     const lines = blocked.map(({ pod }) => `pod ${keyOf(pod)} on ${pod.spec?.nodeName}: ${this.facts.decision(pod).reason}`);
@@ -810,31 +596,30 @@ export class PoolDrain {
     s.inflight = true;
     this.inflight++;
     const name = keyOf(pod);
-    const unsettled = pdbKey ? this.unsettled.get(pdbKey) : undefined;
     this.client.evict(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid).then(() => {
-      s.evictedAt = Date.now();
-      if (unsettled?.has(pod.metadata.name)) unsettled.set(pod.metadata.name, s.evictedAt);
+      s.evictedAt = this.clock.now();
+      if (pdbKey) this.ledger.accepted(pdbKey, pod.metadata.name, s.evictedAt);
       this.evicted++;
       const w = this.facts.workload(pod);
       if (w) this.moved.add(w);
       if (pdbKey) this.movedPdbs.add(pdbKey);
     }, (err) => {
       const code = statusOf(err);
-      unsettled?.delete(pod.metadata.name); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
+      if (pdbKey) this.ledger.released(pdbKey, pod.metadata.name); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
       const msg: string = statusBody(err)?.message ?? String(err?.message ?? err);
       if (code === 404 || code === 409) {
-        s.evictedAt = Date.now(); // gone already, or replaced (UID precondition failed): nothing left to evict
+        s.evictedAt = this.clock.now(); // gone already, or replaced (UID precondition failed): nothing left to evict
       } else if (code === 429) {
         this.rejected429++;
         const wait = retryAfterMs(err) ?? backoffMs(s.attempts, 500, 10_000);
         s.attempts++;
-        s.notBefore = Date.now() + wait + Math.random() * Math.min(1000, wait / 4);
+        s.notBefore = this.clock.now() + wait + Math.random() * Math.min(1000, wait / 4);
         this.backingOff.add(s);
-        if (pdbKey) { s.parkedOn = pdbKey; this.probeAt.set(pdbKey, s.notBefore); }
+        if (pdbKey) { s.parkedOn = pdbKey; this.ledger.rejected(pdbKey, s.notBefore); }
       } else if (code === 500 && msg.includes(MULTI_PDB_TEXT)) {
         this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${msg} Make the PDB selectors disjoint.`, this.facts.pdbs(pod).map(keyOf), [name]);
       } else if (code === undefined || code >= 500) {
-        s.notBefore = Date.now() + backoffMs(s.attempts++, 100, 5000);
+        s.notBefore = this.clock.now() + backoffMs(s.attempts++, 100, 5000);
         this.backingOff.add(s);
       } else {
         this.failure ??= new Failure("api-error", `eviction of ${name} failed with HTTP ${code}: ${msg}`, pdbKey ? [pdbKey] : [], [name]);
@@ -853,46 +638,35 @@ export class PoolDrain {
 
   // ---- readiness and soak -----------------------------------------------------------------------
 
-  /** Matching pods and healthy ones of a PDB, from the pod cache. */
-  private countMatching(pdb: any): { pods: number; healthy: number } {
-    let pods = 0, healthy = 0;
-    for (const p of this.podsByNs.get(pdb.metadata?.namespace ?? "")?.values() ?? []) {
-      if (isTerminal(p) || !pdbSelects(pdb, p.metadata?.labels)) continue;
-      if (!p.metadata?.deletionTimestamp) pods++;
-      if (isHealthy(p)) healthy++;
-    }
-    return { pods, healthy };
-  }
-
   /** Moved workloads with fewer Ready pods than before the drain (the tracker counts every workload's Ready pods). */
   private notReadyAgain(): string[] {
     return [...this.moved].filter((w) => this.tracker.ready(w) < (this.readyBefore.get(w) ?? 0));
   }
 
   /** PDBs of moved workloads currently below their floor, and moved workloads below their implicit floor. */
-  private belowFloor(): string[] {
-    const out: string[] = [];
+  private belowFloor(): { key: string; text: string }[] {
+    const out: { key: string; text: string }[] = [];
     for (const b of this.tracker.belowFloor()) {
-      if (this.moved.has(b.workload) && b.floor.source.startsWith("implicit")) out.push(`${b.workload} (${b.ready} Ready < implicit floor ${b.floor.floor})`);
+      if (this.moved.has(b.workload) && b.floor.source.startsWith("implicit")) out.push({ key: b.workload, text: `${b.workload} (${b.ready} Ready < implicit floor ${b.floor.floor})` });
     }
     for (const k of this.movedPdbs) {
       const pdb = this.pdbs.get(k);
       if (!pdb) continue;
-      const c = this.countMatching(pdb);
+      const c = this.cache.countMatching(pdb);
       const floor = pdbFloor(pdb, expectedPods(pdb, c.pods));
-      if (c.healthy < floor) out.push(`${k} (${c.healthy} healthy < floor ${floor})`);
+      if (c.healthy < floor) out.push({ key: k, text: `${k} (${c.healthy} healthy < floor ${floor})` });
     }
     return out;
   }
 
   /** For `ms`, every moved workload's PDB must stay at or above its floor. */
   private async soak(ms: number, what: string): Promise<void> {
-    const end = Date.now() + ms;
+    const end = this.clock.now() + ms;
     this.log(`[${this.opts.pool}] ${what}: ${ms} ms`);
     await this.until(() => {
       const low = this.belowFloor();
-      if (low.length) throw new Failure("soak", `${what} failed: ${low.join(", ")}`, low.map((l) => l.split(" ")[0]));
-      return Date.now() >= end;
+      if (low.length) throw new Failure("soak", `${what} failed: ${low.map((l) => l.text).join(", ")}`, low.map((l) => l.key));
+      return this.clock.now() >= end;
     }, what, undefined, end);
   }
 
@@ -922,14 +696,12 @@ export class PoolDrain {
   /** Next backoff expiry, so a parked pod is retried without an event. */
   private nextTimer(): number {
     let t = Infinity;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const s of this.backingOff) {
       if (!s.notBefore || s.notBefore <= now || s.evictedAt) this.backingOff.delete(s); // expired (a new backoff adds it again)
       else if (!s.inflight) t = Math.min(t, s.notBefore);
     }
-    for (const p of this.probeAt.values()) if (p > now) t = Math.min(t, p);
-    // an accepted eviction a PDB never reflects stops counting against it after 10 s (see settle)
-    for (const u of this.unsettled.values()) for (const at of u.values()) if (at > 0 && at + 10_000 > now) t = Math.min(t, at + 10_001);
+    t = Math.min(t, this.ledger.nextTimer(now)); // probes after 429, unsettled evictions expiring
     return t;
   }
 
@@ -943,21 +715,21 @@ export class PoolDrain {
       this.checkStop();
       if (cond()) return;
       this.checkStop();
-      if (Date.now() >= this.deadline) {
+      if (this.clock.now() >= this.deadline) {
         const pods = this.remaining(["evict", "terminating", "wait-completed"]);
-        const pdbs = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
-        const implicit = [...new Set(pods.map(({ pod }) => this.state.get(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
-        const extra = blocking?.() ?? (what.startsWith("waiting for moved") ? this.notReadyAgain() : []);
+        const pdbs = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
+        const implicit = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
+        const extra = blocking?.() ?? (this.phase === "ready" ? this.notReadyAgain() : []);
         throw new Failure("deadline", `deadline of ${Math.round((this.deadline - this.started) / 1000)}s reached while ${what}` +
           (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
           (implicit.length ? `; blocked by the implicit budget (${this.budgetSetting}) of workload(s) without a PDB: ${implicit.map((w) => `${w} (${this.tracker.ready(w)} Ready, floor ${this.implicitFor(w)?.floor ?? 0})`).join(", ")}` : "") +
           (pods.length ? `; pods still on the pool: ${pods.slice(0, 20).map(({ pod }) => keyOf(pod)).join(", ")}${pods.length > 20 ? ` and ${pods.length - 20} more` : ""}` : "") +
           (extra.length ? `; waiting for ${extra.join(", ")}` : ""), pdbs, pods.map(({ pod }) => keyOf(pod)));
       }
-      const until = Math.min(this.deadline, this.nextTimer(), wakeAt ?? Infinity, Date.now() + 1000);
+      const until = Math.min(this.deadline, this.nextTimer(), wakeAt ?? Infinity, this.clock.now() + 1000);
       await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(t); this.opts.signal?.removeEventListener("abort", done); if (this.waiter === done) this.waiter = undefined; resolve(); };
-        const t = setTimeout(() => { this.dirtyAll = true; done(); }, Math.max(0, until - Date.now())); // time-driven changes: a full pass
+        const done = () => { this.clock.clearTimeout(t); this.opts.signal?.removeEventListener("abort", done); if (this.waiter === done) this.waiter = undefined; resolve(); };
+        const t = this.clock.setTimeout(() => { this.dirtyAll = true; done(); }, Math.max(0, until - this.clock.now())); // time-driven changes: a full pass
         this.waiter = done;
         this.opts.signal?.addEventListener("abort", done, { once: true });
       });
@@ -966,12 +738,12 @@ export class PoolDrain {
 
   /** A progress line at most once a second (and always at the end). */
   private progress(force: boolean): void {
-    if (!force && Date.now() - this.lastProgress < 1000) return;
-    this.lastProgress = Date.now();
+    if (!force && this.clock.now() - this.lastProgress < 1000) return;
+    this.lastProgress = this.clock.now();
     const left = this.remaining(["evict", "terminating", "wait-completed"]);
     const parked = new Map<string, number>();
     for (const { pod } of left) {
-      const s = this.state.get(pod.metadata.uid);
+      const s = this.cache.stateOf(pod.metadata.uid);
       const p = s?.parkedOn ?? (s?.parkedOnWorkload ? `implicit ${s.parkedOnWorkload}` : undefined);
       if (p) parked.set(p, (parked.get(p) ?? 0) + 1);
     }
@@ -988,23 +760,19 @@ export class PoolDrain {
     for (const r of this.reflectors) r.stop();
   }
 
-  /** Wait-completed pods seen on the pool that have since completed or gone. */
-  private completedCount(): number {
-    const running = new Set([...this.poolPods.values()].filter((p) => !isTerminal(p)).map((p) => p.metadata?.uid));
-    return [...this.waitCompletedSeen].filter((uid) => !running.has(uid)).length;
-  }
 
-  private summary(outcome: DrainSummary["outcome"], reason?: string): DrainSummary {
+
+  private summary(outcome: DrainSummary["outcome"], reason?: DrainFailureReason): DrainSummary {
     const counts = this.plan?.counts;
     return {
       pool: this.opts.pool,
-      nodes: this.poolNodes,
+      nodes: this.book.nodes,
       outcome,
       evicted: this.evicted,
-      waitedCompleted: this.completedCount(),
+      waitedCompleted: this.cache.completedCount(),
       skipped: (counts?.stays ?? 0) + (counts?.ignored ?? 0),
-      durationMs: Date.now() - this.started,
-      cordoned: [...this.cordoned].sort(),
+      durationMs: this.clock.now() - this.started,
+      cordoned: this.book.stillCordoned(),
       apiRequests: this.client.total,
       requestsByKind: { ...this.client.requests },
       rejected429: this.rejected429,
@@ -1024,41 +792,26 @@ export class PoolDrain {
    * after the uncordon is an ordinary PDB-checked eviction; nothing is ever force-deleted.
    */
   private async failClosed(e: any): Promise<DrainError> {
+    this.enter("failing");
     this.stopWatches();
     this.tracker.stop(); // the evidence covers the drain up to the failure
     const f: Failure = e instanceof Failure ? e
       : e?.name === "AbortError" ? new Failure("aborted", e.message)
       : new Failure("api-error", errorText(e, this.kc));
+    // Real time on purpose (clock.ts): this bound races the provider host's SIGKILL.
     const settleEnd = Date.now() + (f.reason === "aborted" ? ABORT_SETTLE_MS : FAILURE_SETTLE_MS);
     const settled = (async () => { while (this.inflight > 0 && Date.now() < settleEnd) await new Promise((r) => setTimeout(r, 20)); })();
     if (f.reason !== "aborted") await settled;
-    await Promise.allSettled(this.lateCordons);
-    const uncordoned: string[] = [];
+    await this.book.lateSettled();
     const cleanup = new KubeClient(this.kc); // not tied to the (maybe aborted) signal
-    // A cordon whose answer was lost (dropped connection, then the deadline or an abort stopped the
-    // retries) may have been applied: the node then carries our annotation and is ours to undo.
-    for (const name of [...this.cordonSent].filter((n) => !this.cordoned.has(n)).sort()) {
-      try {
-        const node = await cleanup.readNode(name, Date.now() + 10_000);
-        if (node?.spec?.unschedulable && node.metadata?.annotations?.[CORDONED_ANNOTATION]) this.cordoned.add(name);
-      } catch (err: any) {
-        if (statusOf(err) !== 404) {
-          this.cordoned.add(name); // unknown: try to uncordon it (a merge patch on a schedulable node is harmless)
-          this.log(`[${this.opts.pool}] could not check whether ${name} was cordoned: ${errorText(err, this.kc)}`);
-        }
-      }
-    }
-    if (!this.opts.keepCordoned && this.cordoned.size) {
-      const done = await uncordonNodes(cleanup, [...this.cordoned], this.concurrency, (line) => this.log(`[${this.opts.pool}] ${line}`));
-      uncordoned.push(...done.uncordoned);
-      for (const name of [...done.uncordoned, ...done.gone]) this.cordoned.delete(name);
-    }
+    await this.book.claimLost(cleanup);
+    const uncordoned = this.opts.keepCordoned ? [] : await this.book.uncordonOurs(cleanup, this.concurrency);
     await settled;
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
-    const tail = this.opts.keepCordoned ? ` Nodes left cordoned (keepCordoned): ${summary.cordoned.join(", ") || "none"}.`
-      : uncordoned.length ? ` Uncordoned ${uncordoned.join(", ")}.` : "";
-    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${f.message}.${tail}`);
-    return new DrainError(f.reason, f.message + tail, { blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned, summary });
+    const error = new DrainError({ reason: f.reason, detail: f.message, blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned,
+      stillCordoned: summary.cordoned, keptCordoned: !!this.opts.keepCordoned, summary });
+    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${f.message}.${error.message.slice(f.message.length)}`);
+    return error;
   }
 }

@@ -7,20 +7,12 @@ import type { V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, 
 import type { WorkloadAvailability } from "./availability";
 import type { DefaultBudget } from "./budget";
 import type { KnobAudience } from "./filters";
+import type { DrainFailureReason } from "./errors";
+import type { Clock } from "./clock";
 
-/** Label GKE puts on every node of a node pool. */
-export const GKE_POOL_LABEL = "cloud.google.com/gke-nodepool";
-/** Role label set by VersionedNodePool; default replacement selector is `<ROLE_LABEL>=<role>`. */
-export const ROLE_LABEL = "nodepool-rotation/role";
-/** Per-pod override: `evict`, `wait-completed` or `skip`. */
-export const DRAIN_ANNOTATION = "nodepool-rotation/drain";
-/**
- * Set (with a timestamp) on every node this tool cordons, in the same patch as `unschedulable`.
- * It is the only state the drain keeps: a re-run reads it to know which cordons are its own.
- */
-export const CORDONED_ANNOTATION = "nodepool-rotation/cordoned-at";
-/** Mirror (static) pods carry this annotation (corev1.MirrorPodAnnotationKey). */
-export const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
+// Labels and annotations the engine reads and writes: one definition, in components/contracts.ts
+// (imports nothing, so the drainer's stored engine bundle stays small).
+export { CORDONED_ANNOTATION, DRAIN_ANNOTATION, GKE_POOL_LABEL, MIRROR_ANNOTATION, ROLE_LABEL } from "../contracts";
 
 /** Which pool to act on. */
 export interface PoolTarget {
@@ -68,6 +60,8 @@ export interface DrainOptions extends PlanOptions {
   log?: (line: string) => void;
   /** Aborting stops the drain like any failure (fail closed, unless keepCordoned). */
   signal?: AbortSignal;
+  /** Time source of the drain's phases, backoffs and deadline (clock.ts). Default: real time. */
+  clock?: Clock;
 }
 
 /** What happens to one pod. */
@@ -185,24 +179,10 @@ export interface DrainSummary {
    * failed drain (DrainError.summary), covering the time until the failure.
    */
   availability: WorkloadAvailability[];
-  reason?: string;
+  /** Why the drain failed (outcome "failed"). */
+  reason?: DrainFailureReason;
 }
 
-/** Thrown by drainPool: why it stopped, what blocked it, which nodes it uncordoned. */
-export class DrainError extends Error {
-  /** Short machine-readable cause: blocked | deadline | multiple-pdbs | never-allows | soak | aborted | api-error. */
-  reason: string;
-  blockingPdbs: string[];
-  blockingPods: string[];
-  uncordoned: string[];
-  summary: DrainSummary;
-  constructor(reason: string, message: string, d: { blockingPdbs?: string[]; blockingPods?: string[]; uncordoned?: string[]; summary: DrainSummary }) {
-    super(message);
-    this.name = "DrainError";
-    this.reason = reason;
-    this.blockingPdbs = d.blockingPdbs ?? [];
-    this.blockingPods = d.blockingPods ?? [];
-    this.uncordoned = d.uncordoned ?? [];
-    this.summary = d.summary;
-  }
-}
+// Failures: components/rotation/errors.ts (DrainError with structured fields, the reason union).
+export { DrainError, isDrainError, AdvisedError, DrainHardStopError, DRAIN_FAILURE_REASONS } from "./errors";
+export type { DrainFailureReason, DrainErrorFields } from "./errors";

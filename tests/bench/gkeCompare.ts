@@ -87,7 +87,7 @@ async function contender(id: ContenderId, t: number): Promise<ContenderFigures> 
     if (c.settings) op = await upgradePool(ps.sim.url, "old", c.settings, wait);
     else {
       await ps.sim.addPool({ name: "green", nodes: NODES, labels: { [ROLE]: "app" }, cpu: "8", memory: "32Gi" });
-      await waitFor(async () => (await ps.view.nodes("green")).filter((n) => (n.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === "Ready" && x.status === "True")).length === NODES, "green pool Ready", wait);
+      await waitFor("green pool Ready", async () => (await ps.view.nodes("green")).filter((n) => (n.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === "Ready" && x.status === "True")).length === NODES, wait);
       if (id === "rotation") await drainPool(ps.kc, { pool: "old", waitForReady: true });
       op = await deletePoolAsGke(ps.sim.url, "old", wait);
       if (id === "rotation") op = undefined;

@@ -66,11 +66,11 @@ describe("docs/adopting-a-cluster.md on the simulator: an unmanaged pool drained
     });
     const kc = sim.kubeConfig();
     const view = new View(kc);
-    await waitFor(() => view.allReady(), "workloads Ready on the unmanaged pool");
+    await waitFor("workloads Ready on the unmanaged pool", () => view.allReady());
 
     // Step 3: the first `pulumi up` creates the versioned pool (GKE adds nodes with the program's labels).
     await sim.addPool({ name: newPool, nodes: app.initialNodes!, labels: { [ROLE]: app.role, env: config.environment } });
-    await waitFor(async () => (await view.nodes(newPool)).length === app.initialNodes, "versioned pool's nodes");
+    await waitFor("versioned pool's nodes", async () => (await view.nodes(newPool)).length === app.initialNodes);
 
     // Step 5 before step 4: the plan refuses the pinned workload (exit 3), changing nothing.
     const plan = pageCommand("plan");
@@ -88,10 +88,10 @@ describe("docs/adopting-a-cluster.md on the simulator: an unmanaged pool drained
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
     );
     const newNodes = new Set((await view.nodes(newPool)).map((n) => n.metadata.name));
-    await waitFor(async () => {
+    await waitFor("legacy rolled out onto the versioned pool", async () => {
       const legacy = (await view.pods()).filter((p) => p.metadata?.labels?.app === "legacy" && !p.metadata?.deletionTimestamp);
       return legacy.length === 2 && legacy.every((p) => newNodes.has(p.spec?.nodeName)) && (await view.allReady());
-    }, "legacy rolled out onto the versioned pool", 30_000);
+    }, 30_000);
 
     const ok = runCli(sim.kubeconfig, plan);
     assert.equal(await ok.exited, 0, ok.stderr);

@@ -32,6 +32,7 @@ import { runCli as runPromotionCli, tempStacks } from "../promotion/helpers";
 import { stagingExport } from "../promotion/fixtures/stackExport";
 import { fencedBlocks, ROOT } from "./markdown";
 import { closedPort } from "../support/net";
+import { rejects } from "../support/drain";
 
 const PAGE = "docs/troubleshooting.md";
 const ELLIPSIS = "…";
@@ -122,16 +123,6 @@ export function mismatches(produced: Produced[], templates: string[]): { undocum
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-async function drainRejects(p: Promise<unknown>): Promise<DrainError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DrainError, `expected a DrainError, got ${(e as any)?.stack ?? e}`);
-    return e;
-  }
-  assert.fail("expected the drain to fail");
-}
 
 async function rejectsWith(p: Promise<unknown>): Promise<Error> {
   try {
@@ -277,10 +268,10 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       kc = sim.kubeConfig();
       kubeconfigText = sim.kubeconfig;
       const core = kc.makeApiClient(k8s.CoreV1Api);
-      await waitFor(async () => (await core.listPodForAllNamespaces()).items.filter((p) => p.status?.phase === "Running").length === 13, "13 pods running on the old pool");
+      await waitFor("13 pods running on the old pool", async () => (await core.listPodForAllNamespaces()).items.filter((p) => p.status?.phase === "Running").length === 13);
       // New pool: one node in each of two zones only.
       await sim.addPool({ name: "new", nodes: 1, zones: zones.slice(0, 2), labels: { [ROLE]: "app" }, cpu: "4", memory: "16Gi" });
-      await waitFor(async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=new" })).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2, "new pool Ready");
+      await waitFor("new pool Ready", async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=new" })).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2);
     });
 
     it("the plan (npm run rotation -- plan) lists one BLOCKER per reason and exits 3", async () => {
@@ -300,7 +291,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
 
     it("the drain refuses with all of them, cordoning nothing: the CLI, the drainer and the pool guard", async () => {
       // The drainer's options, as its delete maps the stack's drain settings (rotation/settings.ts).
-      const e = await drainRejects(drainPool(kc, drainOptionsFor("old", "app", {})));
+      const e = await rejects(drainPool(kc, drainOptionsFor("old", "app", {})));
       assert.equal(e.reason, "blocked");
       assert.deepEqual(e.uncordoned, []);
       // Blockers name the knobs that exist where they are printed: stack config, not CLI flags.
@@ -332,7 +323,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
         ...deployment("shop", "sick", 2, { minAvailable: 1 }, { annotations: { "simulator.nodepool-rotation.io/ready": "false" } }),
         ...deployment("shop", "web", 2, { maxUnavailable: 1 }),
       ] });
-      await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4, "pods running");
+      await waitFor("pods running", async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4);
     });
 
     /** Uncordons every old node straight on the simulator: what the operator's `kubectl uncordon` does. */
@@ -350,7 +341,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     };
 
     it("budget exhausted until the deadline: the drainer and the CLI", async () => {
-      const e = await drainRejects(drainPool(ps!.kc, { pool: "old", deadlineMs: 1000 }));
+      const e = await rejects(drainPool(ps!.kc, { pool: "old", deadlineMs: 1000 }));
       assert.equal(e.reason, "deadline");
       assert.deepEqual(e.blockingPdbs, ["shop/sick-pdb"]);
       add("pulumi up (PoolDrainer)", drainerMessage(e));
@@ -360,7 +351,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     });
 
     it("interrupted (the drainer on the engine's SIGINT, the pool guard on SIGINT/SIGTERM)", async () => {
-      const e = await drainRejects(drainPool(ps!.kc, { pool: "old", ...abortOnceCordoned("interrupted by SIGINT") }));
+      const e = await rejects(drainPool(ps!.kc, { pool: "old", ...abortOnceCordoned("interrupted by SIGINT") }));
       assert.equal(e.reason, "aborted");
       assert.ok(e.uncordoned.length > 0);
       add("pulumi up (PoolDrainer)", drainerMessage(e, "SIGINT"));
@@ -372,7 +363,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     it("a pod that cannot move appears mid-drain", async () => {
       let cordoned!: () => void;
       const cordonedNow = new Promise<void>((r) => { cordoned = r; });
-      const drain = drainRejects(drainPool(ps!.kc, { pool: "old", deadlineMs: 20_000, log: (l) => { if (/cordoned \d+ node\(s\)/.test(l)) cordoned(); } }));
+      const drain = rejects(drainPool(ps!.kc, { pool: "old", deadlineMs: 20_000, log: (l) => { if (/cordoned \d+ node\(s\)/.test(l)) cordoned(); } }));
       await cordonedNow;
       await ps!.view.core.createNamespacedPod({ namespace: "shop", body: { metadata: { name: "intruder" }, spec: { ...podSpec(), nodeName: "old-0" } } as any });
       const e = await drain;
@@ -385,7 +376,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       // Once: the drain stops, uncordons, and the CLI exits 1.
       const once = runCli(ps!.sim.kubeconfig, ["drain", "--pool", "old"]);
       try {
-        await waitFor(() => /cordoned \d+ node\(s\)/.test(once.stderr), `the CLI to cordon\n${once.stderr}`, 30_000);
+        await waitFor(`the CLI to cordon\n${once.stderr}`, () => /cordoned \d+ node\(s\)/.test(once.stderr), 30_000);
         once.child.kill("SIGINT");
         assert.equal(await once.exited, 1, once.stderr);
       } finally {
@@ -408,11 +399,11 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       });
       const thrice = runCli(proxy.kubeconfig, ["drain", "--pool", "old"]);
       try {
-        await waitFor(() => /cordoned \d+ node\(s\)/.test(thrice.stderr), `the CLI to cordon\n${thrice.stderr}`, 30_000);
+        await waitFor(`the CLI to cordon\n${thrice.stderr}`, () => /cordoned \d+ node\(s\)/.test(thrice.stderr), 30_000);
         thrice.child.kill("SIGINT");
-        await waitFor(() => uncordoning, `the CLI to uncordon\n${thrice.stderr}`);
+        await waitFor(`the CLI to uncordon\n${thrice.stderr}`, () => uncordoning);
         thrice.child.kill("SIGINT");
-        await waitFor(() => /received SIGINT again/.test(thrice.stderr), `the second signal to be reported\n${thrice.stderr}`);
+        await waitFor(`the second signal to be reported\n${thrice.stderr}`, () => /received SIGINT again/.test(thrice.stderr));
         thrice.child.kill("SIGINT");
         assert.equal(await thrice.exited, 130, thrice.stderr);
       } finally {
@@ -428,7 +419,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     it("nodes that could not be uncordoned (403 on the uncordon): the drainer and the pool guard", async () => {
       proxy = await startFaultProxy(ps!.sim, refuseUncordon());
       const logs: string[] = [];
-      const e = await drainRejects(drainPool(proxy.kubeConfig(), { pool: "old", deadlineMs: 800, log: (l) => logs.push(l) }));
+      const e = await rejects(drainPool(proxy.kubeConfig(), { pool: "old", deadlineMs: 800, log: (l) => logs.push(l) }));
       assert.deepEqual(e.summary.cordoned, ["old-0", "old-1"]);
       add("pulumi up (PoolDrainer)", drainerMessage(e));
       add("progress line", logs.find((l) => /could not uncordon/.test(l))!);

@@ -82,15 +82,8 @@ export function scenario(...docs: string[]): string {
   return [TIMING, `apiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n`, `apiVersion: v1\nkind: Namespace\nmetadata: { name: monitoring }\n`, ...docs].join("---\n");
 }
 
-/** Polls `cond` every 50 ms until it returns true or `timeoutMs` passes (then throws `what`). */
-export async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// Waiting: one helper for every spec (tests/support/wait.ts), re-exported for the drainer specs.
+export { waitFor } from "../support/wait";
 
 /** Operator's view of a cluster through the Kubernetes API. */
 export class ClusterView {

@@ -93,7 +93,7 @@ describe("PoolDrainer Delete: drain override for a retry (env / ConfigMap), real
     assert.equal(r.ok, false);
     const message = (r as any).message as string;
     assert.match(message, new RegExp(`invalid drain override in environment variable ${ENV}`));
-    assert.match(message, /options\.deadlineMinutes: must be a number from 0\.05/);
+    assert.match(message, /options\.deadlineMinutes: must be a number of minutes > 0 and <= 1440 \(fractions allowed\), got 0/);
     assert.match(message, /options\.colour: unknown drain option/);
     assert.match(message, /changed nothing in the cluster/);
     assert.match(message, /Fix or remove the override/);

@@ -73,8 +73,10 @@ const cases: Case[] = [
   { what: "invalid label key", edit: (c) => (c[P][0].labels["bad key!"] = "x"), expect: [/pools\[0\]\.labels has an invalid key "bad key!"/] },
   { what: "oauth scope that is not a URL", edit: (c) => (c[P][0].oauthScopes = ["cloud-platform"]), expect: [/pools\[0\]\.oauthScopes\[0\] = "cloud-platform": wrong format — use a non-empty list of scope URLs/] },
   { what: "revision 0", edit: (c) => (c[P][0].revision = 0), expect: [/pools\[0\]\.revision = 0: must be >= 1/] },
-  { what: "drain.batch as a bad percentage", edit: (c) => (c["nodepool-rotation:drain"].batch = "150%"), expect: [/^nodepool-rotation:drain\.batch = "150%": wrong type or format — use a node count \(2\) or a percentage/] },
-  { what: "drain.deleteEmptyDirData not a boolean", edit: (c) => (c["nodepool-rotation:drain"].deleteEmptyDirData = "yes"), expect: [/^nodepool-rotation:drain\.deleteEmptyDirData = "yes"/] },
+  { what: "drain.batch as a bad percentage", edit: (c) => (c["nodepool-rotation:drain"].batch = "150%"), expect: [/^nodepool-rotation:drain\.batch: must be a node count like "2" or a percentage like "25%", got "150%"$/] },
+  { what: "drain.deadlineMinutes 0", edit: (c) => (c["nodepool-rotation:drain"].deadlineMinutes = 0), expect: [/^nodepool-rotation:drain\.deadlineMinutes: must be a number of minutes > 0 and <= 1440 \(fractions allowed\), got 0$/] },
+  { what: "drain.concurrency 0.5", edit: (c) => (c["nodepool-rotation:drain"].concurrency = 0.5), expect: [/^nodepool-rotation:drain\.concurrency: must be an integer from 1 to 500, got 0\.5$/] },
+  { what: "drain.deleteEmptyDirData not a boolean", edit: (c) => (c["nodepool-rotation:drain"].deleteEmptyDirData = "yes"), expect: [/^nodepool-rotation:drain\.deleteEmptyDirData: must be true or false, got "yes"$/] },
   { what: "initialNodes above maxNodes", edit: (c) => (c["nodepool-rotation:pools"][0].initialNodes = 7), expect: [/^nodepool-rotation:pools\[0\]\.initialNodes = 7 is outside minNodes\.\.maxNodes \(3\.\.6\)/] },
   { what: "initialNodes zero", edit: (c) => (c["nodepool-rotation:pools"][0].initialNodes = 0), expect: [/^nodepool-rotation:pools\[0\]\.initialNodes = 0/] },
   { what: "unknown release channel", edit: (c) => (c[C].releaseChannel = "regular"), expect: [/^nodepool-rotation:cluster\.releaseChannel = "regular": not allowed — use STABLE, REGULAR, RAPID or EXTENDED/] },
@@ -85,7 +87,7 @@ const cases: Case[] = [
   { what: "drain.defaultBudget 150%", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = "150%"), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got "150%"\)$/] },
   { what: "drain.defaultBudget abc", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = "abc"), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got "abc"\)$/] },
   { what: "drain.defaultBudget -1", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = -1), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got -1\)$/] },
-  { what: "drain.defaultBudget as a boolean", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = true), expect: [/^nodepool-rotation:drain\.defaultBudget = true: .*an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none"/] },
+  { what: "drain.defaultBudget as a boolean", edit: (c) => (c["nodepool-rotation:drain"].defaultBudget = true), expect: [/^nodepool-rotation:drain\.defaultBudget: must be an integer >= 1, a percentage "N%" with 1 <= N <= 100, or "none" \(got true\)$/] },
   { what: "drain with an unknown option", edit: (c) => (c["nodepool-rotation:drain"].deadline = 5), expect: [/^nodepool-rotation:drain\.deadline is not a known key — did you mean deadlineMinutes\?/] },
   { what: "promotion gating on itself", edit: (c) => (c["nodepool-rotation:promotion"] = { requireVerifiedIn: "staging" }), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn = "staging": a stack cannot gate on itself/] },
   { what: "promotion without requireVerifiedIn", edit: (c) => (c["nodepool-rotation:promotion"] = {}), expect: [/^nodepool-rotation:promotion\.requireVerifiedIn is missing/] },
@@ -207,6 +209,9 @@ describe("config: valid stack files", () => {
       const withBudget = validateStackConfig(staging((c) => { c["nodepool-rotation:drain"] = { defaultBudget: ok }; }), { stack: "staging" });
       assert.equal(withBudget.drain.defaultBudget, ok, `drain.defaultBudget ${JSON.stringify(ok)} accepted`);
     }
+    // One rule per drain setting (rotation/settings.ts): fractions of minutes/seconds are accepted, as by the PoolDrainer.
+    const fractional = validateStackConfig(staging((c) => { c["nodepool-rotation:drain"] = { deadlineMinutes: 0.5, soakSeconds: 1.5, batch: 2 }; }), { stack: "staging" });
+    assert.deepEqual(fractional.drain, { deadlineMinutes: 0.5, soakSeconds: 1.5, batch: 2 });
     assert.deepEqual(cfg.poolNameHistory.app, ["app-1-30-8-gke1200-20261028-4c33b"]);
     assert.equal(cfg.pools[0].revision, 2);
     const prod = validateStackConfig(stackFileConfig("prod"), { stack: "prod" });

@@ -54,7 +54,7 @@ describe("pool guard (beforeDelete hook check) on the simulator", function () {
     await repairNodes(s.kc, s.oldNodes);
     await applyDeployment(s.kc, deployment("shop", "late", 4, { minAvailable: 3 }));
     const sim = s;
-    await waitFor(async () => (await workloadPodsOn(sim, sim.oldNodes)).length >= 2, "pods scheduled on the repaired old nodes");
+    await waitFor("pods scheduled on the repaired old nodes", async () => (await workloadPodsOn(sim, sim.oldNodes)).length >= 2);
     const placed = (await workloadPodsOn(s, s.oldNodes)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
 
     const evictionsBefore = s.sim.report().evictions;
@@ -100,7 +100,7 @@ describe("pool guard (beforeDelete hook check) on the simulator", function () {
     await repairNodes(s.kc, [s.oldNodes[0]]);
     await applyDeployment(s.kc, deployment("shop", "pinned", 1, undefined, { spec: { nodeSelector: { "cloud.google.com/gke-nodepool": "old" } } }));
     const sim = s;
-    await waitFor(async () => (await workloadPodsOn(sim, sim.oldNodes)).length === 1, "the pinned pod running on the old pool");
+    await waitFor("the pinned pod running on the old pool", async () => (await workloadPodsOn(sim, sim.oldNodes)).length === 1);
     const [pinned] = (await workloadPodsOn(s, s.oldNodes)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
     await assert.rejects(guardPoolDelete(s.kc, TARGET), (e: Error) => {
       assert.ok(e.message.includes(pinned), e.message);
@@ -132,7 +132,7 @@ describe("pool guard (beforeDelete hook check) on the simulator", function () {
     const controller = new AbortController();
     const sim = s;
     const guarded = guardPoolDelete(s.kc, TARGET, { signal: controller.signal });
-    await waitFor(() => sim.sim.report().evictions >= 1, "the guard's first eviction");
+    await waitFor("the guard's first eviction", () => sim.sim.report().evictions >= 1);
     controller.abort();
     await assert.rejects(guarded, (e: Error) => {
       assert.match(e.message, /Draining them failed \[aborted\]/);

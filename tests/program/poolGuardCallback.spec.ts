@@ -83,7 +83,7 @@ describe("pool guard through the SDK's hook callback server (as the engine invok
     await repairNodes(s.kc, s.oldNodes);
     await applyDeployment(s.kc, deployment("shop", "late", 4, { minAvailable: 3 }));
     const sim = s;
-    await waitFor(async () => (await sim.view.podsOn(sim.oldNodes)).length > 0, "pods on the repaired old nodes");
+    await waitFor("pods on the repaired old nodes", async () => (await sim.view.podsOn(sim.oldNodes)).length > 0);
 
     assert.equal(await invoke(oldPool()), "");
     assert.deepEqual(await s.view.podsOn(s.oldNodes), []);

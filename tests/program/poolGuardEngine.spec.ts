@@ -62,7 +62,7 @@ function providers(sim: Simulator, log: string[]): RunOptions["providers"] {
         // One node per zone of the simulated region (a regional pool: node counts are per zone).
         await sim.addPool({ name, nodes: 1, labels: { [ROLE]: goal.inputs.nodeConfig.labels[ROLE] }, cpu: "8", memory: "32Gi" });
         // GKE's create returns once the pool's nodes are up (addPool creates them all at once).
-        await waitFor(async () => { const n = await view.nodes(name); return n.length > 0 && n.every((x) => x.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")); }, `pool ${name} Ready`);
+        await waitFor(`pool ${name} Ready`, async () => { const n = await view.nodes(name); return n.length > 0 && n.every((x) => x.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")); });
         return { id: `${CLUSTER_ID}/${name}`, outputs: { ...goal.inputs } };
       },
       async delete(state) {
@@ -146,7 +146,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
 
     const v1 = await stack.up([...roleGoals("app", "v1", guarded), ...roleGoals("web", "v1", guarded)], opts());
     assert.ok(v1.ok, v1.errors.join("\n"));
-    await waitFor(() => view.allReady(), "workloads Ready on the v1 pools");
+    await waitFor("workloads Ready on the v1 pools", () => view.allReady());
 
     const v2Goals = [...roleGoals("app", "v2", guarded), ...roleGoals("web", "v2", guarded)];
     const failed = await stack.up(v2Goals, opts());
@@ -161,7 +161,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     // Meanwhile: auto-repair recreates web-v1's nodes (schedulable), a team deploys to role web.
     await repairNodes(kc, (await view.nodes("web-v1")).map((n) => n.metadata.name));
     await applyDeployment(kc, workloads(["web", "late", 4, 3]));
-    await waitFor(async () => (await workloadPodsOnPool(view, "web-v1")).length > 0, "pods placed on web-v1 after its drain");
+    await waitFor("pods placed on web-v1 after its drain", async () => (await workloadPodsOnPool(view, "web-v1")).length > 0);
     const placed = await workloadPodsOnPool(view, "web-v1");
     // The app team relaxes its PDB.
     await kc.makeApiClient(k8s.PolicyV1Api).patchNamespacedPodDisruptionBudget(
@@ -199,7 +199,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     const opts = (targets?: string[]): RunOptions => ({ providers: providers(sim!, log), hooks: guarded ? programHooks(sim!, log) : {}, targets });
     const stack = new EmulatedStack();
     assert.ok((await stack.up(roleGoals("app", "v1", guarded), opts())).ok);
-    await waitFor(() => view.allReady(), "workloads Ready on app-v1");
+    await waitFor("workloads Ready on app-v1", () => view.allReady());
     const onOld = await workloadPodsOnPool(view, "app-v1");
     const r = await stack.up(roleGoals("app", "v2", guarded), opts([urn(POOL_TYPE, "app")]));
     return { r, log, onOld, report: sim.report(), stack };
@@ -233,7 +233,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     const stack = new EmulatedStack();
     const goals = (v: string) => [...roleGoals("app", v, guarded), ...roleGoals("web", v, guarded)];
     assert.ok((await stack.up(goals("v1"), { providers: providers(sim, log), hooks: guarded ? programHooks(sim, log) : {} })).ok);
-    await waitFor(() => view.allReady(), "workloads Ready on the v1 pools");
+    await waitFor("workloads Ready on the v1 pools", () => view.allReady());
 
     const ctrlC = new AbortController();
     const interrupted = await stack.up(goals("v2"), {
@@ -249,7 +249,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     const oldNodes = [...(await view.nodes("app-v1")), ...(await view.nodes("web-v1"))].map((n) => n.metadata.name);
     await repairNodes(kc, oldNodes);
     await applyDeployment(kc, workloads(["app", "late-app", 6, 5], ["web", "late-web", 6, 5]));
-    await waitFor(async () => (await workloadPodsOnPool(view, "app-v1")).length > 0 && (await workloadPodsOnPool(view, "web-v1")).length > 0, "pods placed on both old pools");
+    await waitFor("pods placed on both old pools", async () => (await workloadPodsOnPool(view, "app-v1")).length > 0 && (await workloadPodsOnPool(view, "web-v1")).length > 0);
     const placed = [...(await workloadPodsOnPool(view, "app-v1")), ...(await workloadPodsOnPool(view, "web-v1"))];
     log.length = 0;
     const next = await stack.up(goals("v2"), { providers: providers(sim, log), hooks: guarded ? programHooks(sim, log) : {} });
@@ -290,7 +290,7 @@ describe("pool guard under the engine's deletion order (emulated engine, simulat
     const opts = (): RunOptions => ({ providers: providers(sim!, log), hooks: guarded ? programHooks(sim!, log) : {} });
     // The legacy pool exists first and takes the workloads; then the role's pool is added.
     assert.ok((await stack.up([legacy], opts())).ok);
-    await waitFor(() => view.allReady(), "workloads Ready on the legacy pool");
+    await waitFor("workloads Ready on the legacy pool", () => view.allReady());
     assert.ok((await stack.up([legacy, ...roleGoals("app", "v1", guarded)], opts())).ok);
     const onLegacy = await workloadPodsOnPool(view, "legacy");
     assert.ok(onLegacy.length > 0);

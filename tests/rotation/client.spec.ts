@@ -61,7 +61,7 @@ describe("rotation API client (simulator, HTTP)", function () {
       const client = new KubeClient(kc, ctrl.signal);
       // 20 lists against a refused port: every one fails, backs off and retries, all at once.
       const lists = Array.from({ length: 20 }, () => client.listNodes(Date.now() + 60_000).then(() => "listed", (e) => e.name));
-      await waitFor(() => client.total >= 60, "each list retried a few times");
+      await waitFor("each list retried a few times", () => client.total >= 60);
       ctrl.abort(new Error("stop"));
       assert.deepEqual(new Set(await Promise.all(lists)), new Set(["AbortError"]), "the abort reached every list");
       assert.ok(max <= 1, `${max} listeners on the caller's signal at once`);
@@ -79,7 +79,7 @@ describe("rotation API client (simulator, HTTP)", function () {
     const t0 = Date.now();
     const listing = client.listNodes(Date.now() + 20_000);
     // turn the fault off once the first list reached the server (and got its 429), not after a timer
-    await waitFor(() => (sim!.report().requests["list nodes"] ?? 0) >= 1, "the first list (answered 429)");
+    await waitFor("the first list (answered 429)", () => (sim!.report().requests["list nodes"] ?? 0) >= 1);
     sim.setFaults({ retryAfterRate: 0 });
     const nodes = await listing;
     assert.equal(nodes.items.length, 1);
@@ -108,9 +108,9 @@ describe("rotation API client (simulator, HTTP)", function () {
     }, Date.now() + 20_000);
     try {
       await r.start({ items: [], resourceVersion: "1" }); // far older than the log keeps
-      await waitFor(() => r.lists >= 1 && seen.size >= 60, "re-list after 410");
+      await waitFor("re-list after 410", () => r.lists >= 1 && seen.size >= 60);
       await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "after" } } });
-      await waitFor(() => seen.has("after"), "event after the re-list");
+      await waitFor("event after the re-list", () => seen.has("after"));
       assert.ok(resets >= 2, "initial reset + re-list");
       assert.ok((client.requests["watch configmaps"] ?? 0) >= 2, JSON.stringify(client.requests));
     } finally {

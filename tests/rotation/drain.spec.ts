@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { CORDONED_ANNOTATION, DrainError, drainPool, planPool } from "../../components/rotation";
 import { deployment, PoolSim, podSpec, startPoolSim, waitFor } from "./sim";
+import { assertUncordoned, rejects } from "../support/drain";
 
 const SIM_READY = "simulator.nodepool-rotation.io/ready";
 const SIM_RUN_MS = "simulator.nodepool-rotation.io/run-ms";
@@ -32,27 +33,10 @@ async function assertDrained(ps: PoolSim) {
   }
 }
 
-async function assertUncordoned(ps: PoolSim) {
-  for (const n of await ps.view.nodes("old")) {
-    assert.ok(!n.spec?.unschedulable, `${n.metadata.name} must be uncordoned`);
-    assert.equal(n.metadata?.annotations?.[CORDONED_ANNOTATION], undefined, `${n.metadata.name} annotation removed`);
-  }
-}
-
 function workloads(n: number, replicas: number, pdb: any, prefix = "web"): any[] {
   const out: any[] = [];
   for (let i = 0; i < n; i++) out.push(...deployment("shop", `${prefix}${i}`, replicas, pdb));
   return out;
-}
-
-async function rejects(p: Promise<unknown>): Promise<DrainError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DrainError, `expected DrainError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected the drain to fail");
 }
 
 describe("rotation drain (simulator, HTTP)", function () {
@@ -72,7 +56,7 @@ describe("rotation drain (simulator, HTTP)", function () {
       ...deployment("shop", "typo", 1, undefined, { annotations: { "nodepool-rotation/drain": "evic" } }),
     ];
     ps = await startPoolSim({ oldNodes: 2, objects, waitReady: false });
-    await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")).length >= 12, "pods Ready");
+    await waitFor("pods Ready", async () => (await ps!.view.pods()).filter((p) => p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")).length >= 12);
     const plan = await planPool(ps.kc, { pool: "old" });
     const verdicts = new Map<string, string>();
     for (const p of plan.pods) verdicts.set(p.name.replace(/-[a-z0-9]{5,10}(-[a-z0-9]{5})?$/, ""), p.verdict);
@@ -92,12 +76,12 @@ describe("rotation drain (simulator, HTTP)", function () {
     assert.equal(refused.reason, "blocked");
     assert.match(refused.message, /shop\/bare.*no controller/);
     assert.ok(refused.blockingPods.some((p) => p.startsWith("shop/scratch")), refused.blockingPods.join(","));
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
 
     // Remove the typo; with --force and --delete-emptydir-data the rest moves (by eviction only).
     const apps = ps.kc.makeApiClient(k8s.AppsV1Api);
     await apps.deleteNamespacedDeployment({ name: "typo", namespace: "shop" });
-    await waitFor(async () => !(await ps!.view.pods()).some((p) => p.metadata.name.startsWith("typo")), "typo pods gone");
+    await waitFor("typo pods gone", async () => !(await ps!.view.pods()).some((p) => p.metadata.name.startsWith("typo")));
     const summary = await drainPool(ps.kc, { pool: "old", force: true, deleteEmptyDirData: true });
     assert.equal(summary.outcome, "drained");
     assert.equal(summary.evicted, 3 + 2 + 1, "web x3, scratch x2, bare");
@@ -148,7 +132,7 @@ describe("rotation drain (simulator, HTTP)", function () {
     assert.deepEqual(e.blockingPdbs, ["shop/db-pdb"]);
     assert.match(e.message, /shop\/db-pdb can never allow a disruption \(maxUnavailable: 0\)/);
     assert.deepEqual(e.uncordoned, ["old-0"]);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
     assert.equal(ps.sim.report().evictions, before, "nothing evicted");
   });
 
@@ -161,12 +145,12 @@ describe("rotation drain (simulator, HTTP)", function () {
     const e = await rejects(drainPool(ps.kc, { pool: "old" }));
     assert.equal(e.reason, "blocked");
     assert.match(e.message, /no Ready, schedulable replacement nodes match "nodepool-rotation\/role=app" \(2 match in total\)/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
     await ps.sim.addPool({ name: "ready", nodes: 2, labels: { "nodepool-rotation/role": "app" }, bootMs: 1 });
-    await waitFor(async () => (await planPool(ps!.kc, { pool: "old" })).replacementNodes.length === 2, "ready pool");
+    await waitFor("ready pool", async () => (await planPool(ps!.kc, { pool: "old" })).replacementNodes.length === 2);
     const e2 = await rejects(drainPool(ps.kc, { pool: "old" }));
     assert.match(e2.message, /2 pod\(s\) cannot be scheduled on the replacement: pinned to the old pool by nodeSelector cloud.google.com\/gke-nodepool=old/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
     assert.equal(ps.sim.report().evictions, 0);
   });
 
@@ -175,7 +159,7 @@ describe("rotation drain (simulator, HTTP)", function () {
     const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
     const started = Date.now();
     const drain = rejects(drainPool(ps.kc, { pool: "old", deadlineMs: 60_000 }));
-    await waitFor(() => ps!.sim.report().evictions >= 1, "first eviction");
+    await waitFor("first eviction", () => ps!.sim.report().evictions >= 1);
     await policy.patchNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "shop", body: { spec: { maxUnavailable: 0 } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
     const e = await drain;
     // reason "never-allows" (not "deadline") is the evidence; the clock only rules out waiting for
@@ -185,14 +169,14 @@ describe("rotation drain (simulator, HTTP)", function () {
     assert.deepEqual(e.blockingPdbs, ["shop/web-pdb"]);
     assert.ok(e.blockingPods.length >= 1 && e.blockingPods.every((p) => p.startsWith("shop/web-")), e.blockingPods.join(","));
     assert.deepEqual(e.uncordoned.sort(), ps.oldNodes);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
     // (the floor itself moved up to 6 with the patch, so only deletions are checked here)
     assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
   });
 
   it("a PDB whose pods never get healthy fails at the deadline naming it and its pods, nodes uncordoned", async () => {
     ps = await startPoolSim({ oldNodes: 2, waitReady: false, objects: [...deployment("shop", "sick", 3, { minAvailable: 1 }, { annotations: { [SIM_READY]: "false" } }), ...deployment("shop", "web", 2, { maxUnavailable: 1 })] });
-    await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 5, "pods running");
+    await waitFor("pods running", async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 5);
     const started = Date.now();
     const e = await rejects(drainPool(ps.kc, { pool: "old", deadlineMs: 1500 }));
     assert.ok(Date.now() - started < 15_000, `stopped ${Date.now() - started} ms after a 1.5 s deadline (never-ready pods would block forever)`);
@@ -201,20 +185,20 @@ describe("rotation drain (simulator, HTTP)", function () {
     assert.equal(e.blockingPods.filter((p) => p.startsWith("shop/sick-")).length, 3);
     assert.match(e.message, /deadline of 2s reached while evicting; blocked by PodDisruptionBudget\(s\) shop\/sick-pdb/);
     assert.equal(e.summary.evicted, 2, "the healthy workload moved");
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("stops with a clear message when a second PDB starts matching pods mid-drain", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: [...deployment("shop", "web", 6, { maxUnavailable: 1 })], timing: { podReadyMs: 250 } });
     const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
     const drain = rejects(drainPool(ps.kc, { pool: "old" }));
-    await waitFor(() => ps!.sim.report().evictions >= 1, "first eviction");
+    await waitFor("first eviction", () => ps!.sim.report().evictions >= 1);
     await policy.createNamespacedPodDisruptionBudget({ namespace: "shop", body: { metadata: { name: "web-extra" }, spec: { selector: { matchLabels: { app: "web" } }, maxUnavailable: 2 } } });
     const e = await drain;
     assert.equal(e.reason, "multiple-pdbs");
     assert.deepEqual(e.blockingPdbs.sort(), ["shop/web-extra", "shop/web-pdb"]);
     assert.match(e.message, /selected by 2 PodDisruptionBudgets.*disjoint/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("drains in batches (one batch after the other) with soaks, and waits for moved workloads to be Ready", async () => {
@@ -242,7 +226,7 @@ describe("rotation drain (simulator, HTTP)", function () {
     ps = await startPoolSim({ oldNodes: 2, objects: [...deployment("shop", "web", 4, { maxUnavailable: 1 })], timing: { podReadyMs: 300 } });
     const logs: string[] = [];
     const drain = rejects(drainPool(ps.kc, { pool: "old", soakMs: 20_000, log: (l) => logs.push(l) }));
-    await waitFor(() => logs.some((l) => /soak: 20000 ms/.test(l)), "soak started", 20_000);
+    await waitFor("soak started", () => logs.some((l) => /soak: 20000 ms/.test(l)), 20_000);
     // Something else disrupts the workload during the soak: two of its pods deleted outright.
     const victims = (await ps.view.pods()).filter((p) => p.metadata.name.startsWith("web") && !p.metadata.deletionTimestamp).slice(0, 2);
     for (const v of victims) await ps.view.core.deleteNamespacedPod({ name: v.metadata.name, namespace: "shop" });
@@ -250,7 +234,7 @@ describe("rotation drain (simulator, HTTP)", function () {
     assert.equal(e.reason, "soak");
     assert.deepEqual(e.blockingPdbs, ["shop/web-pdb"]);
     assert.match(e.message, /soak failed: shop\/web-pdb \(\d healthy < floor 3\)/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("waits for DaemonSets to be Ready on the replacement nodes before the first eviction", async () => {
@@ -271,7 +255,7 @@ describe("rotation drain (simulator, HTTP)", function () {
       const s = await drainPool(ps.kc, { pool: "old" });
       assert.equal(s.evicted, 4);
       // our watch may lag the drain on a loaded machine: wait until it delivered what it must see
-      await waitFor(() => firstEviction > 0 && readyAt.size === 2, "the watch to see agent Ready on both new nodes and the first eviction");
+      await waitFor("the watch to see agent Ready on both new nodes and the first eviction", () => firstEviction > 0 && readyAt.size === 2);
       assert.ok(firstEviction >= Math.max(...readyAt.values()), "first eviction only after the DaemonSet was Ready on every replacement node");
     } finally {
       ctrl.abort();
@@ -282,7 +266,7 @@ describe("rotation drain (simulator, HTTP)", function () {
     ps = await startPoolSim({ oldNodes: 2, objects: workloads(2, 6, { maxUnavailable: 1 }), timing: { podReadyMs: 150 } });
     const logs: string[] = [];
     const drain = drainPool(ps.kc, { pool: "old", log: (l) => logs.push(l) });
-    await waitFor(() => ps!.sim.report().evictions >= 2, "drain under way");
+    await waitFor("drain under way", () => ps!.sim.report().evictions >= 2);
     await ps.view.core.createNode({ body: { metadata: { name: "old-late", labels: { "cloud.google.com/gke-nodepool": "old", "nodepool-rotation/role": "app" } }, status: { allocatable: { cpu: "8", memory: "32Gi", pods: "110" }, capacity: { cpu: "8", memory: "32Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] } } as any });
     const s = await drain;
     assert.ok(s.nodes.includes("old-late") && s.cordoned.includes("old-late"), JSON.stringify(s));
@@ -295,9 +279,9 @@ describe("rotation drain (simulator, HTTP)", function () {
   it("validates options before touching the cluster", async () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromString("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n");
-    await assert.rejects(drainPool(kc, { pool: "old", concurrency: 0 }), /concurrency: must be an integer >= 1/);
+    await assert.rejects(drainPool(kc, { pool: "old", concurrency: 0 }), /concurrency: must be an integer from 1 to 500, got 0/);
     await assert.rejects(drainPool(kc, { pool: "old", batch: "150%" }), /batch: must be a node count like "2" or a percentage like "25%"/);
     await assert.rejects(drainPool(kc, { pool: "", deadlineMs: 5 }), /pool: required/);
-    await assert.rejects(drainPool(kc, { pool: "old", deadlineMs: -1 }), /deadlineMs: must be a number >= 1/);
+    await assert.rejects(drainPool(kc, { pool: "old", deadlineMs: -1 }), /deadlineMs: must be a number of milliseconds > 0 and <= 86400000 \(fractions allowed\), got -1/);
   });
 });

@@ -11,23 +11,7 @@ import { KubeClient, Reflector } from "../../components/rotation/client";
 import { startSimulator } from "../simulator";
 import { FaultProxy, startFaultProxy } from "./proxy";
 import { deployment, nodeManifest, PoolSim, podSpec, runCli, scenario, startPoolSim, waitFor } from "./sim";
-
-async function rejects(p: Promise<unknown>): Promise<DrainError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof DrainError, `expected DrainError, got ${(e as any)?.stack ?? e}`);
-    return e;
-  }
-  assert.fail("expected the drain to fail");
-}
-
-async function assertUncordoned(ps: PoolSim) {
-  for (const n of await ps.view.nodes("old")) {
-    assert.ok(!n.spec?.unschedulable, `${n.metadata.name} must be uncordoned`);
-    assert.equal(n.metadata?.annotations?.[CORDONED_ANNOTATION], undefined, `${n.metadata.name} annotation removed`);
-  }
-}
+import { assertUncordoned, rejects } from "../support/drain";
 
 describe("rotation drain failure paths (simulator, HTTP)", function () {
   this.timeout(60_000);
@@ -57,7 +41,7 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.match(e.message, /User "ci-bot" cannot patch resource "nodes"/, e.message);
     assert.match(e.message, /HTTP 403/);
     assert.equal(ps.sim.report().evictions, 0);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("a cordon the server applied but whose answer was lost, then an abort: that node is uncordoned too", async () => {
@@ -73,21 +57,21 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     const e = await rejects(drainPool(proxy.kubeConfig(), { pool: "old", signal: ctrl.signal }));
     assert.equal(e.reason, "aborted");
     assert.equal(ps.sim.report().evictions, 0);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
     assert.deepEqual(e.summary.cordoned, [], "nothing reported as still cordoned");
   });
 
   it("a pod that cannot be moved safely appearing on the pool mid-drain fails the drain, naming it (no false success)", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: deployment("shop", "web", 6, { maxUnavailable: 1 }), timing: { podReadyMs: 150 } });
     const drain = rejects(drainPool(ps.kc, { pool: "old" }));
-    await waitFor(() => ps!.sim.report().evictions >= 1, "first eviction");
+    await waitFor("first eviction", () => ps!.sim.report().evictions >= 1);
     // Bound to the node directly (no scheduler, so the cordon does not keep it out), no controller.
     await ps.view.core.createNamespacedPod({ namespace: "shop", body: { metadata: { name: "intruder" }, spec: { ...podSpec(), nodeName: "old-0" } } as any });
     const e = await drain;
     assert.equal(e.reason, "blocked");
     assert.ok(e.blockingPods.includes("shop/intruder"), e.blockingPods.join(","));
     assert.match(e.message, /shop\/intruder.*no controller/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
     assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
   });
 
@@ -104,12 +88,12 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       return "hang";
     });
     const drain = rejects(drainPool(proxy.kubeConfig(), { pool: "old", signal: ctrl.signal }));
-    await waitFor(() => hanging, "an eviction on the wire");
-    await waitFor(async () => (await ps!.view.nodes("old")).every((n) => n.spec?.unschedulable), "the pool cordoned");
+    await waitFor("an eviction on the wire", () => hanging);
+    await waitFor("the pool cordoned", async () => (await ps!.view.nodes("old")).every((n) => n.spec?.unschedulable));
     const abortedAt = Date.now();
     ctrl.abort(new Error("SIGINT"));
     // Watched on the simulator directly, not through the proxy.
-    await waitFor(async () => (await ps!.view.nodes("old")).every((n) => !n.spec?.unschedulable), "the pool uncordoned", 10_000);
+    await waitFor("the pool uncordoned", async () => (await ps!.view.nodes("old")).every((n) => !n.spec?.unschedulable), 10_000);
     const uncordonedMs = Date.now() - abortedAt;
     const e = await drain;
     assert.ok(uncordonedMs < 2000, `uncordoned ${uncordonedMs} ms after the abort (the engine SIGKILLs at 5000 ms)`);
@@ -117,7 +101,7 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.equal(e.reason, "aborted");
     assert.deepEqual(e.uncordoned, ps.oldNodes);
     assert.equal(ps.sim.report().podsDeletedWithoutEviction, 0);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("a request the server never answers does not outlive the deadline: the drain fails closed on time", async () => {
@@ -129,7 +113,7 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     assert.ok(Date.now() - started < 8000, `returned after ${Date.now() - started} ms (deadline 1.5 s)`);
     assert.equal(e.reason, "api-error");
     assert.match(e.message, /patch nodes: no answer within \d+ ms/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("the CLI: Ctrl-C twice (the second while it uncordons) still exits 1 with every node uncordoned", async () => {
@@ -150,9 +134,9 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     const cli = runCli(proxy.kubeconfig, ["drain", "--pool", "old"]);
     const { child, exited } = cli;
     try {
-      await waitFor(() => ps!.sim.report().evictions >= 1, "the CLI to start evicting", 30_000);
+      await waitFor("the CLI to start evicting", () => ps!.sim.report().evictions >= 1, 30_000);
       child.kill("SIGINT");
-      await waitFor(() => uncordoning, `the CLI to start uncordoning\n${cli.stderr}`);
+      await waitFor(`the CLI to start uncordoning\n${cli.stderr}`, () => uncordoning);
       child.kill("SIGINT"); // while the uncordon is on the wire
       const early = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("running"), 500))]);
       release();
@@ -164,7 +148,7 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       cli.stop();
     }
     assert.match(cli.stderr, /drain failed \(aborted\)/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("a cordoned node deleted during the drain (autoscaler, repair) is not reported as left cordoned", async () => {
@@ -172,17 +156,17 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       ...deployment("shop", "sick", 2, { minAvailable: 1 }, { annotations: { "simulator.nodepool-rotation.io/ready": "false" } }),
       ...deployment("shop", "web", 2, { maxUnavailable: 1 }),
     ] });
-    await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4, "pods running");
+    await waitFor("pods running", async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4);
     const logs: string[] = [];
     const drain = rejects(drainPool(ps.kc, { pool: "old", deadlineMs: 2000, log: (l) => logs.push(l) }));
-    await waitFor(() => logs.some((l) => /cordoned 2 node\(s\)/.test(l)), "pool cordoned");
+    await waitFor("pool cordoned", () => logs.some((l) => /cordoned 2 node\(s\)/.test(l)));
     await ps.view.core.deleteNode({ name: "old-1" });
     const e = await drain;
     assert.equal(e.reason, "deadline");
     assert.deepEqual(e.summary.cordoned, [], "nothing is left cordoned: old-0 uncordoned, old-1 gone");
     assert.deepEqual(e.uncordoned, ["old-0"]);
     assert.doesNotMatch(logs.join("\n"), /could not uncordon/);
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 
   it("a watch handler that throws does not lose the event silently: the reflector re-lists and its cache heals", async () => {
@@ -203,7 +187,7 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       try {
         await r.start();
         await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "lost-event" } } });
-        await waitFor(() => seen.has("lost-event"), "the cache to heal after the handler threw", 10_000);
+        await waitFor("the cache to heal after the handler threw", () => seen.has("lost-event"), 10_000);
         assert.ok(r.lists >= 2, `re-listed (${r.lists} lists)`);
         assert.match(String(r.lastError), /handler bug/);
       } finally {
@@ -219,7 +203,7 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       ...deployment("shop", "sick", 2, { minAvailable: 1 }, { annotations: { "simulator.nodepool-rotation.io/ready": "false" } }),
       ...deployment("shop", "web", 2, { maxUnavailable: 1 }),
     ] });
-    await waitFor(async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4, "pods running");
+    await waitFor("pods running", async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 4);
     const view = ps.view;
     let first = true;
     // `kubectl cordon old-0` lands just before the drain's own cordon patch reaches the server.
@@ -245,12 +229,12 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
     const cli = runCli(proxy.kubeconfig, ["drain", "--pool", "old", "--deadline", "2s"]);
     const { child, exited } = cli;
     try {
-      await waitFor(() => /drain failed \(deadline\)/.test(cli.stderr), `the drain to fail at its deadline\n${cli.stderr}`, 30_000);
+      await waitFor(`the drain to fail at its deadline\n${cli.stderr}`, () => /drain failed \(deadline\)/.test(cli.stderr), 30_000);
       const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 5000))]);
       assert.equal(code, 1, `the CLI must exit after reporting\n${cli.stderr}`);
     } finally {
       cli.stop();
     }
-    await assertUncordoned(ps);
+    await assertUncordoned(ps.view);
   });
 });

@@ -47,9 +47,9 @@ describe("rotation plan: topology fit on regional pools (simulator)", function (
   async function planFor(text: string, app: string, replicas: number, newPool: { nodes: number; zones: string[] }) {
     sim = await startSimulator({ scenario: text });
     const core = sim.kubeConfig().makeApiClient(k8s.CoreV1Api);
-    await waitFor(async () => (await core.listNamespacedPod({ namespace: "default", labelSelector: `app=${app}` })).items.filter(isReady).length === replicas, `${app} ready`);
+    await waitFor(`${app} ready`, async () => (await core.listNamespacedPod({ namespace: "default", labelSelector: `app=${app}` })).items.filter(isReady).length === replicas);
     await sim.addPool({ name: "app-new", ...newPool, labels: ROLE, bootMs: 1 });
-    await waitFor(async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=app-new" })).items.filter(isReady).length === newPool.nodes * newPool.zones.length, "new pool Ready");
+    await waitFor("new pool Ready", async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=app-new" })).items.filter(isReady).length === newPool.nodes * newPool.zones.length);
     return planPool(sim.kubeConfig(), { pool: "app-old" });
   }
 
@@ -68,11 +68,11 @@ describe("rotation plan: topology fit on regional pools (simulator)", function (
     let pending = 0;
     for (const p of onOld) {
       await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: "default", gracePeriodSeconds: 0 });
-      pending = await waitFor(async () => {
+      pending = await waitFor(`the replacement of ${p.metadata!.name} Ready or Unschedulable`, async () => {
         const ps = await list();
         const waiting = ps.filter(unschedulable).length;
         return ps.length === replicas && ps.filter(isReady).length + waiting === replicas ? { waiting } : undefined;
-      }, `the replacement of ${p.metadata!.name} Ready or Unschedulable`).then((r) => r!.waiting);
+      }).then((r) => r!.waiting);
     }
     return pending;
   }

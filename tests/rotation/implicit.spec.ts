@@ -13,6 +13,7 @@ import * as k8s from "@kubernetes/client-node";
 import { DrainError, drainPool, DrainSummary, formatAvailability, planPool, WorkloadAvailability } from "../../components/rotation";
 import { main } from "../../components/rotation/cli";
 import { deployment, PoolSim, podSpec, startPoolSim, waitFor } from "./sim";
+import { rejects } from "../support/drain";
 
 const SIM_READY = "simulator.nodepool-rotation.io/ready";
 const MERGE = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
@@ -30,11 +31,6 @@ function row(s: { availability: WorkloadAvailability[] }, workload: string): Wor
   const r = s.availability.find((a) => a.workload === workload);
   assert.ok(r, `availability row for ${workload} in ${JSON.stringify(s.availability)}`);
   return r;
-}
-
-async function rejects(p: Promise<unknown>): Promise<DrainError> {
-  try { await p; } catch (e) { assert.ok(e instanceof DrainError, `expected DrainError, got ${e}`); return e; }
-  assert.fail("expected the drain to fail");
 }
 
 async function assertPoolEmpty(ps: PoolSim) {
@@ -104,7 +100,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     const apps = ps.kc.makeApiClient(k8s.AppsV1Api);
     // A rollout whose new pods never get Ready: the Deployment controller stops at 8 - 25% = 6 Ready old pods.
     await apps.patchNamespacedDeployment({ name: "web", namespace: "shop", body: { spec: { template: { metadata: { annotations: { [SIM_READY]: "false" } } } } } }, MERGE);
-    await waitFor(async () => (await apps.listNamespacedReplicaSet({ namespace: "shop" })).items.length === 2 && (await readyPods(ps!, "web")).length === 6, "rollout stuck at 6 Ready pods over two ReplicaSets");
+    await waitFor("rollout stuck at 6 Ready pods over two ReplicaSets", async () => (await apps.listNamespacedReplicaSet({ namespace: "shop" })).items.length === 2 && (await readyPods(ps!, "web")).length === 6);
     const plan = await planPool(ps.kc, { pool: "old" });
     assert.deepEqual(plan.implicitBudgets.map((b) => [b.workload, b.replicas, b.floor]), [["shop/Deployment/web", 8, 6]]);
 
@@ -121,14 +117,14 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     const s = await drainPool(ps.kc, { pool: "old", waitForReady: true });
     assert.deepEqual(s.availability.map((a) => a.workload), ["shop/Deployment/web"]);
     assert.equal(row(s, "shop/Deployment/web").msAtZero, 0);
-    await waitFor(async () => (await readyPods(ps!, "web")).length === 8, "8 Ready again");
+    await waitFor("8 Ready again", async () => (await readyPods(ps!, "web")).length === 8);
     await assertPoolEmpty(ps);
   });
 
   it("a StatefulSet without a PDB moves one pod at a time (4 replicas: 25% = 1), never below 3 Ready", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: [statefulSet("shop", "db", 4)], timing: { podReadyMs: 40 } });
     // OrderedReady: the StatefulSet creates its pods one after the other; start once all 4 are Ready on the old pool.
-    await waitFor(async () => (await readyPods(ps!, "db")).filter((p) => ps!.oldNodes.includes(p.spec.nodeName)).length === 4, "4 db pods Ready on the old pool");
+    await waitFor("4 db pods Ready on the old pool", async () => (await readyPods(ps!, "db")).filter((p) => ps!.oldNodes.includes(p.spec.nodeName)).length === 4);
     const plan = await planPool(ps.kc, { pool: "old" });
     assert.deepEqual(plan.implicitBudgets.map((b) => [b.workload, b.replicas, b.floor, b.maxUnavailable]), [["shop/StatefulSet/db", 4, 3, 1]]);
     const s = await drainPool(ps.kc, { pool: "old", waitForReady: true });
@@ -144,7 +140,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     const setOld = (unschedulable: boolean) => Promise.all(ps!.oldNodes.map((name) => ps!.view.core.patchNode({ name, body: { spec: { unschedulable } } }, MERGE)));
     await setOld(true);
     await apps.patchNamespacedDeployment({ name: "web", namespace: "shop", body: { spec: { replicas: 6 } } }, MERGE);
-    await waitFor(async () => (await readyPods(ps!, "web")).length === 6, "6 Ready, 3 of them on the new pool");
+    await waitFor("6 Ready, 3 of them on the new pool", async () => (await readyPods(ps!, "web")).length === 6);
     await setOld(false);
     const plan = await planPool(ps.kc, { pool: "old" });
     assert.deepEqual(plan.implicitBudgets.map((b) => [b.workload, b.replicas, b.floor, b.healthy, b.poolPods]), [["shop/Deployment/web", 6, 4, 6, 3]]);
@@ -163,7 +159,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     // Keep it unready: the simulated kubelet leaves pods annotated ready=false alone.
     await ps.view.core.patchNamespacedPod({ name: victim.metadata.name, namespace: "shop", body: { metadata: { annotations: { [SIM_READY]: "false" } } } }, MERGE);
     await ps.view.core.patchNamespacedPodStatus({ name: victim.metadata.name, namespace: "shop", body: { status: { conditions: [{ type: "Ready", status: "False" }] } } }, MERGE);
-    await waitFor(async () => (await readyPods(ps!, "web")).length === 3, "3 of 4 Ready");
+    await waitFor("3 of 4 Ready", async () => (await readyPods(ps!, "web")).length === 3);
     const plan = await planPool(ps.kc, { pool: "old" });
     assert.ok(plan.warnings.some((l) => l.includes("shop/Deployment/web") && /lets no Ready pod go right now \(3 Ready\)/.test(l)), plan.warnings.join("\n"));
     const s = await drainPool(ps.kc, { pool: "old", waitForReady: true });
@@ -175,7 +171,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
 
   it("a Deployment whose pods never get Ready (crash-looping) does not hold the rotation: its unready pods are evicted at once", async () => {
     ps = await startPoolSim({ oldNodes: 2, objects: [...deployment("shop", "sick", 4, undefined, { annotations: { [SIM_READY]: "false" } }), ...deployment("shop", "web", 4)], timing: { podReadyMs: 40 } });
-    await waitFor(async () => (await ps!.view.podsOn(ps!.oldNodes)).filter((p) => p.metadata.name.startsWith("sick-") && p.status?.phase === "Running").length === 4, "4 sick pods running, never Ready");
+    await waitFor("4 sick pods running, never Ready", async () => (await ps!.view.podsOn(ps!.oldNodes)).filter((p) => p.metadata.name.startsWith("sick-") && p.status?.phase === "Running").length === 4);
     const s = await drainPool(ps.kc, { pool: "old", deadlineMs: 10_000 });
     assert.deepEqual([row(s, "shop/Deployment/sick").floor, row(s, "shop/Deployment/sick").minReady], [3, 0]);
     assert.equal(row(s, "shop/Deployment/web").msBelowFloor, 0);
@@ -188,7 +184,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     const policy = ps.kc.makeApiClient(k8s.PolicyV1Api);
     const running = drainPool(ps.kc, { pool: "old", waitForReady: true });
     // The implicit budget's first wave (25% of 8 = 2 pods), then the PDB takes over.
-    await waitFor(() => ps!.sim.report().evictions >= 2, "first evictions");
+    await waitFor("first evictions", () => ps!.sim.report().evictions >= 2);
     await bringPdb(policy);
     const s = await running;
     const a = row(s, "shop/Deployment/web");
@@ -213,7 +209,7 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
     const ctrl = new AbortController();
     // keepCordoned: the first run leaves the cluster as a killed process would.
     const first = drainPool(ps.kc, { pool: "old", signal: ctrl.signal, keepCordoned: true }).catch((e) => e);
-    await waitFor(() => ps!.sim.report().evictions >= 2, "the first wave of evictions");
+    await waitFor("the first wave of evictions", () => ps!.sim.report().evictions >= 2);
     ctrl.abort(new Error("crash"));
     const e = await first;
     assert.ok(e instanceof DrainError && e.reason === "aborted", String(e));

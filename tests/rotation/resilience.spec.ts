@@ -53,7 +53,7 @@ describe("rotation drain resilience (simulator, HTTP)", function () {
         .catch((e) => e)
         .finally(() => { ended = true; });
       try {
-        await waitFor(() => ended || ps!.sim.report().evictions >= after, `${after} evictions`, 30_000);
+        await waitFor(`${after} evictions`, () => ended || ps!.sim.report().evictions >= after, 30_000);
       } finally {
         ctrl.abort(new Error(`crash after ${after} evictions`));
       }
@@ -91,7 +91,7 @@ describe("rotation drain resilience (simulator, HTTP)", function () {
     const cli = runCli(ps.sim.kubeconfig, ["drain", "--pool", "old"]);
     const { child, exited } = cli;
     try {
-      await waitFor(() => ps!.sim.report().evictions >= 4, "the CLI to evict a few pods", 30_000);
+      await waitFor("the CLI to evict a few pods", () => ps!.sim.report().evictions >= 4, 30_000);
       child.kill("SIGKILL");
       assert.equal(await exited, null, "killed, not exited");
     } finally {

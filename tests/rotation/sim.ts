@@ -46,16 +46,9 @@ export function scenario(objects: any[], timing: Record<string, number> = {}): s
   return all.map((o) => stringify(o)).join("---\n");
 }
 
-/** Polls `cond` every few ms until it is truthy or `timeoutMs` passes (then throws `what`). */
-export async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// Waiting: one helper for every spec (tests/support/wait.ts), re-exported for the specs that import it from here.
+import { waitFor } from "../support/wait";
+export { waitFor };
 
 const isReady = (o: any) => (o?.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
@@ -85,9 +78,9 @@ export async function startPoolSim(o: { oldNodes: number; newNodes?: number; obj
   try {
     const kc = sim.kubeConfig();
     const view = new View(kc);
-    if (o.waitReady !== false) await waitFor(() => view.allReady(), "workloads Ready on the old pool");
+    if (o.waitReady !== false) await waitFor("workloads Ready on the old pool", () => view.allReady());
     await sim.addPool({ name: "new", nodes: o.newNodes ?? o.oldNodes, labels: { [ROLE]: "app" }, cpu: o.nodeCpu ?? "8", memory: "32Gi" });
-    await waitFor(async () => { const n = await view.nodes("new"); return n.length === (o.newNodes ?? o.oldNodes) && n.every(isReady); }, "new pool Ready");
+    await waitFor("new pool Ready", async () => { const n = await view.nodes("new"); return n.length === (o.newNodes ?? o.oldNodes) && n.every(isReady); });
     if (o.faults) sim.setFaults(o.faults);
     return { sim, kc, view, oldNodes, newNodes: (await view.nodes("new")).map((n) => n.metadata.name) };
   } catch (e) {

@@ -1,0 +1,97 @@
+/**
+ * The drain's failures as data. Every door (CLI, PoolDrainer, pool guard) formats its own message
+ * from these fields; none edits another's text. Checks go by `name` (`isDrainError`), not
+ * `instanceof`: the PoolDrainer runs its own copy of the engine (its stored bundle), so a
+ * DrainError thrown there is not an instance of the class the program imported.
+ */
+import type { DrainSummary } from "./types";
+
+/**
+ * Why a drain stopped. `blocked`: pods that cannot be moved safely (plan blockers, or such pods
+ * appearing mid-drain); `deadline`: the drain's deadline passed; `multiple-pdbs`: a pod is selected by
+ * more than one PDB (the Eviction API refuses it); `never-allows`: a PDB that can never allow a
+ * disruption covers pool pods; `soak`: a moved workload fell below its PDB floor during a soak;
+ * `aborted`: the caller's signal (Ctrl-C, the provider host's SIGINT); `api-error`: the API server
+ * failed or refused a request the drain needs.
+ */
+export type DrainFailureReason = "blocked" | "deadline" | "multiple-pdbs" | "never-allows" | "soak" | "aborted" | "api-error";
+
+/** Every DrainFailureReason, in documentation order. */
+export const DRAIN_FAILURE_REASONS: readonly DrainFailureReason[] = ["blocked", "deadline", "multiple-pdbs", "never-allows", "soak", "aborted", "api-error"];
+
+/** The structured fields of a DrainError. */
+export interface DrainErrorFields {
+  reason: DrainFailureReason;
+  /** What stopped the drain, one sentence-ish, without anything about the nodes' state. */
+  detail: string;
+  /** PDBs (namespace/name) that blocked. */
+  blockingPdbs?: string[];
+  /** Pods (namespace/name) that blocked. */
+  blockingPods?: string[];
+  /** Nodes the drain uncordoned while failing closed. */
+  uncordoned?: string[];
+  /** Nodes still cordoned when the drain gave up: left so on purpose (`keepCordoned`) or because the uncordon failed. */
+  stillCordoned?: string[];
+  /** True when the caller asked to keep the nodes cordoned (`DrainOptions.keepCordoned`). */
+  keptCordoned?: boolean;
+  summary: DrainSummary;
+}
+
+/**
+ * Thrown by drainPool: why it stopped, what blocked it, which nodes it uncordoned and which are still
+ * cordoned. `message` is derived from the fields (detail + the nodes' state), for callers that print
+ * one line; doors that say more format from the fields.
+ */
+export class DrainError extends Error {
+  readonly reason: DrainFailureReason;
+  readonly detail: string;
+  readonly blockingPdbs: string[];
+  readonly blockingPods: string[];
+  readonly uncordoned: string[];
+  readonly stillCordoned: string[];
+  readonly keptCordoned: boolean;
+  readonly summary: DrainSummary;
+  constructor(f: DrainErrorFields) {
+    const uncordoned = f.uncordoned ?? [];
+    const still = f.stillCordoned ?? [];
+    const tail = f.keptCordoned ? ` Nodes left cordoned (keepCordoned): ${still.join(", ") || "none"}.`
+      : uncordoned.length ? ` Uncordoned ${uncordoned.join(", ")}.` : "";
+    super(f.detail + tail);
+    this.name = "DrainError";
+    this.reason = f.reason;
+    this.detail = f.detail;
+    this.blockingPdbs = f.blockingPdbs ?? [];
+    this.blockingPods = f.blockingPods ?? [];
+    this.uncordoned = uncordoned;
+    this.stillCordoned = still;
+    this.keptCordoned = f.keptCordoned ?? false;
+    this.summary = f.summary;
+  }
+}
+
+/** True for a DrainError from any copy of the engine (see the module comment). */
+export function isDrainError(e: unknown): e is DrainError {
+  return e instanceof Error && e.name === "DrainError" && Array.isArray((e as DrainError).uncordoned) && typeof (e as DrainError).detail === "string";
+}
+
+/**
+ * A failure before the drain started whose fix is known: `advice` replaces the doors' generic retry
+ * advice (e.g. an invalid drain override: "Fix or remove the override ...").
+ */
+export class AdvisedError extends Error {
+  constructor(message: string, readonly advice: string) {
+    super(message);
+    this.name = "AdvisedError";
+  }
+}
+
+/**
+ * The drain did not return at its deadline plus a margin (a backstop that should never fire): its
+ * nodes may still be cordoned.
+ */
+export class DrainHardStopError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DrainHardStopError";
+  }
+}
