@@ -147,3 +147,8 @@ export function volumePins(pod: V1Pod, claims: ReadonlyMap<string, V1PersistentV
     };
   });
 }
+
+/** The plan's warning when the cluster refused the claims or volumes list. */
+export function volumesUnreadable(why: string): string {
+  return `could not list PersistentVolumeClaims/PersistentVolumes (${why}): volumes that pin pods to the pool (local or zonal disks) were not checked; grant list on persistentvolumeclaims and persistentvolumes`;
+}
