@@ -252,7 +252,7 @@ export function estimateDrain(snap: ClusterSnapshot, plan: Plan, opts: EstimateO
   if (dsKeys.size) assumptions.push(`the drain first waits for ${dsKeys.size} DaemonSet(s) to be Ready on the replacement (up to ${formatMs(daemonSetsMs.high)})`);
   if (waitCompleted) assumptions.push(`${waitCompleted} pod(s) run until they complete (Jobs): not counted; the drain lasts at least as long as the longest of them`);
   if (plan.blockers.length) assumptions.push(`the plan has ${plan.blockers.length} blocker(s): this is the drain once they are fixed`);
-  if (listMs) assumptions.push(`lists and cordon take about as long as this plan's lists (${formatMs(listMs)})`);
+  if (opts.listMs !== undefined) assumptions.push(`lists and cordon take about as long as this plan's lists (${listMs < 1000 ? "under 1s" : formatMs(listMs)})`);
   const exceedsDeadline = total.high > opts.deadlineMs;
   if (exceedsDeadline) assumptions.push(`the high end is beyond the drain's deadline (${formatMs(opts.deadlineMs)}): raise it (--deadline, drain.deadlineMinutes) or let the longest budget move more pods at once`);
   return { ms: total, longest: out.find((g) => g.ms.high === longestGroup && longestGroup > 0)?.budget, setupMs, daemonSetsMs, concurrencyMs, concurrency: opts.concurrency, deadlineMs: opts.deadlineMs, exceedsDeadline, groups: out, assumptions };

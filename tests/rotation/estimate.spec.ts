@@ -4,9 +4,14 @@
  * pods' conditions show it; the range's ends are pinned to the figures the model gives.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { estimateDrain, planSnapshot, startToReadyMs } from "../../components/rotation";
-import { DEFAULT_START_TO_READY_MS, formatEstimate, MAX_STARTUP_MS } from "../../components/rotation/estimate";
+import { DEFAULT_START_TO_READY_MS, DrainEstimate, formatEstimate, MAX_STARTUP_MS } from "../../components/rotation/estimate";
+import { main } from "../../components/rotation/cli";
+import { deployment, podSpec, PoolSim, startPoolSim } from "./sim";
 import { node, pdb, pod, PodOpts } from "./fixtures";
 
 const T0 = Date.parse("2026-11-20T10:00:00Z");
@@ -114,4 +119,89 @@ describe("drain estimate (estimate.ts)", () => {
     assert.ok(e.assumptions.some((a) => /1 budget\(s\) allow fewer disruptions now/.test(a)), e.assumptions.join("\n"));
     assert.ok(e.assumptions.some((a) => /1 pod\(s\) run until they complete \(Jobs\)/.test(a)), e.assumptions.join("\n"));
   });
+});
+
+describe("drain estimate against a measured drain (simulator over HTTP, the real CLI)", function () {
+  this.timeout(90_000);
+  let ps: PoolSim | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await ps?.sim.stop();
+    ps = undefined;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("plan prints the estimate (text and --json); the drain of the same pool takes a time inside its range", async () => {
+    // Pods take 0.5 s to start and 2.5 s more to be Ready (podStartMs, podReadyMs), and exit after
+    // their full 1 s grace period (terminationGraceScale 1): the times the plan observes.
+    const grace = { terminationGracePeriodSeconds: 1 };
+    const sts = {
+      apiVersion: "apps/v1", kind: "StatefulSet", metadata: { namespace: "shop", name: "db" },
+      spec: { replicas: 2, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: { metadata: { labels: { app: "db" } }, spec: podSpec(grace) } },
+    };
+    ps = await startPoolSim({ oldNodes: 2, newNodes: 2, timing: { podStartMs: 500, podReadyMs: 2500, terminationGraceScale: 1 }, objects: [
+      ...deployment("shop", "web", 3, { maxUnavailable: 1 }, { spec: grace }),
+      sts,
+      { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { namespace: "shop", name: "db-pdb" }, spec: { selector: { matchLabels: { app: "db" } }, maxUnavailable: 1 } },
+    ] });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "estimate-"));
+    const kcPath = path.join(dir, "kubeconfig");
+    ps.sim.writeKubeconfig(kcPath);
+    const run = async (args: string[]) => {
+      let stdout = "", stderr = "";
+      const code = await main([...args, "--kubeconfig", kcPath, "--pool", "old"], { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; } });
+      return { code, stdout, stderr };
+    };
+
+    const text = await run(["plan"]);
+    assert.equal(text.code, 0, text.stdout + text.stderr);
+    assert.match(text.stdout, /^Estimated drain: \d+s to \d+s \(longest: pdb shop\/web-pdb\)$/m);
+    assert.match(text.stdout, /^ {2}pdb shop\/web-pdb: 3 pod\(s\) on the pool, 1 at a time: 3 wave\(s\); start-to-Ready \ds-\ds \(observed on 3 pod\(s\)\)/m);
+    assert.match(text.stdout, /^ {2}pdb shop\/db-pdb: 2 pod\(s\) on the pool, 1 at a time: 2 wave\(s\); .* \+ termination \(StatefulSet\)/m);
+    assert.match(text.stdout, /^ {2}assumes: /m);
+    const json = await run(["plan", "--json"]);
+    const e: DrainEstimate = JSON.parse(json.stdout).estimate;
+    const web = e.groups.find((g) => g.budget === "pdb shop/web-pdb")!;
+    // Observed: 3 s between scheduling and Ready, seen through 1 s timestamps.
+    assert.ok(web.startToReadyMs.low >= 1_000 && web.startToReadyMs.low <= 3_000 && web.startToReadyMs.high >= 3_000 && web.startToReadyMs.high <= 5_000, JSON.stringify(web));
+    assert.deepEqual([web.waves, web.terminationMs.high], [3, 1000]);
+
+    const drain = await run(["drain", "--json"]);
+    assert.equal(drain.code, 0, drain.stderr);
+    const summary = JSON.parse(drain.stdout);
+    assert.equal(summary.evicted, 5);
+    const measured: number = summary.durationMs;
+    assert.ok(e.ms.low <= measured && measured <= e.ms.high, `measured ${measured} ms within the estimate ${e.ms.low}..${e.ms.high} ms`);
+  });
+});
+
+/**
+ * The worked example of docs/rotation.md ("How long a drain takes"): a 30-node pool at GKE scale.
+ * web: 60 replicas, 45 s start-to-Ready, PDB maxUnavailable `webBudget`; api: 30 replicas, 20 s, no
+ * PDB (implicit 25%); db: StatefulSet of 3, 90 s, 60 s grace, PDB maxUnavailable 1.
+ */
+function gkeExample(webBudget: number | string) {
+  const nodes = [...Array.from({ length: 30 }, (_, i) => node(`old-${i}`, "old", { cpu: "8", memory: "32Gi" })), ...Array.from({ length: 30 }, (_, i) => node(`new-${i}`, "new", { cpu: "8", memory: "32Gi" }))];
+  const pods: any[] = [];
+  const add = (app: string, n: number, readyS: number, o: PodOpts & { grace?: number } = {}) => {
+    for (let i = 0; i < n; i++) pods.push(timed(pod("shop", `${app}-${i}`, `old-${i % 30}`, { labels: { app }, cpu: "50m", ...o }), i * 11, readyS, { grace: o.grace ?? 30 }));
+  };
+  add("web", 60, 45);
+  add("api", 30, 20);
+  add("db", 3, 90, { owner: { kind: "StatefulSet", name: "db" }, grace: 60 });
+  const pdbs = [pdb("shop", "web-pdb", { app: "web" }, { maxUnavailable: webBudget }), pdb("shop", "db-pdb", { app: "db" }, { maxUnavailable: 1 })];
+  return { nodes, pods, pdbs };
+}
+
+describe("drain estimate: the worked example in docs/rotation.md", () => {
+  const doc = fs.readFileSync(path.join(__dirname, "../../docs/rotation.md"), "utf8");
+  for (const [budget, figures] of [[1, "43m16s to 46m44s"], ["10%", "6m36s to 7m34s"]] as const) {
+    it(`web's PDB maxUnavailable ${budget}: the page's figures are the estimator's (${figures})`, () => {
+      const s = gkeExample(budget);
+      const e = estimateDrain(s, planSnapshot(s, { pool: "old" }), { concurrency: 20, deadlineMs: 3_600_000 });
+      const text = formatEstimate(e).join("\n");
+      assert.ok(text.startsWith(`Estimated drain: ${figures} (longest: pdb shop/web-pdb)`), text);
+      for (const line of text.split("\n").filter((l) => !l.includes("assumes:"))) assert.ok(doc.includes(line.trim()), `docs/rotation.md quotes: ${line.trim()}`);
+    });
+  }
 });
