@@ -22,6 +22,7 @@ import { AvailabilityTracker, FloorInfo } from "./availability";
 import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
 import { planSnapshot, validatePlanOptions } from "./plan";
 import { neverAllowsFix, unreadyPodsHint } from "./advice";
+import { estimateDrain, estimateHeadline } from "./estimate";
 import { sentence, type DrainFailureReason } from "./errors";
 import { DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
@@ -260,7 +261,8 @@ export class PoolDrain {
       this.client.listStatefulSets(this.deadline),
     ]);
     this.initialNodes = nodes.items;
-    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items }, this.opts);
+    const snapshot = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items };
+    const plan = planSnapshot(snapshot, this.opts);
     this.plan = plan;
     this.book.start(plan.nodes, nodes.items);
     for (const w of plan.warnings) this.log(`[${this.opts.pool}] warning: ${w}`);
@@ -269,6 +271,9 @@ export class PoolDrain {
         plan.pdbs.filter((p) => p.neverAllows).map((p) => p.name),
         plan.pods.filter((p) => p.verdict === "blocks").map((p) => `${p.namespace}/${p.name}`), plan.blockers);
     }
+    // How long this should take (estimate.ts), so an operator watching `pulumi up` knows what to expect.
+    const estimate = estimateDrain(snapshot, plan, { concurrency: this.concurrency, deadlineMs: this.deadline - this.started, listMs: this.clock.now() - this.started });
+    this.log(`[${this.opts.pool}] ${estimateHeadline(estimate)}${this.opts.batch || this.opts.soakMs || this.opts.waitForReady ? " (batches, soaks and the readiness wait not included)" : ""}`);
     const podSink = { reset: (items: any[]) => this.resetPods(items), event: (t: string, o: any) => this.podEvent(t, o) };
     const pdbSink = { reset: (items: any[]) => this.resetPdbs(items), event: (t: string, o: any) => this.pdbEvent(t, o) };
     const pr = new Reflector(this.client, "pods", "/api/v1/pods", (d) => this.client.listPods(d), podSink, this.deadline);

@@ -258,10 +258,15 @@ export function estimateDrain(snap: ClusterSnapshot, plan: Plan, opts: EstimateO
   return { ms: total, longest: out.find((g) => g.ms.high === longestGroup && longestGroup > 0)?.budget, setupMs, daemonSetsMs, concurrencyMs, concurrency: opts.concurrency, deadlineMs: opts.deadlineMs, exceedsDeadline, groups: out, assumptions };
 }
 
+/** The estimate in one line: "Estimated drain: 6m36s to 7m34s (longest: pdb shop/web-pdb)". */
+export function estimateHeadline(e: DrainEstimate): string {
+  return `Estimated drain: ${formatMs(e.ms.low)} to ${formatMs(e.ms.high)}${e.longest ? ` (longest: ${e.longest})` : ""}${e.exceedsDeadline ? `  BEYOND THE ${formatMs(e.deadlineMs)} DEADLINE` : ""}`;
+}
+
 /** The estimate as `plan` prints it: the range, one line per budget (the longest ten), the assumptions. */
 export function formatEstimate(e: DrainEstimate, maxGroups = 10): string[] {
   const r = (x: MsRange) => `${formatMs(x.low)} to ${formatMs(x.high)}`;
-  const lines = [`Estimated drain: ${r(e.ms)}${e.longest ? ` (longest: ${e.longest})` : ""}${e.exceedsDeadline ? `  BEYOND THE ${formatMs(e.deadlineMs)} DEADLINE` : ""}`];
+  const lines = [estimateHeadline(e)];
   for (const g of e.groups.slice(0, maxGroups)) {
     const start = g.budget === "terminating" || g.budget === "no budget" ? ""
       : `; start-to-Ready ${formatMs(g.startToReadyMs.low)}-${formatMs(g.startToReadyMs.high)} (${g.startToReadySource === "observed" ? `observed on ${g.samples} pod(s)` : "default: no usable times"})${g.statefulSet ? " + termination (StatefulSet)" : ""}`;

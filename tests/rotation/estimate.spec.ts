@@ -170,6 +170,7 @@ describe("drain estimate against a measured drain (simulator over HTTP, the real
     assert.equal(drain.code, 0, drain.stderr);
     const summary = JSON.parse(drain.stdout);
     assert.equal(summary.evicted, 5);
+    assert.match(drain.stderr, /^\[old\] Estimated drain: \d+s to \d+s \(longest: pdb shop\/web-pdb\)$/m, "the drain says what to expect");
     const measured: number = summary.durationMs;
     assert.ok(e.ms.low <= measured && measured <= e.ms.high, `measured ${measured} ms within the estimate ${e.ms.low}..${e.ms.high} ms`);
   });
