@@ -12,7 +12,8 @@ import { StackConfig, loadStackConfig } from "./components/config";
 import { PreflightError, preflight, readLiveCluster, readOfferedNodeVersions, upgradePolicy } from "./components/gke";
 import { gkeKubeconfigOutput } from "./components/kubeconfig";
 import { VersionedNodePool } from "./components/versionedNodePool";
-import { gateDependency, requireVerifiedIn, verifiedVersionsOutput } from "./components/promotion/gate";
+import { gateDependency, gateRuleFor, requireVerifiedBy, runningVersions, verifiedVersionsOutput } from "./components/promotion/gate";
+import { RotationMark } from "./components/promotion/rotationMark";
 
 const config = loadStackConfig();
 const { project, environment } = config;
@@ -24,6 +25,8 @@ interface ClusterRef {
   name: pulumi.Output<string>;
   endpoint: pulumi.Output<string>;
   caCertificate: pulumi.Output<string>;
+  /** Control-plane version the cluster runs: the configured one once the created cluster exists, else the live one. */
+  controlPlane: pulumi.Output<string | undefined>;
 }
 
 /**
@@ -67,6 +70,7 @@ function createCluster(cfg: StackConfig): ClusterRef {
     name: cluster.name,
     endpoint: cluster.endpoint,
     caCertificate: cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? ""),
+    controlPlane: cluster.name.apply(() => cfg.cluster.controlPlaneVersion as string | undefined),
   };
 }
 
@@ -76,6 +80,7 @@ function adoptCluster(): ClusterRef {
     name: pulumi.output(checked.then(() => clusterName)),
     endpoint: pulumi.output(checked.then((c) => c.live?.endpoint ?? "")),
     caCertificate: pulumi.output(checked.then((c) => c.live?.caCertificate ?? "")),
+    controlPlane: pulumi.output(checked.then((c) => c.live?.masterVersion)),
   };
 }
 
@@ -90,11 +95,22 @@ const clusterKubeconfig = gkeKubeconfigOutput({
 });
 
 /**
- * Prod gate (`nodepool-rotation:promotion.requireVerifiedIn`): read that stack's `verifiedVersions`
- * through a StackReference; the pools depend on it, so none is created or replaced unless every
- * pool's version was verified there (otherwise preview/up fail with the pool, version and stack).
+ * Promotion gate: the stacks this one takes its versions from — every stack of the previous wave of
+ * fleet.yaml, else `nodepool-rotation:promotion.requireVerifiedIn` (components/promotion/gate.ts
+ * `gateRuleFor`). Their outputs are read through StackReferences; the pools depend on the check, so
+ * none is created or replaced unless every pool's version (and, where this stack creates its
+ * cluster, the control-plane version) was verified by every source and the wave's soak has passed.
  */
-const promotionGate = config.promotion ? requireVerifiedIn(config.pools, config.promotion.requireVerifiedIn) : undefined;
+const gateRule = gateRuleFor(config, pulumi.getStack(), __dirname);
+const promotionGate = gateRule
+  ? requireVerifiedBy(
+      { stack: pulumi.getStack(), pools: config.pools, controlPlane: config.cluster.create ? config.cluster.controlPlaneVersion : undefined },
+      gateRule,
+      undefined,
+      undefined,
+      checked.then((c) => runningVersions(c.live?.pools ?? [])), // a rollback (every change goes down) skips the soak
+    )
+  : undefined;
 
 const nodePools = config.pools.map(
   (pool) =>
@@ -132,5 +148,18 @@ export const verifiedVersions = verifiedVersionsOutput(
   nodePools.map((p) => ({ role: p.role, version: p.version, proof: [p.poolName, p.drainer.id] })),
 );
 
-/** Stack output (gated stacks only): the reference stack's verified versions the gate checked against. */
+/** Stack output (gated stacks only): role -> version, as every source stack of the gate verified it. */
 export const promotionGateVerified = promotionGate?.verified;
+
+/** Stack output: the control-plane version the cluster runs (read by the next stacks' gate and by promotion). */
+export const verifiedControlPlane = cluster.controlPlane;
+
+/**
+ * Stack output: when this stack's pools last rotated (RFC 3339; a RotationMark created after every
+ * new pool and drainer, replaced only when a pool name changes). The next wave's gate judges the soak by it.
+ */
+export const verifiedAt = new RotationMark(
+  "rotation-mark",
+  { pools: pulumi.all(nodePools.map((p) => pulumi.all([p.poolName, p.drainer.id]))).apply((xs) => Object.fromEntries(nodePools.map((p, i) => [p.role, xs[i][0]]))) },
+  { dependsOn: nodePools.map((p) => p.drainer) },
+).at;

@@ -461,7 +461,11 @@ function loadEngine<T = EngineExports>(bundle: EngineBundle, hostRequire: (id: s
     fn(module.exports, localRequire, module, key, dir);
     return module.exports;
   };
-  return load(entry) as T; // module text we transpiled ourselves: the entry's exports (index.ts: EngineExports)
+  // A checkout bundles the TypeScript sources (components/contracts.ts), the installed package its
+  // compiled modules (components/contracts.js): a module named by its source path is found in either.
+  const key = [entry, entry.replace(/\.ts$/, ".js")].find((k) => bundle.files[k] !== undefined);
+  if (key === undefined) throw new Error(`PoolDrainer engine bundle: ${entry} is not in the bundle`);
+  return load(key) as T; // module text we transpiled ourselves: the entry's exports (index.ts: EngineExports)
 }
 
 /**

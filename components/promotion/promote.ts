@@ -2,7 +2,10 @@
  * `npm run promote -- --from staging --to prod [--role R] [--date YYYY-MM-DD] [--state-file F] [--force] [--dry-run]`
  *
  * Copies the promotable fields of each pool — its GKE `version`, nothing else — from one stack file
- * to another, keeping the target's comments and formatting, and prints a reviewable diff.
+ * to another, with the control-plane version the source's cluster runs where the target creates its
+ * cluster (raised first), keeping the target's comments and formatting, and prints a reviewable diff.
+ * The rule is promotion.ts's (`promoteStacks`, one source, one target); with a fleet.yaml the
+ * source's wave must come before the target's and its soak applies.
  * Environment-specific fields (machine types, sizes, node counts, labels, taints, service accounts,
  * `revision`, the name history) are never copied. A promoted pool rotates in the target: its
  * `rotatedOn` becomes the promotion day (today UTC unless --date), and its name stays unique within
@@ -21,10 +24,12 @@ import * as path from "node:path";
 import { Command, Option } from "commander";
 import { CliIo, processIo, RefusedError, runCommand } from "./cliSupport";
 import { compareGkeVersions } from "../naming";
-import { unifiedDiff } from "./diff";
-import { RotateResult, rotatePool, utcDate, validateFile } from "./rotatePool";
+import type { ControlPlaneResult } from "./controlPlane";
+import { findFleetPlan, loadFleetPlan, waveOf } from "./fleetPlan";
+import { promoteStacks } from "./promotion";
+import { RotateResult, utcDate, validateFile } from "./rotatePool";
 import { StackFile, StackFileError, stackFilePath } from "./stackFile";
-import { asVerified, parseStackExport, SourceState, sourceState } from "./stackState";
+import { parseStackExport, SourceState, sourceState } from "./stackState";
 
 import type { VerifiedVersions } from "./gate";
 export type { VerifiedVersions };
@@ -50,6 +55,8 @@ export interface PromoteOptions {
 /** Outcome of a promotion. */
 export interface PromoteResult {
   file: string;
+  /** The control plane's change (the source's version, where the target creates its cluster). */
+  controlPlane?: ControlPlaneResult;
   /** One entry per promoted (changed) pool. */
   promoted: RotateResult[];
   /** Roles already at the source's version. */
@@ -58,6 +65,8 @@ export interface PromoteResult {
   skipped: string[];
   /** Verification problems overridden by --force (empty otherwise). */
   forced: string[];
+  /** The source wave's soak was not waited for: a rollback (every changed pool goes down). */
+  soakWaived?: boolean;
   diff: string;
   written: boolean;
 }
@@ -77,11 +86,18 @@ export function promote(opts: PromoteOptions, now: () => Date = () => new Date()
         `promote from ${gate}, or --force (the prod gate in the program would still refuse at pulumi up)`,
     );
   }
+  // With a wave plan: the source's wave must come before the target's, and its soak applies.
+  const planFile = findFleetPlan(opts.dir);
+  const plan = planFile ? loadFleetPlan(planFile) : undefined;
+  const fromWave = plan && waveOf(plan, opts.from);
+  const toWave = plan && waveOf(plan, opts.to);
+  if (fromWave && toWave && fromWave.index >= toWave.index && !opts.force) {
+    throw new RefusedError(`fleet.yaml puts ${opts.to} in wave "${toWave.name}" (${toWave.index}) and ${opts.from} in wave "${fromWave.name}" (${fromWave.index}): versions move from an earlier wave to a later one`);
+  }
 
   const srcRoles = srcCfg.pools.map((p) => p.role);
   const dstRoles = dstCfg.pools.map((p) => p.role);
   let roles: string[];
-  let skipped: string[] = [];
   if (opts.roles && opts.roles.length > 0) {
     for (const role of opts.roles) {
       if (!srcRoles.includes(role)) throw new StackFileError(`--role ${role}: ${src.file} has no such pool (roles: ${srcRoles.join(", ")})`);
@@ -92,52 +108,25 @@ export function promote(opts: PromoteOptions, now: () => Date = () => new Date()
     roles = [...new Set(opts.roles)];
   } else {
     roles = srcRoles.filter((r) => dstRoles.includes(r));
-    skipped = [...srcRoles.filter((r) => !dstRoles.includes(r)), ...dstRoles.filter((r) => !srcRoles.includes(r))];
   }
+  const skipped = opts.roles?.length ? [] : [...srcRoles.filter((r) => !dstRoles.includes(r)), ...dstRoles.filter((r) => !srcRoles.includes(r))];
 
-  const version = (cfg: typeof srcCfg, role: string) => cfg.pools.find((p) => p.role === role)!.version;
-  const toChange = roles.filter((r) => version(srcCfg, r) !== version(dstCfg, r));
-  const unchanged = roles.filter((r) => !toChange.includes(r));
-
-  // The source must have converged, and every version we are about to promote must be one it has rotated to.
-  const problems: string[] = [];
-  if (toChange.length > 0) {
-    let state: SourceState | undefined;
-    try {
-      state = opts.readState(opts.from);
-    } catch (e) {
-      if (!opts.force) throw e;
-      problems.push(`could not read ${opts.from}'s state: ${(e as Error).message}`);
-    }
-    for (const p of state?.unconverged ?? []) problems.push(`${opts.from} has not converged: ${p}`);
-    let verified: VerifiedVersions | undefined;
-    if (state && state.verifiedVersions === undefined) {
-      problems.push(`${opts.from} has no verifiedVersions output: run pulumi up on ${opts.from} with this program first`);
-    } else if (state) {
-      verified = asVerified(state.verifiedVersions, `${opts.from}'s verifiedVersions output`);
-    }
-    for (const role of verified ? toChange : []) {
-      const want = version(srcCfg, role);
-      if (verified![role] !== want) {
-        problems.push(
-          `pool "${role}": ${opts.from} has ${want} in ${path.basename(src.file)} but has verified ${verified![role] ?? "no version"} for it — ` +
-            `run pulumi up on ${opts.from} until it succeeds (the old pool drained and deleted), then promote again`,
-        );
-      }
-    }
-    if (problems.length > 0 && !opts.force) {
-      throw new RefusedError(`not promoting to ${opts.to}:\n${problems.map((p) => `  - ${p}`).join("\n")}\n  (--force promotes anyway; the prod gate would still refuse unverified versions at pulumi up)`);
-    }
-  }
-
-  const date = opts.date ?? utcDate(now());
-  const promoted = toChange.map((role) =>
-    rotatePool(dst, opts.to, { role, version: version(srcCfg, role), date, source: `${opts.from}'s version` }),
-  );
-  const name = path.basename(dst.file);
-  const diff = unifiedDiff(dst.original, dst.text, `a/${name}`, `b/${name}`);
-  const written = !opts.dryRun && dst.save();
-  return { file: dst.file, promoted, unchanged, skipped, forced: opts.force ? problems : [], diff, written };
+  const r = promoteStacks({
+    sources: [opts.from],
+    targets: [opts.to],
+    roles,
+    soakMs: fromWave?.soakMs,
+    soakLabel: fromWave ? `${fromWave.soak} (fleet.yaml, wave "${fromWave.name}")` : undefined,
+    date: opts.date ?? utcDate(now()),
+    dir: opts.dir,
+    force: opts.force,
+    dryRun: opts.dryRun,
+    readState: opts.readState,
+    now: now(),
+    refusalHint: "(--force promotes anyway; the prod gate would still refuse unverified versions at pulumi up)",
+  });
+  const [t] = r.targets;
+  return { file: t.file, controlPlane: t.controlPlane, promoted: t.promoted, unchanged: t.unchanged, skipped, forced: r.forced, diff: t.diff, written: t.written, soakWaived: r.soakWaived };
 }
 
 /**
@@ -193,13 +182,15 @@ export function promoteCommand(io: CliIo): Command {
       const readState = o.stateFile ? readStateFile(path.resolve(io.cwd, o.stateFile), o.stateFile) : readStateWithPulumi(dir);
       const r = promote({ from: o.from, to: o.to, roles: o.role, date: o.date, dir, force: o.force, dryRun: o.dryRun, readState }, io.now);
       for (const p of r.forced) io.err(`warning (--force): ${p}`);
+      if (r.soakWaived) io.err(`note: a rollback (every pool that changes goes down): ${o.from}'s soak in fleet.yaml is not waited for`);
       for (const role of r.skipped) io.err(`note: pool "${role}" exists in only one of ${o.from}/${o.to}; not promoted`);
       for (const role of r.unchanged) io.err(`pool "${role}": ${o.to} already runs ${o.from}'s version`);
-      if (r.promoted.length === 0) {
+      if (r.promoted.length === 0 && !r.controlPlane) {
         io.err(`nothing to promote from ${o.from} to ${o.to}`);
         return;
       }
       io.out(r.diff.trimEnd());
+      if (r.controlPlane) io.out(`control plane: ${r.controlPlane.oldVersion} -> ${r.controlPlane.newVersion}`);
       for (const p of r.promoted) {
         io.out(`${p.role}: ${p.oldVersion} -> ${p.newVersion}: ${p.oldName} -> ${p.newName}`);
         if (compareGkeVersions(p.newVersion, p.oldVersion) < 0) io.err(`note: pool "${p.role}" goes DOWN to ${p.newVersion} (${o.from} runs an older version than ${o.to})`);

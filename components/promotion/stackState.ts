@@ -22,6 +22,16 @@
  *    The engine's own advice for them is `pulumi refresh` (pkg/resource/deploy/deployment_executor.go,
  *    lifecycletest TestUpdateShowsWarningWithPendingOperations).
  * Any of these means the source's last rotation has not finished, so its versions are not proven.
+ *
+ * When the last rotation finished (the start of a fleet wave's soak) is read from the same export:
+ * `ResourceV3.modified` ("when the resource state was last altered", with `created`; written by
+ * every CLI since early 2023). A rotation's last act, deleting the old pool, leaves no record: a
+ * deleted resource leaves the state. So `rotatedAt` is the newest `modified` (else `created`) of the
+ * stack's live node pools and PoolDrainers — when the new pool and its drainer were written, right
+ * before the old pool's drain — and it counts only once the stack has converged (no pending delete),
+ * which proves that drain and delete finished after it. The soak therefore starts at most one drain
+ * (bounded by drain.deadlineMinutes) before the old pool was gone. The stack resource's own
+ * timestamp is not used: its outputs are rewritten by every `up`, rotation or not.
  */
 import { POOL_DRAINER_TYPE } from "../contracts";
 import { StackFileError } from "./stackFile";
@@ -36,6 +46,10 @@ export interface ExportedResource {
   pendingReplacement?: boolean;
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
+  /** RFC 3339 time the resource was first added to state (apitype.ResourceV3 `created`). */
+  created?: string;
+  /** RFC 3339 time its state was last altered (apitype.ResourceV3 `modified`). */
+  modified?: string;
 }
 
 /** An apitype.OperationV2. */
@@ -59,6 +73,10 @@ export interface SourceState {
   unconverged: string[];
   /** The stack resource's `verifiedVersions` output (undefined when it has none). */
   verifiedVersions: unknown;
+  /** The stack resource's `verifiedControlPlane` output (undefined when it has none, e.g. an adopted cluster). */
+  verifiedControlPlane?: unknown;
+  /** When its last rotation's resources were written (see the module comment); undefined without timestamps. */
+  rotatedAt?: Date;
 }
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -116,7 +134,23 @@ export function unconvergedResources(exp: StackExport, stack: string): string[] 
 /** Everything promotion needs from an export of `stack`. */
 export function sourceState(exp: StackExport, stack: string): SourceState {
   const root = (exp.deployment.resources ?? []).find((r) => r.type === STACK_TYPE && r.delete !== true);
-  return { unconverged: unconvergedResources(exp, stack), verifiedVersions: root?.outputs?.verifiedVersions };
+  return {
+    unconverged: unconvergedResources(exp, stack),
+    verifiedVersions: root?.outputs?.verifiedVersions,
+    verifiedControlPlane: root?.outputs?.verifiedControlPlane,
+    rotatedAt: lastRotationAt(exp),
+  };
+}
+
+/** Newest `modified` (else `created`) of the live node pools and PoolDrainers; undefined when none carries one. */
+export function lastRotationAt(exp: StackExport): Date | undefined {
+  let last: number | undefined;
+  for (const r of exp.deployment.resources ?? []) {
+    if (r.delete === true || (r.type !== NODE_POOL_TYPE && r.type !== POOL_DRAINER_TYPE)) continue;
+    const t = Date.parse(r.modified ?? r.created ?? "");
+    if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
+  }
+  return last === undefined ? undefined : new Date(last);
 }
 
 /** A `VerifiedVersions` map, or a sentence saying why `value` is not one. */

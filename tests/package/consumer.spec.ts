@@ -60,8 +60,9 @@ const deadline = Date.now() + 120000;
   const drainer = resources.find((r) => r.type.endsWith(":PoolDrainer"));
   if (drainer && inputs[drainer.name]) {
     program.poolName.apply((poolName) => {
-      process.stdout.write(JSON.stringify({ resources, inputs, poolName }));
-      process.exit(0);
+      // Exit only once the write is flushed: stdout to a pipe is asynchronous, and a large document
+      // written just before process.exit() arrives truncated.
+      process.stdout.write(JSON.stringify({ resources, inputs, poolName }), () => process.exit(0));
     });
     return;
   }

@@ -122,7 +122,9 @@ export async function collectProgram(opts: CollectOptions): Promise<ResourceSpec
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
             if (args.type === "pulumi:pulumi:StackReference") {
-                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: { verifiedVersions } } };
+                // ...and, for the fleet gate, runs this stack's control plane and rotated long ago (soak over).
+                const verifiedControlPlane = (opts.config["nodepool-rotation:cluster"] as { controlPlaneVersion?: string } | undefined)?.controlPlaneVersion;
+                return { id: args.inputs.name, state: { name: args.inputs.name, outputs: { verifiedVersions, verifiedControlPlane, verifiedAt: "2026-01-01T00:00:00.000Z" } } };
             }
             const state: Record<string, any> = { ...args.inputs };
             if (args.type === "gcp:container/cluster:Cluster" && !preview) {

@@ -202,14 +202,34 @@ describe("promotion/promote: npm run promote", () => {
     assert.equal(parse(read(dir, "prod")).config["nodepool-rotation:pools"][0].version, OLD);
   });
 
-  it("rejects a version the target's control plane cannot run (target config decides), nothing written", async () => {
+  it("carries the control-plane version staging runs where prod creates its cluster, before the pools (one command, one diff)", async () => {
+    const prod = path.join(dir, "Pulumi.prod.yaml");
+    fs.writeFileSync(prod, read(dir, "prod").replace("controlPlaneVersion: 1.35.2-gke.1269000", "controlPlaneVersion: 1.34.9-gke.1000000"));
+    const r = await promote(...verified({ app: NEW, batch: OLD }));
+    assert.equal(r.code, 0, r.err);
+    const cfg = validateStackConfig(parse(read(dir, "prod")).config, { stack: "prod" });
+    assert.equal(cfg.cluster.controlPlaneVersion, "1.35.2-gke.1269000", "staging's verifiedControlPlane");
+    assert.equal(cfg.pools.find((p) => p.role === "app")!.version, NEW);
+    assert.ok(r.out.includes("-    controlPlaneVersion: 1.34.9-gke.1000000\n+    controlPlaneVersion: 1.35.2-gke.1269000"), r.out);
+    assert.match(r.out, /control plane: 1\.34\.9-gke\.1000000 -> 1\.35\.2-gke\.1269000/);
+  });
+
+  it("refuses without staging's verifiedControlPlane output (prod creates its cluster); an adopted prod keeps its own control plane", async () => {
     const prod = path.join(dir, "Pulumi.prod.yaml");
     fs.writeFileSync(prod, read(dir, "prod").replace("controlPlaneVersion: 1.35.2-gke.1269000", "controlPlaneVersion: 1.34.9-gke.1000000"));
     const before = snapshot(dir);
+    const none = await promote(...verified({ app: NEW, batch: OLD }, { verifiedControlPlane: null }));
+    assert.equal(none.code, 1);
+    assert.match(none.err, /staging has no verifiedControlPlane output \(the control-plane version its cluster runs\): run pulumi up on staging with this program first/);
+    assert.deepEqual(snapshot(dir), before);
+    // create: false: the program does not manage that control plane, so promote does not write it,
+    // and the pool's version is judged against the target's own (too old) control plane.
+    fs.writeFileSync(prod, read(dir, "prod").replace("controlPlaneVersion: 1.34.9-gke.1000000", "controlPlaneVersion: 1.34.9-gke.1000000\n    create: false"));
+    const adopted = snapshot(dir);
     const r = await promote(...verified({ app: NEW, batch: OLD }));
     assert.equal(r.code, 1);
     assert.match(r.err, /staging's version 1\.35\.2-gke\.1269000 for pool "app" in .*Pulumi\.prod\.yaml: node version 1\.35\.2-gke\.1269000 is newer than the control plane 1\.34\.9-gke\.1000000 .* — raise the control plane first \(npm run bump -- --stack prod --control-plane 1\.35\.2-gke\.1269000\), or pick another version/);
-    assert.deepEqual(snapshot(dir), before);
+    assert.deepEqual(snapshot(dir), adopted);
   });
 
   describe("reading staging's state with the pulumi CLI", () => {
