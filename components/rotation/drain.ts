@@ -21,7 +21,9 @@ import { expectedPods, isHealthy, isTerminal, keyOf, PdbIndex, pdbFloor, pdbSele
 import { AvailabilityTracker, FloorInfo } from "./availability";
 import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
 import { planSnapshot, validatePlanOptions } from "./plan";
-import type { DrainFailureReason } from "./errors";
+import { neverAllowsFix, unreadyPodsHint } from "./advice";
+import { estimateDrain, estimateHeadline } from "./estimate";
+import { sentence, type DrainFailureReason } from "./errors";
 import { DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
 import { Controllers, ScalableKind } from "./workloads";
 import { PodFacts } from "./podFacts";
@@ -100,7 +102,7 @@ const WAKES_ON_EVERY_POD_EVENT: ReadonlySet<DrainPhase> = new Set<DrainPhase>(["
 
 /** A stop condition: why, and what blocked. */
 class Failure extends Error {
-  constructor(readonly reason: DrainFailureReason, message: string, readonly pdbs: string[] = [], readonly pods: string[] = []) { super(message); }
+  constructor(readonly reason: DrainFailureReason, message: string, readonly pdbs: string[] = [], readonly pods: string[] = [], readonly blockers: string[] = []) { super(message); }
 }
 
 /** Items reordered so each group's first item comes first, then each group's second, ... (stable within a group). */
@@ -305,8 +307,9 @@ export class PoolDrain {
       this.client.listVolumes(this.deadline),
     ]);
     this.initialNodes = nodes.items;
-    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items,
-      ...("unreadable" in vols ? {} : { persistentVolumeClaims: vols.claims, persistentVolumes: vols.volumes }) }, this.opts);
+    const snapshot = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items,
+      ...("unreadable" in vols ? {} : { persistentVolumeClaims: vols.claims, persistentVolumes: vols.volumes }) };
+    const plan = planSnapshot(snapshot, this.opts);
     if ("unreadable" in vols) plan.warnings.push(volumesUnreadable(vols.unreadable));
     this.plan = plan;
     this.book.start(plan.nodes, nodes.items);
@@ -314,8 +317,11 @@ export class PoolDrain {
     if (plan.blockers.length) {
       throw new Failure("blocked", `drain of pool ${this.opts.pool} refused: ${plan.blockers.join("; ")}`,
         plan.pdbs.filter((p) => p.neverAllows).map((p) => p.name),
-        plan.pods.filter((p) => p.verdict === "blocks").map((p) => `${p.namespace}/${p.name}`));
+        plan.pods.filter((p) => p.verdict === "blocks").map((p) => `${p.namespace}/${p.name}`), plan.blockers);
     }
+    // How long this should take (estimate.ts), so an operator watching `pulumi up` knows what to expect.
+    const estimate = estimateDrain(snapshot, plan, { concurrency: this.concurrency, deadlineMs: this.deadline - this.started, listMs: this.clock.now() - this.started });
+    this.log(`[${this.opts.pool}] ${estimateHeadline(estimate)}${this.opts.batch || this.opts.soakMs || this.opts.waitForReady ? " (batches, soaks and the readiness wait not included)" : ""}`);
     const podSink = { reset: (items: any[]) => this.resetPods(items), event: (t: string, o: any) => this.podEvent(t, o) };
     const pdbSink = { reset: (items: any[]) => this.resetPdbs(items), event: (t: string, o: any) => this.pdbEvent(t, o) };
     const pr = new Reflector(this.client, "pods", "/api/v1/pods", (d) => this.client.listPods(d), podSink, this.deadline);
@@ -560,7 +566,7 @@ export class PoolDrain {
     this.maybeRefreshLease(now);
     this.dirty.clear();
     this.dirtyAll = false;
-    const neverCache = new Map<string, string | undefined>();
+    const neverCache = new Map<string, { why: string; fix: string } | undefined>();
     const exhausted = new Set<string>(); // PDBs with no budget left in this pass (none comes back within it)
     const implicitLeft = new Map<string, number | undefined>();
     let ownUnreflected: Map<string, number> | undefined;
@@ -582,10 +588,12 @@ export class PoolDrain {
         if (!neverCache.has(pdbKey)) {
           // From the controllers' spec.replicas, never from status.expectedPods: for an integer
           // minAvailable the disruption controller publishes the pods it sees at that moment (pdbRules.ts).
-          neverCache.set(pdbKey, neverAllows(pdbs[0], expectedScale(pdbs[0], this.cache.inNamespace(pdbs[0].metadata?.namespace ?? ""), this.scale)));
+          const scale = expectedScale(pdbs[0], this.cache.inNamespace(pdbs[0].metadata?.namespace ?? ""), this.scale);
+          const why = neverAllows(pdbs[0], scale);
+          neverCache.set(pdbKey, why ? { why, fix: neverAllowsFix(pdbs[0], scale) } : undefined);
         }
         const never = neverCache.get(pdbKey);
-        if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
+        if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never.why}) and still covers pod(s) on pool ${this.opts.pool}: ${never.fix}`, [pdbKey], this.parkedOn(pdbKey, todo));
         if (!ready && serverDecides(pod, pdbs[0])) {
           // Pending or not Ready: offered to the API server, which decides without using the budget
           // (eviction.go canIgnorePDB, unhealthyPodEvictionPolicy); a 429 parks it like any other.
@@ -800,7 +808,7 @@ export class PoolDrain {
     if (!blocked.length) return;
     const lines = blocked.map(({ pod }) => `pod ${keyOf(pod)} on ${pod.spec?.nodeName}: ${this.facts.decision(pod).reason}`);
     throw new Failure("blocked", `drain of pool ${this.opts.pool} stopped: ${blocked.length} pod(s) that cannot be moved safely appeared on the pool: ${lines.slice(0, 20).join("; ")}${lines.length > 20 ? ` and ${lines.length - 20} more` : ""}`,
-      [], blocked.map(({ pod }) => keyOf(pod)));
+      [], blocked.map(({ pod }) => keyOf(pod)), lines);
   }
 
   /**
@@ -973,11 +981,14 @@ export class PoolDrain {
         const pdbs = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
         const implicit = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
         const extra = blocking?.() ?? (this.phase === "ready" ? this.notReadyAgain() : []);
+        // Unready pool pods a PDB holds (IfHealthyBudget): AlwaysAllow would let them go (advice.ts).
+        const unready = [...new Set(pods.filter(({ pod }) => !isHealthy(pod) && !pod.metadata?.deletionTimestamp).map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOn)
+          .filter((k): k is string => !!k && this.pdbs.get(k)?.spec?.unhealthyPodEvictionPolicy !== "AlwaysAllow"))];
         throw new Failure("deadline", `deadline of ${Math.round((this.deadline - this.started) / 1000)}s reached while ${what}` +
           (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
           (implicit.length ? `; blocked by the implicit budget (${this.budgetSetting}) of workload(s) without a PDB: ${implicit.map((w) => `${w} (${this.tracker.ready(w)} Ready, floor ${this.implicitFor(w)?.floor ?? 0})`).join(", ")}` : "") +
           (pods.length ? `; pods still on the pool: ${pods.slice(0, 20).map(({ pod }) => keyOf(pod)).join(", ")}${pods.length > 20 ? ` and ${pods.length - 20} more` : ""}` : "") +
-          (extra.length ? `; waiting for ${extra.join(", ")}` : ""), pdbs, pods.map(({ pod }) => keyOf(pod)));
+          (extra.length ? `; waiting for ${extra.join(", ")}` : "") + (unready.length ? `; ${unreadyPodsHint(unready)}` : ""), pdbs, pods.map(({ pod }) => keyOf(pod)));
       }
       const until = Math.min(this.deadline, this.nextTimer(), wakeAt ?? Infinity, this.clock.now() + 1000);
       await new Promise<void>((resolve) => {
@@ -1064,9 +1075,9 @@ export class PoolDrain {
     await this.releaseBudget();
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
-    const error = new DrainError({ reason: f.reason, detail: f.message, blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned,
+    const error = new DrainError({ reason: f.reason, detail: f.message, blockingPdbs: f.pdbs, blockingPods: f.pods, blockers: f.blockers, uncordoned,
       stillCordoned: summary.cordoned, keptCordoned: !!this.opts.keepCordoned, summary });
-    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${f.message}.${error.message.slice(f.message.length)}`);
+    this.log(`[${this.opts.pool}] drain failed (${f.reason}): ${sentence(error.message)}`);
     return error;
   }
 }

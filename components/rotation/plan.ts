@@ -9,6 +9,7 @@ import { DEFAULT_BUDGET, DefaultBudget, implicitBudget, parseDefaultBudget } fro
 import { controllerOf, decidePod } from "./filters";
 import { topologyBlockers } from "./fit";
 import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor } from "./pdb";
+import { neverAllowsFix, pinnedFix } from "./advice";
 import { cpuMillis, parseQuantity } from "./quantity";
 import { matchLabelSelector, matchNodeAffinity, matchRequirements, parseSelector, untoleratedTaints } from "./selectors";
 import { Controllers, workloadOf } from "./workloads";
@@ -240,9 +241,10 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     if (e.poolPods === 0) continue;
     const expected = expectedPods(e.pdb, e.pods);
     const floor = pdbFloor(e.pdb, expected);
-    const never = neverAllowsReason(e.pdb, e.scale.total());
+    const scale = e.scale.total(); // the controllers' spec.replicas (pdbRules.ts): the verdict and its fix from one count
+    const never = neverAllowsReason(e.pdb, scale);
     pdbPlans.push({ name, pods: e.pods, healthy: e.healthy, floor, allowed: Math.max(0, e.healthy - floor), poolPods: e.poolPods, neverAllows: !!never });
-    if (never) blockers.push(`PodDisruptionBudget ${name} can never allow a disruption (${never}); it covers ${e.poolPods} pod(s) on the pool: relax it or scale the workload up`);
+    if (never) blockers.push(`PodDisruptionBudget ${name} can never allow a disruption (${never}); it covers ${e.poolPods} pod(s) on the pool: ${neverAllowsFix(e.pdb, scale)}`);
     else if (e.healthy - floor <= 0) warnings.push(`PodDisruptionBudget ${name} allows no disruption right now (${e.healthy} healthy, floor ${floor}): the drain waits for it`);
   }
   pdbPlans.sort((a, b) => a.name.localeCompare(b.name));
@@ -265,7 +267,9 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
       if (eligible.length === 0) {
         fitOk = false;
         const why = pinned ? `pinned to the old pool by ${pinned}: no replacement node can ever run it` : `no Ready replacement node satisfies its nodeSelector/affinity/tolerations`;
-        blockers.push(`${pods.length} pod(s) cannot be scheduled on the replacement: ${why}: ${listNames(pods.map(keyOf))}`);
+        const role = rs.selector.startsWith(`${ROLE_LABEL}=`) ? rs.selector.slice(ROLE_LABEL.length + 1) : undefined;
+        const fix = pinned ? `; fix: ${pinnedFix(pinned.includes("metadata.name") ? "node name" : "pool label", ROLE_LABEL, role)}` : "";
+        blockers.push(`${pods.length} pod(s) cannot be scheduled on the replacement: ${why}: ${listNames(pods.map(keyOf))}${fix}`);
         continue;
       }
       plans.push({ pods, eligible });

@@ -256,7 +256,11 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: { app: "spread" } } }] };
       const objects = [
         ...oldNodes,
-        ...deployment("shop", "strict", 2, { minAvailable: 2 }),                          // a PDB that never allows
+        ...deployment("shop", "strict", 2, { minAvailable: 2 }),                          // PDBs that never allow, one per form (advice.ts)
+        ...deployment("shop", "frozen", 1, { maxUnavailable: 0 }),
+        ...deployment("shop", "whole", 1, { minAvailable: "100%" }),
+        ...deployment("shop", "most", 2, { minAvailable: "90%" }),
+        ...deployment("shop", "pinned", 1, { maxUnavailable: 1 }, { spec: { nodeSelector: { "cloud.google.com/gke-nodepool": "old" } } }), // pinned to the pool's name
         ...deployment("shop", "multi", 2, { maxUnavailable: 1 }),                          // two PDBs on one pod
         { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { namespace: "shop", name: "multi-extra" }, spec: { selector: { matchLabels: { app: "multi" } }, maxUnavailable: 1 } },
         ...deployment("shop", "scratch", 2, { maxUnavailable: 1 }, { spec: { volumes: [{ name: "tmp", emptyDir: {} }] } }), // emptyDir
@@ -268,7 +272,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       kc = sim.kubeConfig();
       kubeconfigText = sim.kubeconfig;
       const core = kc.makeApiClient(k8s.CoreV1Api);
-      await waitFor("13 pods running on the old pool", async () => (await core.listPodForAllNamespaces()).items.filter((p) => p.status?.phase === "Running").length === 13);
+      await waitFor("18 pods running on the old pool", async () => (await core.listPodForAllNamespaces()).items.filter((p) => p.status?.phase === "Running").length === 18);
       // New pool: one node in each of two zones only.
       await sim.addPool({ name: "new", nodes: 1, zones: zones.slice(0, 2), labels: { [ROLE]: "app" }, cpu: "4", memory: "16Gi" });
       await waitFor("new pool Ready", async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=new" })).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2);
@@ -278,7 +282,7 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
       const r = await rotation(["plan", "--pool", "old"], kubeconfigText);
       assert.equal(r.code, 3, r.stdout + r.stderr);
       const blockers = r.stdout.split("\n").filter((l) => l.startsWith("BLOCKER: "));
-      for (const want of [/can never allow a disruption/, /declares no controller/, /uses emptyDir/, /selected by 2 PodDisruptionBudgets/, /do not fit on the 2 Ready replacement/, /topologySpreadConstraint/]) {
+      for (const want of [/can never allow a disruption/, /pinned to the old pool by nodeSelector cloud.google.com\/gke-nodepool=old.*; fix: select nodepool-rotation\/role=app instead/, /declares no controller/, /uses emptyDir/, /selected by 2 PodDisruptionBudgets/, /do not fit on the 2 Ready replacement/, /topologySpreadConstraint/]) {
         assert.ok(blockers.some((b) => want.test(b)), `${want} among\n${blockers.join("\n")}`);
       }
       for (const b of blockers) add("rotation plan", b);
