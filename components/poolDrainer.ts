@@ -521,7 +521,8 @@ export function drainFailureMessage(pool: string, cluster: string, e: unknown, a
           "Kubernetes RBAC (`kubectl auth can-i --list`); then run `pulumi up` again: it retries this drain and then deletes the old pool."
         : interrupted
         ? "Run `pulumi up` again when ready: it retries this drain and then deletes the old pool (Pulumi may first warn about the interrupted delete as a pending operation)."
-        : `Fix the blocker (e.g. scale the workload up or relax its PDB; \`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` shows what blocks), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
+        : // The fix depends on the blocker (a PDB's form decides whether scaling up helps: rotation/advice.ts); the engine's text above names it.
+          `Fix the blocker named above (\`npm run rotation -- plan --kubeconfig PATH --pool ${pool}\` lists each blocker with its fix), then run \`pulumi up\` again: it retries this drain and then deletes the old pool.`,
   );
   return lines.join("\n");
 }

@@ -6,10 +6,11 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as k8s from "@kubernetes/client-node";
-import { DrainOptions, DrainSummary, GKE_POOL_LABEL, isDrainError, Plan, PlanOptions } from "./types";
+import { DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, isDrainError, Plan, PlanOptions } from "./types";
 import { drainPool } from "./drain";
 import { planPool } from "./index";
 import { formatAvailability } from "./availability";
+import { DrainEstimate, formatEstimate } from "./estimate";
 import { DEFAULT_BUDGET, parseDefaultBudget } from "./budget";
 import { errorText, missingExecCommand, statusOf } from "./client";
 import { drainOptionProblem } from "./settings";
@@ -75,8 +76,21 @@ export function formatDrainSummary(s: DrainSummary): string {
     ...formatAvailability(s.availability ?? [])].join("\n");
 }
 
-/** Human-readable plan. */
-export function formatPlan(plan: Plan): string {
+/**
+ * The first lines of a failed drain's report: `error: <what happened>`; a refusal lists its
+ * blockers one per line, as `plan` does (the engine's detail joins them with "; " for one-line
+ * doors), and the nodes' state (`Uncordoned …`) follows on its own line.
+ */
+export function formatDrainFailure(e: DrainError): string {
+  const at = e.blockers.length ? e.detail.indexOf(e.blockers[0]) : -1;
+  if (at <= 0) return `error: ${e.message}`;
+  const head = e.detail.slice(0, at).replace(/[:;\s]+$/, "");
+  const state = e.message.startsWith(e.detail) ? e.message.slice(e.detail.length).replace(/^\./, "").trim() : "";
+  return [`error: ${head} (${e.blockers.length} blocker(s)):`, ...e.blockers.map((b) => `BLOCKER: ${b}`), ...(state ? [state] : [])].join("\n");
+}
+
+/** Human-readable plan (with the drain's estimated duration when the plan carries one). */
+export function formatPlan(plan: Plan & { estimate?: DrainEstimate }): string {
   const lines: string[] = [];
   lines.push(`pool ${plan.pool}: ${plan.nodes.length} node(s); replacement (${plan.replacementSelector || "any other node"}): ${plan.replacementNodes.length} Ready node(s)`);
   const c = plan.counts;
@@ -94,6 +108,7 @@ export function formatPlan(plan: Plan): string {
     lines.push("Implicit budgets (workloads without a PodDisruptionBudget):");
     for (const b of plan.implicitBudgets) lines.push(`  ${b.workload}: ${b.healthy}/${b.replicas} Ready, floor ${b.floor} (maxUnavailable ${b.budget} = ${b.maxUnavailable}), ${b.poolPods} pod(s) on the pool`);
   }
+  if (plan.estimate) lines.push(...formatEstimate(plan.estimate));
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   for (const b of plan.blockers) lines.push(`BLOCKER: ${b}`);
   lines.push(plan.blockers.length ? `result: the drain would refuse (${plan.blockers.length} blocker(s))` : `result: ready to drain${plan.fits ? "" : " (fit unknown)"}`);
@@ -126,11 +141,13 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     defaultBudget: o.defaultBudget,
   });
 
-  common(program.command("plan").description("Read-only: per pod a verdict and reason, fit on the replacement, PDB and DaemonSet checks."))
+  common(program.command("plan").description("Read-only: per pod a verdict and reason, fit on the replacement, PDB and DaemonSet checks, and how long the drain would take (a range, with its assumptions)."))
+    .addOption(new Option("--concurrency <n>", "the drain's --concurrency the estimate is for, 1..500").default(20).argParser(checked("concurrency", Number)))
+    .addOption(new Option("--deadline <duration>", "the drain's --deadline the estimate is checked against, e.g. 90s, 15m, 1h").default(60 * 60 * 1000, "60m").argParser(checked("deadlineMs", parseDuration)))
     .action(async (o) => {
       const kc = loadKubeConfig(o.kubeconfig, o.context);
       // API answers and a missing auth plugin in the engine's one-line wording (client.ts errorText).
-      const plan = await planPool(kc, { ...planOpts(o), log: (line) => out.stderr(line + "\n") }).catch((e) => { throw statusOf(e) !== undefined || missingExecCommand(e) ? new Error(errorText(e, kc)) : e; });
+      const plan = await planPool(kc, { ...planOpts(o), estimate: { concurrency: o.concurrency, deadlineMs: o.deadline }, log: (line) => out.stderr(line + "\n") }).catch((e) => { throw statusOf(e) !== undefined || missingExecCommand(e) ? new Error(errorText(e, kc)) : e; });
       out.stdout((o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)) + "\n");
       out.exit(plan.blockers.length ? 3 : 0);
     });
@@ -167,7 +184,8 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
       const opts: DrainOptions = {
         ...planOpts(o), deadlineMs: o.deadline, concurrency: o.concurrency, batch: o.batch, batchSoakMs: o.batchSoak,
         waitForReady: o.waitForReady, soakMs: o.soak, keepCordoned: o.keepCordoned, signal: ctrl.signal,
-        log: (line) => out.stderr(line + "\n"),
+        // The engine's own "drain failed" progress line is left out: the CLI prints the failure itself, once (formatDrainFailure).
+        log: (line) => { if (!line.startsWith(`[${o.pool}] drain failed (`)) out.stderr(line + "\n"); },
       };
       try {
         const summary = await drainPool(kc, opts);
@@ -175,7 +193,7 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
         out.exit(0);
       } catch (e) {
         if (!isDrainError(e)) throw e;
-        out.stderr(`error: ${e.message}\n`);
+        out.stderr(formatDrainFailure(e) + "\n");
         // Nodes this tool cordoned and could not uncordon (the API refused or did not answer; each
         // was reported above as "could not uncordon …"): take no new pods until someone uncordons them.
         const still = e.stillCordoned;

@@ -11,13 +11,15 @@ import type { DrainSummary } from "./types";
  * appearing mid-drain); `deadline`: the drain's deadline passed; `multiple-pdbs`: a pod is selected by
  * more than one PDB (the Eviction API refuses it); `never-allows`: a PDB that can never allow a
  * disruption covers pool pods; `soak`: a moved workload fell below its PDB floor during a soak;
+ * `re-evictions`: a workload's pods kept coming back to the cordoned pool (they tolerate
+ * node.kubernetes.io/unschedulable) past the bound on re-evictions (cordonToleration.ts);
  * `aborted`: the caller's signal (Ctrl-C, the provider host's SIGINT); `api-error`: the API server
  * failed or refused a request the drain needs.
  */
-export type DrainFailureReason = "blocked" | "deadline" | "multiple-pdbs" | "never-allows" | "soak" | "aborted" | "api-error";
+export type DrainFailureReason = "blocked" | "deadline" | "multiple-pdbs" | "never-allows" | "soak" | "re-evictions" | "aborted" | "api-error";
 
 /** Every DrainFailureReason, in documentation order. */
-export const DRAIN_FAILURE_REASONS: readonly DrainFailureReason[] = ["blocked", "deadline", "multiple-pdbs", "never-allows", "soak", "aborted", "api-error"];
+export const DRAIN_FAILURE_REASONS: readonly DrainFailureReason[] = ["blocked", "deadline", "multiple-pdbs", "never-allows", "soak", "re-evictions", "aborted", "api-error"];
 
 /** The structured fields of a DrainError. */
 export interface DrainErrorFields {
@@ -28,6 +30,8 @@ export interface DrainErrorFields {
   blockingPdbs?: string[];
   /** Pods (namespace/name) that blocked. */
   blockingPods?: string[];
+  /** Each reason the drain refused (the plan's blockers, or pods that cannot move), one per entry; `detail` joins them with "; ". */
+  blockers?: string[];
   /** Nodes the drain uncordoned while failing closed. */
   uncordoned?: string[];
   /** Nodes still cordoned when the drain gave up: left so on purpose (`keepCordoned`) or because the uncordon failed. */
@@ -47,6 +51,7 @@ export class DrainError extends Error {
   readonly detail: string;
   readonly blockingPdbs: string[];
   readonly blockingPods: string[];
+  readonly blockers: string[];
   readonly uncordoned: string[];
   readonly stillCordoned: string[];
   readonly keptCordoned: boolean;
@@ -56,17 +61,23 @@ export class DrainError extends Error {
     const still = f.stillCordoned ?? [];
     const tail = f.keptCordoned ? ` Nodes left cordoned (keepCordoned): ${still.join(", ") || "none"}.`
       : uncordoned.length ? ` Uncordoned ${uncordoned.join(", ")}.` : "";
-    super(f.detail + tail);
+    super(tail ? `${sentence(f.detail)}${tail}` : f.detail);
     this.name = "DrainError";
     this.reason = f.reason;
     this.detail = f.detail;
     this.blockingPdbs = f.blockingPdbs ?? [];
     this.blockingPods = f.blockingPods ?? [];
+    this.blockers = f.blockers ?? [];
     this.uncordoned = uncordoned;
     this.stillCordoned = still;
     this.keptCordoned = f.keptCordoned ?? false;
     this.summary = f.summary;
   }
+}
+
+/** `text` ending with a full stop (unless it ends with one already), so a following sentence reads as one. */
+export function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /** True for a DrainError from any copy of the engine (see the module comment). */

@@ -6,7 +6,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "./client";
 import { planSnapshot, validatePlanOptions } from "./plan";
+import { volumesUnreadable } from "./volumes";
 import { Plan, PlanOptions } from "./types";
+import { DRAIN_DEFAULTS } from "./drain";
+import { DrainEstimate, estimateDrain } from "./estimate";
 
 export * from "./types";
 export { planSnapshot, validatePlanOptions, podRequests, isNodeReady } from "./plan";
@@ -24,14 +27,27 @@ export type { DrainSettings, DrainSettingKey } from "./settings";
 export { decidePod, POD_FILTERS, controllerOf } from "./filters";
 export type { PodFilter, PodDecision, FilterOptions, KnobAudience } from "./filters";
 export { PdbIndex, pdbFloor, neverAllowsReason } from "./pdb";
+export { estimateDrain, formatEstimate, startToReadyMs, DEFAULT_START_TO_READY_MS } from "./estimate";
+export type { DrainEstimate, EstimateGroup, EstimateOptions, MsRange } from "./estimate";
+export { neverAllowsFix } from "./advice";
 
-/** Plans the drain of a pool from the live cluster (paginated lists of nodes, pods, PDBs and the scalable controllers; read-only). `log` gets retry progress lines. */
-export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?: number; signal?: AbortSignal; log?: (line: string) => void }): Promise<Plan & { apiRequests: number }> {
+/**
+ * Plans the drain of a pool from the live cluster (paginated lists of nodes, pods, PDBs and the
+ * scalable controllers; read-only), with an estimate of the drain's duration (estimate.ts) for the
+ * drain settings in `estimate` (default: the drain's defaults). `log` gets retry progress lines.
+ */
+export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?: number; signal?: AbortSignal; log?: (line: string) => void; estimate?: { concurrency?: number; deadlineMs?: number } }): Promise<Plan & { apiRequests: number; estimate: DrainEstimate }> {
   validatePlanOptions(opts);
+  const started = Date.now();
   const client = new KubeClient(kc, opts.signal, undefined, opts.log && ((line) => opts.log!(`[${opts.pool}] ${line}`)));
   const deadline = Date.now() + (opts.deadlineMs ?? 5 * 60 * 1000);
-  const [nodes, pods, pdbs, deployments, replicaSets, statefulSets] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline),
-    client.listDeployments(deadline), client.listReplicaSets(deadline), client.listStatefulSets(deadline)]);
-  const snap = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items };
-  return { ...planSnapshot(snap, opts), apiRequests: client.total };
+  const [nodes, pods, pdbs, deployments, replicaSets, statefulSets, vols] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline),
+    client.listDeployments(deadline), client.listReplicaSets(deadline), client.listStatefulSets(deadline), client.listVolumes(deadline)]);
+  const snap = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items,
+    ...("unreadable" in vols ? {} : { persistentVolumeClaims: vols.claims, persistentVolumes: vols.volumes }) };
+  const listMs = Date.now() - started;
+  const plan = planSnapshot(snap, opts);
+  if ("unreadable" in vols) plan.warnings.push(volumesUnreadable(vols.unreadable));
+  const estimate = estimateDrain(snap, plan, { concurrency: opts.estimate?.concurrency ?? DRAIN_DEFAULTS.concurrency, deadlineMs: opts.estimate?.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs, listMs });
+  return { ...plan, estimate, apiRequests: client.total };
 }

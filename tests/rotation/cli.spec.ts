@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { buildProgram, main } from "../../components/rotation/cli";
 import { planPool } from "../../components/rotation";
-import { deployment, PoolSim, startPoolSim } from "./sim";
+import { deployment, PoolSim, startPoolSim, waitFor } from "./sim";
 import { closedPort } from "../support/net";
 
 const BIN = path.join(__dirname, "../../components/rotation/bin.js");
@@ -110,13 +110,43 @@ describe("rotation CLI", function () {
     assert.match(lines[0], retryLine);
   });
 
-  it("drain refuses with exit 1 naming the blocking PDB, leaving nothing cordoned", async () => {
-    ps = await startPoolSim({ oldNodes: 1, newNodes: 1, objects: [...deployment("shop", "db", 2, { minAvailable: 2 })] });
+  it("drain refuses with exit 1: each blocker on its own line, once (as plan prints them); pinned pods get the role-label fix; nothing cordoned", async () => {
+    ps = await startPoolSim({ oldNodes: 1, newNodes: 1, objects: [
+      ...deployment("shop", "db", 2, { minAvailable: 2 }),
+      ...deployment("shop", "pinned", 1, { maxUnavailable: 1 }, { spec: { nodeSelector: { "cloud.google.com/gke-nodepool": "old" } } }),
+    ] });
     const kcPath = path.join(dir, "kubeconfig2");
     ps.sim.writeKubeconfig(kcPath);
+    const plan = capture();
+    assert.equal(await main(["plan", "--kubeconfig", kcPath, "--pool", "old"], plan.io), 3);
+    const planBlockers = plan.out.stdout.split("\n").filter((l) => l.startsWith("BLOCKER: "));
+    assert.equal(planBlockers.length, 2, plan.out.stdout);
     const c = capture();
     assert.equal(await main(["drain", "--kubeconfig", kcPath, "--pool", "old"], c.io), 1);
+    const lines = c.out.stderr.split("\n");
+    assert.deepEqual(lines.filter((l) => l.startsWith("BLOCKER: ")), planBlockers, "the drain's blockers are the plan's, one per line");
+    for (const b of planBlockers) assert.equal(c.out.stderr.split(b.slice("BLOCKER: ".length)).length - 1, 1, `printed once: ${b}`);
+    assert.ok(lines.includes("error: drain of pool old refused (2 blocker(s)):"), c.out.stderr);
+    assert.doesNotMatch(c.out.stderr, /drain failed \(blocked\)/, "no progress line repeating the failure");
+    assert.match(c.out.stderr, /^BLOCKER: 1 pod\(s\) cannot be scheduled on the replacement: pinned to the old pool by nodeSelector cloud\.google\.com\/gke-nodepool=old: .*; fix: select nodepool-rotation\/role=app instead/m);
+    assert.match(c.out.stderr, /^BLOCKER: PodDisruptionBudget shop\/db-pdb can never allow a disruption .*or scale the workload up to 3 replicas or more/m);
     assert.match(c.out.stderr, /blocking PodDisruptionBudgets: shop\/db-pdb/);
     assert.ok((await ps.view.nodes("old")).every((n) => !n.spec?.unschedulable));
+  });
+
+  it("a drain that reaches its deadline on unready pods under a PDB points at unhealthyPodEvictionPolicy: AlwaysAllow, and its 'Uncordoned' sentence follows a full stop", async () => {
+    ps = await startPoolSim({ oldNodes: 1, newNodes: 1, waitReady: false, objects: [
+      ...deployment("shop", "sick", 2, { minAvailable: 1 }, { annotations: { "simulator.nodepool-rotation.io/ready": "false" } }),
+    ] });
+    const kcPath = path.join(dir, "kubeconfig3");
+    ps.sim.writeKubeconfig(kcPath);
+    await waitFor("sick pods running", async () => (await ps!.view.pods()).filter((p) => p.status?.phase === "Running").length === 2);
+    const c = capture();
+    assert.equal(await main(["drain", "--kubeconfig", kcPath, "--pool", "old", "--deadline", "1s"], c.io), 1);
+    const error = c.out.stderr.split("\n").filter((l) => l.startsWith("error: "));
+    assert.equal(error.length, 1, c.out.stderr);
+    assert.match(error[0], /^error: deadline of 1s reached while evicting; blocked by PodDisruptionBudget\(s\) shop\/sick-pdb; .*; PodDisruptionBudget\(s\) shop\/sick-pdb have unready pods: make them Ready, or set unhealthyPodEvictionPolicy: AlwaysAllow on the PDB/);
+    assert.match(error[0], /[a-z0-9]\. Uncordoned old-0\.$/, "a full stop before 'Uncordoned' and at the end");
+    assert.doesNotMatch(c.out.stderr, /drain failed \(deadline\)/, "printed once");
   });
 });

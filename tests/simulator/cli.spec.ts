@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -53,6 +54,26 @@ describe("simulator CLI and scenarios", function () {
       cli.child.kill("SIGTERM");
     }
     assert.equal(await cli.exit, 0);
+  });
+
+  it("npm run sim: SIGTERM to npm stops the simulator and frees its port", async () => {
+    const file = path.join(dir, "scenario-npm.yaml");
+    fs.writeFileSync(file, scenario(nodeYaml("n1")));
+    const kc = path.join(dir, "kubeconfig-npm");
+    // npm as an operator or a CI step runs it; SIGTERM goes to npm (a CI cancel, `kill <npm pid>`).
+    const npm = spawn("npm", ["run", "--silent", "sim", "--", "--scenario", file, "--kubeconfig", kc], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" } });
+    let out = "";
+    npm.stdout!.on("data", (d) => (out += d));
+    const exit = new Promise<number | null>((resolve) => npm.on("exit", (code, sig) => resolve(sig ? null : code)));
+    const url = await waitFor("URL on stdout", () => /^(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1], 30_000, 50);
+    const port = Number(new URL(url).port);
+    assert.equal((await http(url, "GET", "/simulator/report")).status, 200);
+    npm.kill("SIGTERM");
+    assert.equal(await exit, 0, "npm exits with the simulator's clean exit");
+    // Nothing holds the port any more: it can be bound again at once.
+    const reuse = net.createServer();
+    await new Promise<void>((resolve, reject) => { reuse.once("error", reject); reuse.listen(port, "127.0.0.1", () => resolve()); });
+    await new Promise<void>((resolve) => reuse.close(() => resolve()));
   });
 
   it("bad flags and files: exit non-zero with a message naming the flag, nothing served", async () => {

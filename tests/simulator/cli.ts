@@ -75,12 +75,20 @@ export async function main(argv: string[]): Promise<void> {
   sim.writeKubeconfig(o.kubeconfig);
   process.stderr.write(`simulator: serving ${sim.url}; kubeconfig written to ${o.kubeconfig}; report at ${sim.url}/simulator/report\n`);
   process.stdout.write(`${sim.url}\n`);
-  const stop = async () => {
-    await sim!.stop();
-    process.exit(0);
+  // SIGINT/SIGTERM stop the simulator and free its port. `npm run sim` reaches this process
+  // because the script `exec`s it: without that, npm signals the `sh -c` between them, which
+  // dies without passing the signal on and leaves this process running with the port held.
+  // A second signal (or a stop that hangs) exits at once.
+  let stopping = false;
+  const stop = (sig: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write(`simulator: ${sig}: stopping\n`);
+    setTimeout(() => process.exit(1), 5000).unref();
+    sim!.stop().then(() => process.exit(0), () => process.exit(1));
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 if (require.main === module) {
