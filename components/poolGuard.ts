@@ -74,8 +74,13 @@ export interface PoolGuardResult {
   evicted: number;
 }
 
-/** Verdicts of pods that a drain moves (or waits for): any of them on the pool stops a blind delete. */
-const MOVED_VERDICTS = new Set(["evict", "wait-completed", "terminating", "blocks"]);
+/**
+ * Verdicts of pods that a drain moves (or waits for): any of them on the pool stops a blind delete.
+ * A pod already being deleted is not one: it goes with or without the pool (a finalizer or a dead
+ * kubelet may keep its object, not its containers), and the drain does not wait for such pods
+ * either (components/rotation/terminating.ts).
+ */
+const MOVED_VERDICTS = new Set(["evict", "wait-completed", "blocks"]);
 
 /** Pods of a plan that the drain would move, wait for or refuse on. */
 export function podsToMove(plan: Plan): PodPlan[] {
@@ -133,6 +138,7 @@ export async function guardPoolDelete(
     log(`no nodes left in pool ${pool}: deleting it moves nothing`);
     return { pool, outcome: "no-nodes", found: [], evicted: 0 };
   }
+  if (plan.pinnedVolumes.length) throw new Error(`${volumeRefusal(target, plan)} The pool was NOT deleted and keeps serving; Pulumi keeps it pending deletion. Move the data (or add replacement nodes that can reach it), then run \`pulumi up\` again.`);
   const found = podsToMove(plan).map((p) => `${p.namespace}/${p.name}`);
   if (found.length === 0) {
     log(`pool ${pool} (${plan.nodes.length} node(s)) runs no pod a drain would move: deleting it`);
@@ -149,12 +155,18 @@ export async function guardPoolDelete(
   // From here the drain has succeeded and left the pool cordoned (for the delete): any failure to
   // confirm refuses the delete, so it must uncordon first, like a failed drain (docs/failure-paths.md).
   let after: PodPlan[];
+  let afterPlan: Plan;
   try {
-    after = podsToMove(await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal }));
+    afterPlan = await planPool(kc, { ...planOpts, deadlineMs: checkMs, signal: opts.signal });
+    after = podsToMove(afterPlan);
   } catch (e) {
     const why = `pool guard: could not re-check node pool "${pool}" (cluster ${target.clusterId}) after draining it: ${errorText(e, kc)}.`;
     log(`re-check of pool ${pool} failed: ${errorText(e, kc)}`);
     throw new Error(`${why} ${await uncordonAfterRefusal(kc, summary, log)} Fix access from where \`pulumi up\` runs, then run \`pulumi up\` again.`);
+  }
+  if (afterPlan.pinnedVolumes.length) {
+    log(`re-check of pool ${pool} failed: ${afterPlan.pinnedVolumes.length} claim(s) bound to volumes only the pool can reach`);
+    throw new Error(`${volumeRefusal(target, afterPlan)} ${await uncordonAfterRefusal(kc, summary, log)} Move the data (or add replacement nodes that can reach it), then run \`pulumi up\` again.`);
   }
   if (after.length > 0) {
     log(`re-check of pool ${pool} failed: ${after.length} pod(s) a drain would move are back`);
@@ -165,6 +177,14 @@ export async function guardPoolDelete(
   }
   log(`pool ${pool}: ${evicted} pod(s) evicted; deleting it`);
   return { pool, outcome: "drained", found, evicted };
+}
+
+/**
+ * The refusal when claims are bound to volumes only the pool's nodes can reach (rotation/volumes.ts):
+ * pods that would stay Pending if moved, or local data the pool's deletion would destroy.
+ */
+function volumeRefusal(target: GuardedPool, plan: Plan): string {
+  return `pool guard: node pool "${target.pool}" (cluster ${target.clusterId}) holds volumes that no replacement node can reach: ${plan.pinnedVolumes.map((v) => v.message).join("; ")}.`;
 }
 
 /**

@@ -259,6 +259,25 @@ export class KubeClient {
     return this.listAll("list statefulsets", (c, o) => this.apps.listStatefulSetForAllNamespaces({ limit: 500, _continue: c }, o), deadline);
   }
 
+  /**
+   * Claims and volumes (volumes.ts: volumes that pin pods to the pool). A cluster that refuses them
+   * (403: RBAC without persistentvolumes; 404) does not stop a plan: `unreadable` says why, and the
+   * plan warns that volumes were not checked.
+   */
+  async listVolumes(deadline: number): Promise<{ claims: k8s.V1PersistentVolumeClaim[]; volumes: k8s.V1PersistentVolume[] } | { unreadable: string }> {
+    try {
+      const [claims, volumes] = await Promise.all([
+        this.listAll("list persistentvolumeclaims", (c, o) => this.core.listPersistentVolumeClaimForAllNamespaces({ limit: 500, _continue: c }, o), deadline),
+        this.listAll("list persistentvolumes", (c, o) => this.core.listPersistentVolume({ limit: 500, _continue: c }, o), deadline),
+      ]);
+      return { claims: claims.items, volumes: volumes.items };
+    } catch (e) {
+      const code = statusOf(e);
+      if (code === 403 || code === 404) return { unreadable: errorText(e, this.kc) };
+      throw e;
+    }
+  }
+
   /** Reads one node. */
   readNode(name: string, deadline: number): Promise<k8s.V1Node> {
     return this.call("get nodes", (o) => this.core.readNode({ name }, o), deadline);

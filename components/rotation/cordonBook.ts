@@ -8,13 +8,15 @@
  * but not answered is in `sent` until the clean-up re-reads it (`claimLost`). Pool membership only
  * grows: a node joining mid-drain (autoscaler) is added, recorded as `late` and cordoned too.
  *
- * Nodes are tracked by name. (A node deleted and re-created under its name — GKE auto-repair — is a
- * new Node object: tracking by UID belongs here.)
+ * Nodes are tracked by name and UID: a node deleted and re-created under its name (GKE auto-repair)
+ * is a new Node object — new UID, schedulable, without our mark — and is cordoned again like a node
+ * that joined (nodeIdentity.ts).
  */
 import type { V1Node } from "@kubernetes/client-node";
 import { CORDONED_ANNOTATION } from "../contracts";
 import type { Clock } from "./clock";
 import { errorText, KubeClient, statusOf } from "./client";
+import { NodeBook, recreatedLine } from "./nodeIdentity";
 
 /** Runs `fn` over `items` with at most `limit` calls at a time; resolves when all are done. */
 async function eachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -62,6 +64,8 @@ export class CordonBook {
   /** Nodes that joined the pool after the drain started. */
   readonly late = new Set<string>();
   private readonly lateCordons: Promise<void>[] = [];
+  /** The UID last seen under each pool node's name. */
+  private readonly uids = new NodeBook();
 
   constructor(
     private readonly client: KubeClient,
@@ -73,6 +77,7 @@ export class CordonBook {
   /** The pool's nodes at the start (the plan's), and which of them an earlier run of this tool cordoned. */
   start(poolNodes: string[], seen: V1Node[]): void {
     for (const name of poolNodes) this.add(name);
+    for (const n of seen) if (this.members.has(n.metadata?.name ?? "")) this.uids.see(n);
     for (const n of seen) {
       const name = n.metadata?.name;
       if (name && this.members.has(name) && n.spec?.unschedulable && n.metadata?.annotations?.[CORDONED_ANNOTATION]) this.ours.add(name); // an earlier run's
@@ -158,20 +163,31 @@ export class CordonBook {
   }
 
   /**
-   * A pool node seen on the node watch. One not known yet joined mid-drain: it is added, recorded
-   * as late, and cordoned unless already unschedulable (`onCordonError` gets a failed cordon,
-   * `onSettled` runs when the cordon ends). Returns whether the node is new.
+   * A pool node seen on the node watch. One not known yet joined mid-drain (autoscaler); one known
+   * under a new UID was re-created (auto-repair). Either is recorded as late and cordoned unless
+   * already unschedulable (`onCordonError` gets a failed cordon, `onSettled` runs when the cordon
+   * ends). Returns "joined" or "recreated", or undefined for a node already known as it is.
    */
-  joined(node: V1Node, onCordonError: (e: unknown) => void, onSettled: () => void): boolean {
+  joined(node: V1Node, onCordonError: (e: unknown) => void, onSettled: () => void): "joined" | "recreated" | undefined {
     const name = node.metadata?.name;
-    if (!name || this.members.has(name)) return false;
-    this.add(name);
+    if (!name) return undefined;
+    const sighting = this.uids.see(node);
+    let kind: "joined" | "recreated";
+    if (!this.members.has(name)) {
+      kind = "joined";
+      this.add(name);
+      this.log(`node ${name} joined the pool during the drain: cordoning and draining it too`);
+    } else if (sighting.kind === "recreated") {
+      kind = "recreated";
+      this.log(recreatedLine(name, sighting.previousUid, node.metadata?.uid));
+    } else {
+      return undefined;
+    }
     this.late.add(name);
-    this.log(`node ${name} joined the pool during the drain: cordoning and draining it too`);
     if (!node.spec?.unschedulable) {
       this.lateCordons.push(this.cordon(name, node.metadata?.resourceVersion).then(() => undefined, onCordonError).finally(onSettled));
     }
-    return true;
+    return kind;
   }
 
   /** Resolves when every late node's cordon has ended (each failure was reported to its handler). */

@@ -15,9 +15,9 @@
  *   a disruption, naming them; uncordons what it cordoned on any failure.
  */
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
-import { abortError, backoffMs, errorText, KubeClient, Reflector, retryAfterMs, statusBody, statusOf } from "./client";
+import { abortError, backoffMs, errorText, KubeClient, Reflector } from "./client";
 import { decidePod } from "./filters";
-import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
+import { expectedPods, isHealthy, isTerminal, keyOf, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
 import { AvailabilityTracker, FloorInfo } from "./availability";
 import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
 import { planSnapshot, validatePlanOptions } from "./plan";
@@ -30,6 +30,14 @@ import { Clock, realClock } from "./clock";
 import { CordonBook } from "./cordonBook";
 import { PdbLedger } from "./pdbLedger";
 import { PodCache, PodState, ToMove } from "./podCache";
+import { classifyEvictionError } from "./evictionAnswer";
+import { expectedScale, neverAllows, ScaleSource, serverDecides } from "./pdbRules";
+import { STUCK_MARGIN_MS, terminatingState } from "./terminating";
+import { ReEvictionBound } from "./cordonToleration";
+import { ControllerNow, formatNotReady, notReadyAgain } from "./readyTarget";
+import { budgetWaitLine, clusterKeyOf, ProcessBudget, processBudgetFor, Reservation, unreflected } from "./sharedBudget";
+import { BUDGET_LEASE, LeaseBudget, leaseBudgetFor } from "./budgetLease";
+import { volumesUnreadable } from "./volumes";
 
 /** How long a failed drain waits for in-flight evictions before uncordoning. */
 const FAILURE_SETTLE_MS = 5000;
@@ -47,6 +55,9 @@ export function validateDrainOptions(opts: DrainOptions): void {
     const problem = opts[field] === undefined ? undefined : drainOptionProblem(field, opts[field]);
     if (problem) throw new Error(`${field}: ${problem}`);
   }
+  const margin = opts.stuckMarginMs;
+  if (margin !== undefined && (typeof margin !== "number" || !Number.isFinite(margin) || margin < 0)) throw new Error(`stuckMarginMs: must be a number of milliseconds >= 0 (got ${JSON.stringify(margin)})`);
+  if (opts.sharedBudget !== undefined && opts.sharedBudget !== "cluster" && opts.sharedBudget !== "process") throw new Error(`sharedBudget: must be "cluster" or "process" (got ${JSON.stringify(opts.sharedBudget)})`);
 }
 
 /** Nodes per batch for "N" or "P%" (at least 1). Throws a clear error on bad input. */
@@ -91,8 +102,6 @@ const WAKES_ON_EVERY_POD_EVENT: ReadonlySet<DrainPhase> = new Set<DrainPhase>(["
 class Failure extends Error {
   constructor(readonly reason: DrainFailureReason, message: string, readonly pdbs: string[] = [], readonly pods: string[] = []) { super(message); }
 }
-
-const MULTI_PDB_TEXT = "more than one PodDisruptionBudget";
 
 /** Items reordered so each group's first item comes first, then each group's second, ... (stable within a group). */
 function roundRobin<T>(items: T[], groupOf: (item: T) => string): T[] {
@@ -164,6 +173,35 @@ export class PoolDrain {
   private phase: DrainPhase = "preparing";
   private plan?: Plan;
   private readonly phases: Record<string, number> = {};
+  /** The pool's Node objects as last seen (why a deleting pod is stuck: its node NotReady). */
+  private readonly nodeObjs = new Map<string, V1Node>();
+  /** Deleting pods the drain does not wait for (terminating before it started, or stuck), uid -> why (terminating.ts). */
+  private readonly notWaited = new Map<string, string>();
+  /** Earliest time a deleting pod the drain waits for becomes stuck (a timer wakes the loop then). */
+  private nextStuck = Infinity;
+  private readonly stuckMarginMs: number;
+  /** Re-evictions of workloads whose pods come back to the cordoned pool (cordonToleration.ts). */
+  private readonly reEvictions = new ReEvictionBound();
+  /** Workloads with a scalable controller when the drain started: one gone later was deleted (readyTarget.ts). */
+  private readonly knownAtStart = new Set<string>();
+  /** This drain's name in the implicit-budget accounting shared by the drains of its cluster (sharedBudget.ts). */
+  private readonly holder: string;
+  private readonly shared: ProcessBudget;
+  /** Across processes (budgetLease.ts); undefined: "process" sharing, no workload without a PDB, or the Lease is unusable. */
+  private lease?: LeaseBudget;
+  /** Implicit-budget evictions waiting for their Lease write before they are sent. */
+  private leaseBatch: { pod: any; s: PodState; r: Reservation }[] = [];
+  /** A Lease read or write is under way (one at a time). */
+  private leaseBusy = false;
+  /** This drain published in the Lease (its entry is removed at the end). */
+  private leaseUsed = false;
+  private leaseReadAt = 0;
+  /** Lease requests count with the drain's others. */
+  private readonly countLease = (kind: string) => this.client.count(kind);
+  /** Last wait line per workload (logged when it changes). */
+  private readonly waitLines = new Map<string, string>();
+  /** What the drain's scale questions read (pdbRules.ts expectedScale). */
+  private readonly scale: ScaleSource = { workloadOf: (p) => this.facts.workload(p), replicas: (w) => this.controllers.replicas(w) };
 
   /** Moves the driver to `phase`. */
   private enter(phase: DrainPhase): void {
@@ -190,6 +228,10 @@ export class PoolDrain {
     this.cache = new PodCache(this.facts, (node) => this.book.has(node), (pod) => this.groupOf(pod), (group) => this.dirty.add(group));
     this.book = new CordonBook(this.client, this.clock, this.deadline, (line) => this.log(`[${opts.pool}] ${line}`));
     this.budgetSetting = opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget);
+    this.stuckMarginMs = opts.stuckMarginMs ?? STUCK_MARGIN_MS;
+    this.holder = `${opts.pool}#${Math.random().toString(36).slice(2, 8)}`;
+    this.shared = processBudgetFor(clusterKeyOf(kc));
+    if (this.budgetSetting !== "none" && opts.sharedBudget !== "process") this.lease = leaseBudgetFor(kc);
   }
 
   /** Runs the drain to success, or fails closed and throws DrainError. */
@@ -234,8 +276,11 @@ export class PoolDrain {
         this.mark("soaked");
       }
       this.enter("finishing");
+      await this.book.lateSettled();
+      await this.until(() => this.pump(this.book.set), "evicting"); // a node re-created (or joined) during the waits
       this.failIfBlocked();
       this.progress(true);
+      await this.releaseBudget();
       this.stopWatches();
       this.tracker.stop();
       const summary = this.summary("drained");
@@ -250,16 +295,19 @@ export class PoolDrain {
 
   /** Lists nodes, pods and PDBs once, plans, and starts the watches from those lists. */
   private async prepare(): Promise<void> {
-    const [nodes, pods, pdbs, deployments, replicaSets, statefulSets] = await Promise.all([
+    const [nodes, pods, pdbs, deployments, replicaSets, statefulSets, vols] = await Promise.all([
       this.client.listNodes(this.deadline),
       this.client.listPods(this.deadline),
       this.client.listPdbs(this.deadline),
       this.client.listDeployments(this.deadline),
       this.client.listReplicaSets(this.deadline),
       this.client.listStatefulSets(this.deadline),
+      this.client.listVolumes(this.deadline),
     ]);
     this.initialNodes = nodes.items;
-    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items }, this.opts);
+    const plan = planSnapshot({ nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items,
+      ...("unreadable" in vols ? {} : { persistentVolumeClaims: vols.claims, persistentVolumes: vols.volumes }) }, this.opts);
+    if ("unreadable" in vols) plan.warnings.push(volumesUnreadable(vols.unreadable));
     this.plan = plan;
     this.book.start(plan.nodes, nodes.items);
     for (const w of plan.warnings) this.log(`[${this.opts.pool}] warning: ${w}`);
@@ -297,6 +345,25 @@ export class PoolDrain {
       if (w) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
     }
     for (const { pod } of this.remaining(["evict", "terminating"])) this.trackPod(pod);
+    for (const n of nodes.items) if (this.book.has(n.metadata?.name)) this.nodeObjs.set(n.metadata.name, n);
+    // Re-evictions are bounded per workload from its pods on the pool now; a workload's controller
+    // known now and gone later was deleted (waitForReady drops it).
+    const poolCounts = new Map<string, number>();
+    for (const { pod } of this.remaining(["evict"])) {
+      const w = this.facts.workload(pod);
+      if (!w) continue;
+      poolCounts.set(w, (poolCounts.get(w) ?? 0) + 1);
+      if (this.controllers.replicas(w) !== undefined) this.knownAtStart.add(w);
+    }
+    for (const [w, n] of poolCounts) this.reEvictions.start(w, n);
+    if (this.lease && !plan.implicitBudgets.length) this.lease = undefined; // no workload without a PDB: nothing to share
+    if (this.lease) {
+      try {
+        await this.lease.refresh(this.countLease);
+      } catch (e) {
+        this.leaseFailed(e);
+      }
+    }
   }
 
   /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch (cordonBook.ts). */
@@ -323,11 +390,14 @@ export class PoolDrain {
   /** A pool node seen on the node watch: one that joined after the start is cordoned and drained. */
   private nodeSeen(node: V1Node): void {
     const name = node.metadata?.name;
-    const joined = this.book.joined(node,
-      (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which joined the pool: ${errorText(e, this.kc)}`); },
+    if (name) this.nodeObjs.set(name, node);
+    let kind: "joined" | "recreated" | undefined = undefined;
+    kind = this.book.joined(node,
+      (e) => { this.failure ??= new Failure("api-error", `could not cordon ${name}, which ${kind === "recreated" ? "was re-created" : "joined the pool"}: ${errorText(e, this.kc)}`); },
       () => this.kick());
-    if (!joined) return;
+    if (!kind) return;
     for (const [k, p] of this.cache.pods) if (p.spec?.nodeName === name) this.cache.set(k, p);
+    this.dirtyAll = true;
     this.kick();
   }
 
@@ -416,6 +486,7 @@ export class PoolDrain {
 
   private podEvent(type: string, pod: any): void {
     const k = keyOf(pod);
+    if (type === "DELETED" || !isHealthy(pod)) this.shared.release(this.holder, [k]); // its disruption now shows in every drain's watch
     const wasOnPool = this.cache.poolPods.has(k);
     if (type === "DELETED") {
       if (this.cache.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.cache.set(k, undefined);
@@ -477,23 +548,31 @@ export class PoolDrain {
       for (const g of this.dirty) for (const it of groups.get(g) ?? []) pass.push(it);
       if (this.dirty.size > 1) pass.sort((a, b) => a.rank - b.rank);
     }
+    const now = this.clock.now();
+    let disrupting = 0, holding = 0;
+    this.nextStuck = Infinity;
+    for (const it of todo) {
+      const w = this.waitOn(it, now);
+      if (w.holds) holding++;
+      if (w.slot) disrupting++;
+    }
+    if (holding === 0) return true; // what is left is not waited for (terminating before the drain, or stuck)
+    this.maybeRefreshLease(now);
     this.dirty.clear();
     this.dirtyAll = false;
-    let disrupting = 0;
-    for (const { verdict, s } of todo) if (verdict === "terminating" || s.inflight || s.evictedAt) disrupting++;
-    const now = this.clock.now();
     const neverCache = new Map<string, string | undefined>();
     const exhausted = new Set<string>(); // PDBs with no budget left in this pass (none comes back within it)
     const implicitLeft = new Map<string, number | undefined>();
-    let unreflected: Map<string, number> | undefined;
+    let ownUnreflected: Map<string, number> | undefined;
     // Round-robin across workloads (see toMove): every workload's longest chain starts first.
     for (const { pod, verdict, s, workload, pdbKeys } of pass) {
       if (workload === undefined || !this.tracker.isTracked(workload)) this.trackPod(pod); // late pods (new nodes, pods bound directly) are evidence too
       if (disrupting >= this.concurrency) { this.dirtyAll = true; break; } // the rest was not looked at: all of it next time
       if (verdict !== "evict") continue;
-      if (s.inflight || s.evictedAt || (s.notBefore && now < s.notBefore)) continue;
+      if (s.inflight || s.evictedAt || s.namespaceTerminating || (s.notBefore && now < s.notBefore)) continue;
       s.parkedOnWorkload = undefined;
-      if (pdbKeys.length === 1 && exhausted.has(pdbKeys[0])) { s.parkedOn = pdbKeys[0]; continue; } // known already: no budget left
+      const ready = isHealthy(pod) && pod.status?.phase !== "Pending";
+      if (pdbKeys.length === 1 && exhausted.has(pdbKeys[0]) && ready) { s.parkedOn = pdbKeys[0]; continue; } // known already: no budget left
       const pdbs = this.facts.pdbs(pod);
       let pdbKey: string | undefined;
       if (pdbs.length > 1) {
@@ -501,12 +580,20 @@ export class PoolDrain {
       } else if (pdbs.length === 1) {
         pdbKey = keyOf(pdbs[0]);
         if (!neverCache.has(pdbKey)) {
-          const reported = pdbs[0].status?.expectedPods;
-          const expected = typeof reported === "number" && reported > 0 ? reported : this.cache.countMatching(pdbs[0]).pods;
-          neverCache.set(pdbKey, neverAllowsReason(pdbs[0], expected));
+          // From the controllers' spec.replicas, never from status.expectedPods: for an integer
+          // minAvailable the disruption controller publishes the pods it sees at that moment (pdbRules.ts).
+          neverCache.set(pdbKey, neverAllows(pdbs[0], expectedScale(pdbs[0], this.cache.inNamespace(pdbs[0].metadata?.namespace ?? ""), this.scale)));
         }
         const never = neverCache.get(pdbKey);
         if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never}) and still covers pod(s) on pool ${this.opts.pool}`, [pdbKey], this.parkedOn(pdbKey, todo));
+        if (!ready && serverDecides(pod, pdbs[0])) {
+          // Pending or not Ready: offered to the API server, which decides without using the budget
+          // (eviction.go canIgnorePDB, unhealthyPodEvictionPolicy); a 429 parks it like any other.
+          s.parkedOn = undefined;
+          disrupting++;
+          this.send(pod, s, pdbKey, false);
+          continue;
+        }
         // Admit-or-park on the PDB's budget (pdbLedger.ts).
         if (exhausted.has(pdbKey) || !this.ledger.admit(pdbKey, pdbs[0], pod.metadata.name)) { exhausted.add(pdbKey); s.parkedOn = pdbKey; continue; }
       } else {
@@ -516,24 +603,149 @@ export class PoolDrain {
         // allowed, as with a PDB's unhealthyPodEvictionPolicy AlwaysAllow, which Kubernetes
         // recommends for drains (blog "Kubernetes 1.26: Eviction policy for unhealthy pods guarded
         // by PodDisruptionBudgets"); a crash-looping workload does not block the rotation.
+        // Other drains of this cluster (in this process, and in others through the Lease) count too,
+        // until this drain's watch shows their pods not Ready (sharedBudget.ts).
         const w = isHealthy(pod) ? this.facts.workload(pod) : undefined;
         if (w && !implicitLeft.has(w)) {
           const b = this.implicitFor(w);
-          unreflected ??= this.unreflectedEvictions();
-          implicitLeft.set(w, b ? this.tracker.ready(w) - (unreflected.get(w) ?? 0) - b.floor : undefined);
+          ownUnreflected ??= this.unreflectedEvictions();
+          const others = b ? this.othersUnreflected(w, (x) => this.shared.others(this.holder, x)) : [];
+          const mine = b ? this.tracker.ready(w) - (ownUnreflected.get(w) ?? 0) - b.floor : undefined;
+          implicitLeft.set(w, mine === undefined ? undefined : mine - others.length);
+          if (b && others.length && mine! >= 1) this.waitLine(w, others, b.floor);
         }
         const left = w ? implicitLeft.get(w) : undefined;
         if (left !== undefined) {
           if (left < 1) { s.parkedOn = undefined; s.parkedOnWorkload = w; continue; }
           implicitLeft.set(w!, left - 1);
+          const r: Reservation = { pod: keyOf(pod), uid: pod.metadata.uid, workload: w!, holder: this.holder, pool: this.opts.pool };
+          this.shared.reserve(this.holder, [r], (x) => [...x]); // recorded before the eviction goes out
+          if (this.lease) {
+            // Across processes: published in the Lease first, sent once the write confirms it.
+            s.parkedOn = undefined;
+            s.inflight = true;
+            this.inflight++;
+            disrupting++;
+            this.leaseBatch.push({ pod, s, r });
+            continue;
+          }
         }
       }
       s.parkedOn = undefined;
       disrupting++;
       this.send(pod, s, pdbKey);
     }
+    if (this.leaseBatch.length && !this.leaseBusy) this.flushLease();
     this.progress(false);
     return false;
+  }
+
+  /**
+   * Whether a pod to move holds the drain and takes a concurrency slot now (terminating.ts): a
+   * deleting pod this drain did not evict, or one stuck past its grace period plus the margin, does
+   * neither (named in the summary); a pod its namespace's deletion removes holds it without a slot.
+   */
+  private waitOn(it: ToMove, now: number): { holds: boolean; slot: boolean } {
+    const { pod, verdict, s } = it;
+    if (verdict === "terminating") {
+      const ours = !!(s.evictedAt || s.inflight || s.namespaceTerminating);
+      const t = terminatingState(pod, { terminatingAtStart: !ours, now, marginMs: this.stuckMarginMs, node: this.nodeObjs.get(pod.spec?.nodeName) });
+      if (!t) return { holds: true, slot: true };
+      if (t.holdsDrain) this.nextStuck = Math.min(this.nextStuck, t.stuckAt);
+      else if (t.note && !this.notWaited.has(pod.metadata.uid)) {
+        this.notWaited.set(pod.metadata.uid, t.note);
+        this.log(`[${this.opts.pool}] ${t.note}`);
+      }
+      return { holds: t.holdsDrain, slot: t.takesSlot && !s.namespaceTerminating };
+    }
+    if (s.namespaceTerminating) return { holds: true, slot: false };
+    return { holds: true, slot: !!(s.inflight || s.evictedAt) };
+  }
+
+  /** Whether this drain's pod watch shows `key` (with this UID) Ready: a disruption it does not reflect yet. */
+  private readyHere(key: string, uid: string): boolean {
+    const p = this.cache.pods.get(key);
+    return !!p && p.metadata?.uid === uid && isHealthy(p);
+  }
+
+  /** Other drains' reservations on a workload that this drain's watch still shows Ready. */
+  private othersUnreflected(w: string, others: (workload: string) => Reservation[]): Reservation[] {
+    return unreflected(others(w), (key, uid) => this.readyHere(key, uid));
+  }
+
+  /** The wait line when another drain holds a workload's budget (logged when it changes). */
+  private waitLine(w: string, held: Reservation[], floor: number): void {
+    const line = budgetWaitLine(w, held, { ready: this.tracker.ready(w), floor });
+    if (this.waitLines.get(w) === line) return;
+    this.waitLines.set(w, line);
+    this.log(`[${this.opts.pool}] ${line}`);
+  }
+
+  /** Re-reads the Lease at most once a second while other processes hold reservations (to see them go). */
+  private maybeRefreshLease(now: number): void {
+    if (!this.lease || this.leaseBusy || now - this.leaseReadAt < 1000 || !this.lease.remoteAll().length) return;
+    this.leaseReadAt = now;
+    this.leaseBusy = true;
+    this.lease.refresh(this.countLease).catch((e) => this.leaseFailed(e)).finally(() => { this.leaseBusy = false; this.dirtyAll = true; this.kick(); });
+  }
+
+  /** The Lease cannot be used (RBAC, a server without coordination.k8s.io): share within this process only. */
+  private leaseFailed(e: unknown): void {
+    if (!this.lease) return;
+    this.log(`[${this.opts.pool}] warning: cannot use the Lease ${BUDGET_LEASE.namespace}/${BUDGET_LEASE.name} (${errorText(e, this.kc)}): the implicit budget is shared with the drains of this process only`);
+    this.lease = undefined;
+  }
+
+  /**
+   * Publishes the pending implicit-budget evictions in the Lease, re-checked against the other
+   * processes' reservations as the write reads them; sends those it confirms, parks the others.
+   */
+  private flushLease(): void {
+    const batch = this.leaseBatch;
+    this.leaseBatch = [];
+    this.leaseBusy = true;
+    this.leaseUsed = true;
+    const admit = (wanted: readonly Reservation[], others: (w: string) => Reservation[]): Reservation[] => {
+      const out: Reservation[] = [];
+      const own = this.unreflectedEvictions(); // counts `wanted` too (in flight): taken out below
+      const left = new Map<string, number>();
+      for (const r of wanted) {
+        if (!this.readyHere(r.pod, r.uid)) { out.push(r); continue; }
+        if (!left.has(r.workload)) {
+          const b = this.implicitFor(r.workload);
+          const mine = wanted.filter((x) => x.workload === r.workload && this.readyHere(x.pod, x.uid)).length;
+          left.set(r.workload, b ? this.tracker.ready(r.workload) - ((own.get(r.workload) ?? 0) - mine) - this.othersUnreflected(r.workload, others).length - b.floor : Infinity);
+        }
+        const l = left.get(r.workload)!;
+        if (l >= 1) { out.push(r); left.set(r.workload, l - 1); }
+      }
+      return out;
+    };
+    this.lease!.reserve(this.holder, batch.map((b) => b.r), admit, this.countLease).then((granted) => {
+      const ok = new Set(granted.map((r) => r.pod));
+      for (const { pod, s, r } of batch) {
+        s.inflight = false;
+        this.inflight--;
+        if (ok.has(r.pod) && !this.failure && this.phase !== "failing") { this.send(pod, s, undefined); continue; }
+        this.shared.release(this.holder, [r.pod]);
+        s.parkedOnWorkload = r.workload;
+        this.waitLine(r.workload, this.othersUnreflected(r.workload, (x) => this.shared.others(this.holder, x)), this.implicitFor(r.workload)?.floor ?? 0);
+      }
+    }, (e) => {
+      this.leaseFailed(e);
+      for (const { s, r } of batch) { s.inflight = false; this.inflight--; this.shared.release(this.holder, [r.pod]); }
+    }).finally(() => { this.leaseBusy = false; this.dirtyAll = true; this.kick(); });
+  }
+
+  /** Drops this drain's implicit-budget reservations, in this process and in the Lease. */
+  private async releaseBudget(): Promise<void> {
+    this.shared.releaseAll(this.holder);
+    if (!this.leaseUsed || !this.lease) return;
+    try {
+      await this.lease.close(this.holder, this.countLease);
+    } catch (e) {
+      this.log(`[${this.opts.pool}] warning: could not update the Lease ${BUDGET_LEASE.namespace}/${BUDGET_LEASE.name}: ${errorText(e, this.kc)} (its entry expires on its own)`);
+    }
   }
 
   /**
@@ -591,38 +803,70 @@ export class PoolDrain {
       [], blocked.map(({ pod }) => keyOf(pod)));
   }
 
-  /** One eviction; the outcome updates the pod's state and wakes the loop. */
-  private send(pod: any, s: PodState, pdbKey: string | undefined): void {
+  /**
+   * One eviction; its answer (evictionAnswer.ts) updates the pod's state and wakes the loop.
+   * `usesBudget`: false for a pod offered although its PDB shows no budget (Pending or not Ready:
+   * the API server decides, without decrementing it).
+   */
+  private send(pod: any, s: PodState, pdbKey: string | undefined, usesBudget = true): void {
+    const name = keyOf(pod);
+    const workload = this.facts.workload(pod);
+    const bound = workload ? this.reEvictions.admit(workload) : undefined;
+    if (bound) {
+      this.failure ??= new Failure("re-evictions", bound, [], [name]);
+      if (pdbKey && usesBudget) this.ledger.released(pdbKey, pod.metadata.name);
+      this.kick();
+      return;
+    }
     s.inflight = true;
     this.inflight++;
-    const name = keyOf(pod);
+    const ledgerKey = usesBudget ? pdbKey : undefined;
     this.client.evict(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid).then(() => {
       s.evictedAt = this.clock.now();
-      if (pdbKey) this.ledger.accepted(pdbKey, pod.metadata.name, s.evictedAt);
+      if (ledgerKey) this.ledger.accepted(ledgerKey, pod.metadata.name, s.evictedAt);
       this.evicted++;
-      const w = this.facts.workload(pod);
-      if (w) this.moved.add(w);
+      if (workload) this.moved.add(workload);
       if (pdbKey) this.movedPdbs.add(pdbKey);
     }, (err) => {
-      const code = statusOf(err);
-      if (pdbKey) this.ledger.released(pdbKey, pod.metadata.name); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
-      const msg: string = statusBody(err)?.message ?? String(err?.message ?? err);
-      if (code === 404 || code === 409) {
-        s.evictedAt = this.clock.now(); // gone already, or replaced (UID precondition failed): nothing left to evict
-      } else if (code === 429) {
-        this.rejected429++;
-        const wait = retryAfterMs(err) ?? backoffMs(s.attempts, 500, 10_000);
-        s.attempts++;
-        s.notBefore = this.clock.now() + wait + Math.random() * Math.min(1000, wait / 4);
-        this.backingOff.add(s);
-        if (pdbKey) { s.parkedOn = pdbKey; this.ledger.rejected(pdbKey, s.notBefore); }
-      } else if (code === 500 && msg.includes(MULTI_PDB_TEXT)) {
-        this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${msg} Make the PDB selectors disjoint.`, this.facts.pdbs(pod).map(keyOf), [name]);
-      } else if (code === undefined || code >= 500) {
-        s.notBefore = this.clock.now() + backoffMs(s.attempts++, 100, 5000);
-        this.backingOff.add(s);
-      } else {
-        this.failure ??= new Failure("api-error", `eviction of ${name} failed with HTTP ${code}: ${msg}`, pdbKey ? [pdbKey] : [], [name]);
+      if (ledgerKey) this.ledger.released(ledgerKey, pod.metadata.name); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
+      if (workload) this.reEvictions.refund(workload);
+      this.shared.release(this.holder, [name]);
+      const o = classifyEvictionError(err);
+      switch (o.kind) {
+        case "evicted":
+        case "gone":
+          s.evictedAt = this.clock.now(); // gone already, or replaced (409 about the pod: UID precondition): nothing left to evict
+          break;
+        case "budget-exhausted": {
+          this.rejected429++;
+          const wait = o.retryAfterMs ?? backoffMs(s.attempts, 500, 10_000);
+          s.attempts++;
+          s.notBefore = this.clock.now() + wait + Math.random() * Math.min(1000, wait / 4);
+          this.backingOff.add(s);
+          if (pdbKey) { s.parkedOn = pdbKey; if (ledgerKey) this.ledger.rejected(pdbKey, s.notBefore); }
+          break;
+        }
+        case "pdb-conflict-retry":
+          // 409 about the PDB: the server lost its status-update race after its own retries; the pod was NOT evicted.
+          s.notBefore = this.clock.now() + backoffMs(s.attempts++, 200, 5000);
+          this.backingOff.add(s);
+          this.log(`[${this.opts.pool}] eviction of ${name} answered 409 on PodDisruptionBudget ${o.pdb ?? pdbKey ?? "?"} (the pod was not evicted): retrying`);
+          break;
+        case "namespace-terminating":
+          // NamespaceLifecycle: the namespace controller deletes the pod; wait for it, as kubectl drain does.
+          s.namespaceTerminating = true;
+          this.log(`[${this.opts.pool}] namespace ${pod.metadata.namespace} is being deleted: its controller deletes pod ${name}; waiting for it to go`);
+          break;
+        case "multiple-pdbs":
+          this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${o.message} Make the PDB selectors disjoint.`, this.facts.pdbs(pod).map(keyOf), [name]);
+          break;
+        case "transient":
+          s.notBefore = this.clock.now() + backoffMs(s.attempts++, 100, 5000);
+          this.backingOff.add(s);
+          break;
+        case "other":
+          this.failure ??= new Failure("api-error", `eviction of ${name} failed with HTTP ${o.code}: ${o.message}`, pdbKey ? [pdbKey] : [], [name]);
+          break;
       }
     }).finally(() => {
       s.inflight = false;
@@ -640,7 +884,14 @@ export class PoolDrain {
 
   /** Moved workloads with fewer Ready pods than before the drain (the tracker counts every workload's Ready pods). */
   private notReadyAgain(): string[] {
-    return [...this.moved].filter((w) => this.tracker.ready(w) < (this.readyBefore.get(w) ?? 0));
+    return notReadyAgain(this.moved, this.readyBefore, (w) => this.controllerNow(w), (w) => this.tracker.ready(w)).map(formatNotReady);
+  }
+
+  /** A moved workload's controller now: its spec.replicas, deleted since the start, or never known (readyTarget.ts). */
+  private controllerNow(w: string): ControllerNow {
+    const replicas = this.controllers.replicas(w);
+    if (replicas !== undefined) return { state: "scaled", replicas };
+    return this.knownAtStart.has(w) ? { state: "deleted" } : { state: "unknown" };
   }
 
   /** PDBs of moved workloads currently below their floor, and moved workloads below their implicit floor. */
@@ -702,6 +953,8 @@ export class PoolDrain {
       else if (!s.inflight) t = Math.min(t, s.notBefore);
     }
     t = Math.min(t, this.ledger.nextTimer(now)); // probes after 429, unsettled evictions expiring
+    if (this.nextStuck > now) t = Math.min(t, this.nextStuck + 1); // a deleting pod becomes stuck: it stops holding the drain
+    if (this.lease?.remoteAll().length) t = Math.min(t, Math.max(now, this.leaseReadAt + 1001)); // see other processes' reservations go
     return t;
   }
 
@@ -778,6 +1031,7 @@ export class PoolDrain {
       rejected429: this.rejected429,
       phasesMs: { ...this.phases },
       availability: this.tracker.rows(),
+      ...(this.notWaited.size ? { notWaitedFor: [...this.notWaited.values()] } : {}),
       ...(reason ? { reason } : {}),
     };
   }
@@ -807,6 +1061,7 @@ export class PoolDrain {
     await this.book.claimLost(cleanup);
     const uncordoned = this.opts.keepCordoned ? [] : await this.book.uncordonOurs(cleanup, this.concurrency);
     await settled;
+    await this.releaseBudget();
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
     const error = new DrainError({ reason: f.reason, detail: f.message, blockingPdbs: f.pdbs, blockingPods: f.pods, uncordoned,

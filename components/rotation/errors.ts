@@ -11,13 +11,15 @@ import type { DrainSummary } from "./types";
  * appearing mid-drain); `deadline`: the drain's deadline passed; `multiple-pdbs`: a pod is selected by
  * more than one PDB (the Eviction API refuses it); `never-allows`: a PDB that can never allow a
  * disruption covers pool pods; `soak`: a moved workload fell below its PDB floor during a soak;
+ * `re-evictions`: a workload's pods kept coming back to the cordoned pool (they tolerate
+ * node.kubernetes.io/unschedulable) past the bound on re-evictions (cordonToleration.ts);
  * `aborted`: the caller's signal (Ctrl-C, the provider host's SIGINT); `api-error`: the API server
  * failed or refused a request the drain needs.
  */
-export type DrainFailureReason = "blocked" | "deadline" | "multiple-pdbs" | "never-allows" | "soak" | "aborted" | "api-error";
+export type DrainFailureReason = "blocked" | "deadline" | "multiple-pdbs" | "never-allows" | "soak" | "re-evictions" | "aborted" | "api-error";
 
 /** Every DrainFailureReason, in documentation order. */
-export const DRAIN_FAILURE_REASONS: readonly DrainFailureReason[] = ["blocked", "deadline", "multiple-pdbs", "never-allows", "soak", "aborted", "api-error"];
+export const DRAIN_FAILURE_REASONS: readonly DrainFailureReason[] = ["blocked", "deadline", "multiple-pdbs", "never-allows", "soak", "re-evictions", "aborted", "api-error"];
 
 /** The structured fields of a DrainError. */
 export interface DrainErrorFields {

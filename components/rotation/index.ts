@@ -6,6 +6,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "./client";
 import { planSnapshot, validatePlanOptions } from "./plan";
+import { volumesUnreadable } from "./volumes";
 import { Plan, PlanOptions } from "./types";
 
 export * from "./types";
@@ -30,8 +31,11 @@ export async function planPool(kc: KubeConfig, opts: PlanOptions & { deadlineMs?
   validatePlanOptions(opts);
   const client = new KubeClient(kc, opts.signal, undefined, opts.log && ((line) => opts.log!(`[${opts.pool}] ${line}`)));
   const deadline = Date.now() + (opts.deadlineMs ?? 5 * 60 * 1000);
-  const [nodes, pods, pdbs, deployments, replicaSets, statefulSets] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline),
-    client.listDeployments(deadline), client.listReplicaSets(deadline), client.listStatefulSets(deadline)]);
-  const snap = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items };
-  return { ...planSnapshot(snap, opts), apiRequests: client.total };
+  const [nodes, pods, pdbs, deployments, replicaSets, statefulSets, vols] = await Promise.all([client.listNodes(deadline), client.listPods(deadline), client.listPdbs(deadline),
+    client.listDeployments(deadline), client.listReplicaSets(deadline), client.listStatefulSets(deadline), client.listVolumes(deadline)]);
+  const snap = { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items, deployments: deployments.items, replicaSets: replicaSets.items, statefulSets: statefulSets.items,
+    ...("unreadable" in vols ? {} : { persistentVolumeClaims: vols.claims, persistentVolumes: vols.volumes }) };
+  const plan = planSnapshot(snap, opts);
+  if ("unreadable" in vols) plan.warnings.push(volumesUnreadable(vols.unreadable));
+  return { ...plan, apiRequests: client.total };
 }

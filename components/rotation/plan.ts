@@ -12,6 +12,10 @@ import { expectedPods, isHealthy, isTerminal, keyOf, neverAllowsReason, PdbIndex
 import { cpuMillis, parseQuantity } from "./quantity";
 import { matchLabelSelector, matchNodeAffinity, matchRequirements, parseSelector, untoleratedTaints } from "./selectors";
 import { Controllers, workloadOf } from "./workloads";
+import { ScaleCount } from "./pdbRules";
+import { gracePeriodWarnings } from "./terminating";
+import { cordonTolerant } from "./cordonToleration";
+import { localDataOnPool, VolumePin, volumePins } from "./volumes";
 import { ClusterSnapshot, GKE_POOL_LABEL, ImplicitBudgetPlan, PdbPlan, Plan, PlanOptions, PodPlan, PoolTarget, ROLE_LABEL, Verdict } from "./types";
 
 /** Max pod names listed in one blocker or warning line. */
@@ -131,7 +135,10 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
   const controllers = Controllers.of(snap);
   const rsOwner = controllers.rsOwner;
   const pdbIndex = new PdbIndex(snap.pdbs ?? []);
-  const pdbPods = new Map<string, { pods: number; healthy: number; poolPods: number; pdb: any }>();
+  const pdbPods = new Map<string, { pods: number; healthy: number; poolPods: number; pdb: any; scale: ScaleCount }>();
+  // A PDB's "never allows" is decided from its workloads' spec.replicas (pdbRules.ts), when the snapshot has the controllers.
+  const hasControllers = !!(snap.deployments || snap.statefulSets || snap.replicaSets);
+  const scaleSource = { workloadOf: (p: any) => workloadOf(p, rsOwner), replicas: (w: string) => hasControllers ? controllers.replicas(w) : undefined };
   const workloadSize = new Map<string, number>();
   const workloadHealthy = new Map<string, number>();
   const readyIdx = new Map<string, number>(ready.map((n, i) => [n.metadata.name, i]));
@@ -152,13 +159,16 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
       const k = `${pod.metadata.namespace}/${c.name}`;
       (dsReadyOn.get(k) ?? dsReadyOn.set(k, new Set()).get(k)!).add(nodeName);
     }
+    for (const p of pdbIndex.match(pod)) {
+      const k = keyOf(p);
+      (pdbPods.get(k) ?? pdbPods.set(k, { pods: 0, healthy: 0, poolPods: 0, pdb: p, scale: new ScaleCount(scaleSource) }).get(k)!).scale.add(pod);
+    }
     if (pod.metadata?.deletionTimestamp) continue;
     const w = workloadOf(pod, rsOwner);
     if (w) workloadSize.set(w, (workloadSize.get(w) ?? 0) + 1);
     if (w && isHealthy(pod)) workloadHealthy.set(w, (workloadHealthy.get(w) ?? 0) + 1);
     for (const p of pdbIndex.match(pod)) {
-      const k = keyOf(p);
-      const e = pdbPods.get(k) ?? pdbPods.set(k, { pods: 0, healthy: 0, poolPods: 0, pdb: p }).get(k)!;
+      const e = pdbPods.get(keyOf(p))!;
       e.pods++;
       if (isHealthy(pod)) e.healthy++;
     }
@@ -199,6 +209,29 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     podPlans.push(pp);
   }
   for (const [text, names] of warnByText) warnings.push(`${text}: ${listNames(names)}`);
+
+  // Volumes that pin pods to the pool (scheduler VolumeBinding / VolumeZone), and local data on it.
+  const pinnedVolumes: VolumePin[] = [];
+  if (snap.persistentVolumeClaims && snap.persistentVolumes) {
+    const claims = new Map(snap.persistentVolumeClaims.map((c) => [`${c.metadata?.namespace}/${c.metadata?.name}`, c]));
+    const pvs = new Map(snap.persistentVolumes.map((v) => [v.metadata?.name ?? "", v]));
+    const seen = new Set<string>();
+    const planByKey = new Map(podPlans.map((x) => [`${x.namespace}/${x.name}`, x]));
+    for (const pod of toPlace) for (const pin of volumePins(pod, claims, pvs, ready)) { seen.add(pin.claim); pinnedVolumes.push(pin); }
+    const claimants = (snap.pods ?? []).filter((p: any) => !p.spec?.nodeName || poolNames.has(p.spec.nodeName));
+    for (const pin of localDataOnPool(claimants, claims, pvs, poolNodes, ready)) if (!seen.has(pin.claim)) pinnedVolumes.push(pin);
+    for (const pin of pinnedVolumes) {
+      blockers.push(pin.message);
+      const pp = planByKey.get(pin.pod);
+      if (pp && pp.verdict === "evict") { pp.verdict = "blocks"; pp.reason = `claim ${pin.claim} is bound to volume ${pin.volume}, which no replacement node can reach`; counts.evict--; counts.blocks++; }
+    }
+  }
+  // Grace periods longer than the drain's deadline; pods that tolerate the cordon (NodeUnschedulable).
+  const verdictOf = new Map(podPlans.map((x) => [x.uid, x.verdict]));
+  const evictable = poolPods.filter((p) => verdictOf.get(p.metadata?.uid) === "evict");
+  warnings.push(...gracePeriodWarnings(evictable, opts.deadlineMs ?? 60 * 60 * 1000));
+  const roles = [...new Set(poolNodes.map((n) => n?.metadata?.labels?.[ROLE_LABEL]).filter((r) => r !== undefined))];
+  for (const t of cordonTolerant(evictable.filter((p) => controllerOf(p)?.kind !== "DaemonSet").map((pod) => ({ pod, workload: workloadOf(pod, rsOwner) })), roles.length === 1 ? roles[0] : undefined)) warnings.push(t.warning);
   for (const w of singleReplica) warnings.push(`workload ${w} has a single replica: it is unavailable while it moves`);
 
   // PDBs covering evictable pool pods.
@@ -207,7 +240,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     if (e.poolPods === 0) continue;
     const expected = expectedPods(e.pdb, e.pods);
     const floor = pdbFloor(e.pdb, expected);
-    const never = neverAllowsReason(e.pdb, expected);
+    const never = neverAllowsReason(e.pdb, e.scale.total());
     pdbPlans.push({ name, pods: e.pods, healthy: e.healthy, floor, allowed: Math.max(0, e.healthy - floor), poolPods: e.poolPods, neverAllows: !!never });
     if (never) blockers.push(`PodDisruptionBudget ${name} can never allow a disruption (${never}); it covers ${e.poolPods} pod(s) on the pool: relax it or scale the workload up`);
     else if (e.healthy - floor <= 0) warnings.push(`PodDisruptionBudget ${name} allows no disruption right now (${e.healthy} healthy, floor ${floor}): the drain waits for it`);
@@ -295,6 +328,7 @@ export function planSnapshot(snap: ClusterSnapshot, opts: PlanOptions): Plan {
     pdbs: pdbPlans,
     implicitBudgets,
     daemonSetsPending: dsPending.sort(),
+    pinnedVolumes,
     blockers,
     warnings,
     fits: fitOk,

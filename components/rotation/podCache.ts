@@ -27,6 +27,8 @@ export interface PodState {
   notBefore?: number;      // backoff after 429/5xx
   parkedOn?: string;       // PDB it waits for
   parkedOnWorkload?: string; // workload whose implicit budget it waits for
+  /** The eviction got 403 NamespaceTerminating: the namespace controller deletes the pod; waited for, no slot. */
+  namespaceTerminating?: boolean;
   attempts: number;
 }
 
@@ -161,6 +163,11 @@ export class PodCache {
       if (verdicts.includes(v)) out.push({ pod, verdict: v });
     }
     return out;
+  }
+
+  /** The pods of one namespace (any node). */
+  inNamespace(ns: string): Iterable<V1Pod> {
+    return this.byNs.get(ns)?.values() ?? [];
   }
 
   /** Matching pods and healthy ones of a PDB, from the per-namespace index. */

@@ -3,7 +3,8 @@
  * Kubernetes objects are typed loosely on purpose: the engine reads objects from the typed client,
  * from raw watch events and from JSON snapshots alike, and only touches documented fields.
  */
-import type { V1Deployment, V1Node, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1Deployment, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
+import type { VolumePin } from "./volumes";
 import type { WorkloadAvailability } from "./availability";
 import type { DefaultBudget } from "./budget";
 import type { KnobAudience } from "./filters";
@@ -38,12 +39,15 @@ export interface PlanOptions extends PoolTarget {
    * Default DEFAULT_BUDGET ("25%").
    */
   defaultBudget?: DefaultBudget;
+  /**
+   * The drain's overall deadline in ms (default 60 min, the limit GKE uses for its own drains). The
+   * plan warns about pods whose terminationGracePeriodSeconds exceeds it (terminating.ts).
+   */
+  deadlineMs?: number;
 }
 
 /** Options of the drain; everything optional except the pool. */
 export interface DrainOptions extends PlanOptions {
-  /** Overall deadline in ms (default 60 min, the limit GKE uses for its own drains). */
-  deadlineMs?: number;
   /** Max pods being disrupted at once: eviction requests in flight plus evicted pods still terminating (default 20). */
   concurrency?: number;
   /** Drain in batches of nodes: "2" (nodes) or "25%" (of the pool). Default: whole pool at once. */
@@ -62,6 +66,18 @@ export interface DrainOptions extends PlanOptions {
   signal?: AbortSignal;
   /** Time source of the drain's phases, backoffs and deadline (clock.ts). Default: real time. */
   clock?: Clock;
+  /**
+   * A pod this drain evicted that is still there this long past its deletionTimestamp plus its grace
+   * period is "stuck" (a finalizer, a NotReady node): it stops holding the drain and a concurrency
+   * slot, and is named in the summary's `notWaitedFor` (terminating.ts). Default 60 s.
+   */
+  stuckMarginMs?: number;
+  /**
+   * Where drains of one cluster share the implicit budget of workloads without a PDB: "cluster"
+   * (default: within this process, and across processes through the Lease
+   * kube-system/nodepool-rotation-budget, budgetLease.ts) or "process" (within this process only).
+   */
+  sharedBudget?: "cluster" | "process";
 }
 
 /** What happens to one pod. */
@@ -128,6 +144,11 @@ export interface Plan {
   implicitBudgets: ImplicitBudgetPlan[];
   /** DaemonSets with pods on the pool that are not yet Ready on every replacement node they target. */
   daemonSetsPending: string[];
+  /**
+   * Claims bound to volumes no replacement node can reach (volumes.ts): pods that would stay Pending
+   * if moved, and local data on the pool that its deletion destroys. Each is also a blocker.
+   */
+  pinnedVolumes: VolumePin[];
   blockers: string[];
   warnings: string[];
   /** The evictable pods fit on Ready replacement nodes (resources, selectors, affinity, taints). */
@@ -149,6 +170,9 @@ export interface ClusterSnapshot {
    */
   deployments?: V1Deployment[] | any[];
   statefulSets?: V1StatefulSet[] | any[];
+  /** Optional: claims and volumes, so the plan finds pods their volumes pin to the pool (volumes.ts). */
+  persistentVolumeClaims?: V1PersistentVolumeClaim[];
+  persistentVolumes?: V1PersistentVolume[];
 }
 
 /** JSON-serialisable result of a drain (also attached to DrainError). */
@@ -179,6 +203,8 @@ export interface DrainSummary {
    * failed drain (DrainError.summary), covering the time until the failure.
    */
   availability: WorkloadAvailability[];
+  /** Deleting pods the drain did not wait for, each with why (terminating before it started, or stuck past its grace period). */
+  notWaitedFor?: string[];
   /** Why the drain failed (outcome "failed"). */
   reason?: DrainFailureReason;
 }

@@ -652,6 +652,38 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     });
   });
 
+  describe("volumes that only the pool can reach (issue 19), on the simulator", () => {
+    let sim: Simulator | undefined;
+    after(async () => { await sim?.stop(); });
+
+    it("the plan blocks a pod on a local PV and local data still claimed by a Pending pod; the pool guard refuses the delete", async () => {
+      const localPv = (name: string, node: string) => ({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name }, spec: { capacity: { storage: "375Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: "local-storage", local: { path: "/mnt/disks/ssd0" }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [node] }] }] } } } });
+      const claim = (name: string, volumeName: string) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { namespace: "db", name }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "local-storage", volumeName, resources: { requests: { storage: "375Gi" } } } });
+      const objects = [
+        nodeManifest("old-0", "old"), localPv("ssd-a", "old-0"), localPv("ssd-b", "old-0"), claim("cache", "ssd-a"), claim("orphan", "ssd-b"),
+        ...deployment("db", "cache", 1, undefined, { spec: { volumes: [{ name: "data", persistentVolumeClaim: { claimName: "cache" } }] } }),
+        // already off the pool: Pending (nothing matches its selector), its claim bound to local data on the pool
+        ...deployment("db", "orphan", 1, undefined, { spec: { nodeSelector: { "example.com/gone": "true" }, volumes: [{ name: "data", persistentVolumeClaim: { claimName: "orphan" } }] } }),
+      ];
+      sim = await startSimulator({ scenario: scenario(objects, { podStartMs: 5, podReadyMs: 20, terminationGraceScale: 0.001, nodeBootMs: 10 }) });
+      const kc = sim.kubeConfig();
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      await waitFor("cache running on the old pool", async () => (await core.listPodForAllNamespaces()).items.filter((p) => p.status?.phase === "Running").length === 1);
+      await sim.addPool({ name: "new", nodes: 1, labels: { [ROLE]: "app" } });
+      await waitFor("new pool Ready", async () => (await core.listNode({ labelSelector: "cloud.google.com/gke-nodepool=new" })).items.some((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")));
+      const r = await rotation(["plan", "--pool", "old"], sim.kubeconfig);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      const blockers = r.stdout.split("\n").filter((l) => l.startsWith("BLOCKER: "));
+      assert.ok(blockers.some((b) => /pod db\/cache-.* uses claim db\/cache bound to local volume ssd-a pinned to node old-0/.test(b)), blockers.join("\n"));
+      assert.ok(blockers.some((b) => /claim db\/orphan \(used by pod db\/orphan-.*, Pending\) is bound to local volume ssd-b on pool node old-0: deleting the pool deletes its data/.test(b)), blockers.join("\n"));
+      for (const b of blockers) add("rotation plan", b);
+      const guard = await rejectsWith(guardPoolDelete(kc, { pool: "old", role: "app", clusterId: CLUSTER }));
+      assert.match(guard.message, /holds volumes that no replacement node can reach: .*claim db\/orphan/);
+      add("pulumi up (pool guard)", guard.message);
+      assert.equal(sim.report().evictions, 0, "nothing moved");
+    });
+  });
+
   describe("the page", () => {
     it("every line of every produced message is quoted on the page (a ```message template is found starting within it)", () => {
       if (process.env.TROUBLESHOOTING_DUMP) fs.writeFileSync(process.env.TROUBLESHOOTING_DUMP, produced.map((p) => `### ${p.where}\n${p.text}\n`).join("\n"));
