@@ -9,6 +9,7 @@ import { startFaultProxy } from "../rotation/proxy";
 import { ClusterView, deployment, OLD_POOL } from "./cluster";
 import { cleanupAfterEach, clusterWithPools, createdDrainer } from "./harness";
 import { closedPort } from "../support/net";
+import { waitFor } from "../support/wait";
 
 
 describe("PoolDrainer Delete cannot reach or read the cluster (real host)", function () {
@@ -70,7 +71,8 @@ describe("PoolDrainer Delete cannot reach or read the cluster (real host)", func
     const { r, host } = await deleteWith(sim.kubeconfig, { skip: true });
     assert.equal(r.ok, true, !r.ok ? (r as any).message : "");
     assert.equal(sim.report().totalRequests, before, "the skipped drain must not touch the cluster");
-    assert.match(host.stderr(), /drain SKIPPED \(nodepool-rotation:drain\.skip is true\)/);
+    // The host's stderr is a separate pipe from its gRPC answer: wait for the line, do not race it.
+    await waitFor("the skip line on the host's stderr", () => /drain SKIPPED \(nodepool-rotation:drain\.skip is true\)/.test(host.stderr()), 10_000);
     assert.equal(sim.report().evictions, 0);
   });
 });
