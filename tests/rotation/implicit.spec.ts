@@ -78,7 +78,9 @@ describe("rotation drain: workloads without a PDB (implicit budget, availability
   });
 
   it("defaultBudget none is today's behaviour (what kubectl does): every pod at once, and the outage shows in the engine's evidence as in the simulator's report", async () => {
-    ps = await startPoolSim({ oldNodes: 6, objects: issueObjects(), timing: { podReadyMs: 120 } });
+    // Replacements take 1 s to turn Ready: every pod is evicted well within that even on a loaded
+    // machine (at 120 ms a replacement could turn Ready before the last eviction and hide the outage).
+    ps = await startPoolSim({ oldNodes: 6, objects: issueObjects(), timing: { podReadyMs: 1000 } });
     const plan = await planPool(ps.kc, { pool: "old", defaultBudget: "none" });
     assert.deepEqual(plan.implicitBudgets, []);
     assert.ok(plan.warnings.some((l) => /defaultBudget is "none": 3 workload\(s\) without a PodDisruptionBudget/.test(l)), plan.warnings.join("\n"));
