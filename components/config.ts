@@ -372,10 +372,10 @@ function closest(word: string, candidates: string[]): string | undefined {
 }
 
 function valueAt(root: unknown, instancePath: string): unknown {
-  let cur: any = root;
+  let cur: unknown = root;
   for (const seg of instancePath.split("/").slice(1)) {
     if (cur == null) return undefined;
-    cur = cur[seg.replace(/~1/g, "/").replace(/~0/g, "~")];
+    cur = (cur as Record<string, unknown>)[seg.replace(/~1/g, "/").replace(/~0/g, "~")];
   }
   return cur;
 }
@@ -391,7 +391,7 @@ function describe(e: ErrorObject, root: unknown): string | undefined {
     }
     case "additionalProperties": {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
-      const allowed = Object.keys((e.parentSchema as any)?.properties ?? {});
+      const allowed = Object.keys(e.parentSchema?.properties ?? {});
       const guess = closest(extra, allowed);
       return `${keyOf(e.instancePath, extra)} is not a known key — ${guess ? `did you mean ${guess}? ` : ""}remove it or use one of: ${allowed.join(", ")}`;
     }
@@ -405,8 +405,8 @@ function describe(e: ErrorObject, root: unknown): string | undefined {
     case "propertyNames":
       return undefined; // reported by the nested "pattern" error on the name itself
     case "pattern":
-      if ((e as any).propertyName !== undefined) {
-        const bad = (e as any).propertyName as string;
+      if (e.propertyName !== undefined) {
+        const bad = e.propertyName;
         return `${keyOf(e.instancePath)} has an invalid key ${show(bad)} — use ${hintFor(key)}`;
       }
       return `${key} = ${show(value)}: wrong format — use ${hintFor(key)}`;

@@ -46,6 +46,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+// Type-only (erased): provider-side code gets client-node from the host's `require` at run time.
+import type { CoreV1Api, V1ConfigMap, V1NodeList } from "@kubernetes/client-node";
 import type { DrainConfig } from "./config";
 import { checkDrainSettings } from "./rotation/settings";
 // Type-only (erased): the provider runs the engine from its stored bundle (loadEngine), never this import.
@@ -142,7 +144,7 @@ export class PoolDrainer extends pulumi.dynamic.Resource {
 }
 
 function isPromiseLike(v: unknown): boolean {
-  return typeof (v as any)?.then === "function";
+  return typeof (v as { then?: unknown } | null | undefined)?.then === "function";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,28 +302,37 @@ export async function codeVersionOf(provider: pulumi.dynamic.ResourceProvider, p
  * The dynamic provider. `bundle` (plain strings) is its only captured value.
  * check/diff/create/update/read never touch the cluster; delete drains the pool.
  */
+/**
+ * A PoolDrainer's inputs as check() and diff() receive them: open, since nothing has validated them
+ * yet (in a preview an input not known yet is the engine's sentinel string, see isUnknown).
+ */
+type RawDrainerInputs = Record<string, unknown>;
+
+/** The inputs after check() accepted them (create/update): DrainerState's fields, options optional. */
+type CheckedDrainerInputs = Omit<DrainerState, "options"> & { options?: DrainerOptions };
+
 export function makeDrainerProvider(bundle: EngineBundle): pulumi.dynamic.ResourceProvider {
   return {
-    async check(olds: any, news: any) {
+    async check(olds: RawDrainerInputs, news: RawDrainerInputs) {
       // The rules come from the bundle's copy of the engine: its settings and contracts modules only
       // (they load no client-node), so a check stays cheap.
       const settings = loadEngine<SettingsModule>(bundle, require, "components/rotation/settings.ts");
       const contracts = loadEngine<ContractsModule>(bundle, require, "components/contracts.ts");
       return { inputs: news, failures: checkDrainerInputs(news, settings, contracts) };
     },
-    async diff(_id: string, olds: any, news: any) {
+    async diff(_id: string, olds: RawDrainerInputs, news: RawDrainerInputs) {
       return diffDrainer(olds, news);
     },
-    async create(inputs: any) {
+    async create(inputs: CheckedDrainerInputs) {
       return { id: `${inputs.cluster}/${inputs.poolName}`, outs: drainerOutputs(inputs) };
     },
-    async update(_id: string, _olds: any, news: any) {
+    async update(_id: string, _olds: DrainerState, news: CheckedDrainerInputs) {
       return { outs: drainerOutputs(news) };
     },
-    async read(id: string, props: any) {
+    async read(id: string, props: DrainerState) {
       return { id, props };
     },
-    async delete(_id: string, props: any) {
+    async delete(_id: string, props: DrainerState) {
       await drainPoolBeforeDelete(props, bundle);
     },
   };
@@ -333,7 +344,7 @@ function isUnknown(v: unknown): boolean {
 }
 
 /** Outputs = exactly the fields delete() needs (the host adds `__provider`). */
-function drainerOutputs(inputs: any): DrainerState {
+function drainerOutputs(inputs: CheckedDrainerInputs): DrainerState {
   return {
     poolName: inputs.poolName,
     role: inputs.role,
@@ -349,9 +360,9 @@ function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   if (v && typeof v === "object") {
     return `{${Object.keys(v)
-      .filter((k) => (v as any)[k] !== undefined)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as any)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
       .join(",")}}`;
   }
   return JSON.stringify(v) ?? "null";
@@ -362,7 +373,7 @@ function canonicalJson(v: unknown): string {
  * update in place when anything else delete() uses changes — options, role, kubeconfig, or the code
  * version (so the stored provider code is refreshed). Never deleteBeforeReplace.
  */
-function diffDrainer(olds: any, news: any): { changes: boolean; replaces: string[]; stables: string[] } {
+function diffDrainer(olds: RawDrainerInputs, news: RawDrainerInputs): { changes: boolean; replaces: string[]; stables: string[] } {
   const replaces = ["poolName", "cluster"].filter((k) => isUnknown(news[k]) || olds[k] !== news[k]);
   const updates = ["role", "kubeconfig", "options", "codeVersion"].filter(
     (k) => isUnknown(news[k]) || canonicalJson(olds[k] ?? (k === "options" ? {} : undefined)) !== canonicalJson(news[k] ?? (k === "options" ? {} : undefined)),
@@ -388,7 +399,7 @@ export function validateDrainOptions(options: unknown, settings: SettingsModule)
  * Validation of all inputs (runs in check(), before any change). The kubeconfig must not carry a
  * credential that could expire or leak from state: token, password, client key, auth-provider.
  */
-function checkDrainerInputs(news: any, settings: SettingsModule, contracts: ContractsModule): { property: string; reason: string }[] {
+function checkDrainerInputs(news: RawDrainerInputs, settings: SettingsModule, contracts: ContractsModule): { property: string; reason: string }[] {
   const failures: { property: string; reason: string }[] = [];
   const str = (key: string, re: RegExp, rule: string) => {
     const v = news[key];
@@ -420,7 +431,7 @@ function kubeconfigProblem(text: unknown): string | undefined {
   const cluster = context ? kc.getCluster(context.cluster) : null;
   const user = context ? kc.getUser(context.user) : null;
   if (!cluster) return "has no current context/cluster";
-  const embedded = ["token", "password", "keyData", "keyFile", "authProvider"].filter((f) => user && (user as any)[f]);
+  const embedded = ["token", "password", "keyData", "keyFile", "authProvider"].filter((f) => user && (user as Record<string, unknown>)[f]);
   if (embedded.length > 0 || /\b(token|tokenFile|client-key-data|client-key|password)\s*:/.test(text)) {
     return `embeds a credential (${embedded.join(", ") || "token/key/password"}): it is stored in state and used by a later delete, when it would be stale. Use an exec kubeconfig with gke-gcloud-auth-plugin (components/kubeconfig.ts)`;
   }
@@ -442,11 +453,11 @@ function kubeconfigProblem(text: unknown): string | undefined {
  * Loads the engine from the bundle with a minimal CommonJS loader: relative requires come from the
  * bundle, everything else from the host's `require` (the project's node_modules).
  */
-function loadEngine<T = EngineExports>(bundle: EngineBundle, hostRequire: (id: string) => any, entry: string = bundle.entry): T {
-  const cache: Record<string, { exports: any }> = {};
-  const load = (key: string): any => {
+function loadEngine<T = EngineExports>(bundle: EngineBundle, hostRequire: (id: string) => unknown, entry: string = bundle.entry): T {
+  const cache: Record<string, { exports: unknown }> = {};
+  const load = (key: string): unknown => {
     if (cache[key]) return cache[key].exports;
-    const module = { exports: {} as any };
+    const module: { exports: unknown } = { exports: {} };
     cache[key] = module;
     const localRequire = (spec: string) => {
       if (spec.startsWith("./") || spec.startsWith("../")) {
@@ -545,20 +556,20 @@ function parseDrainOverride(text: string, source: string, pool: string, engine: 
       `invalid drain override in ${source}: ${problem}`,
       `Fix or remove the override (${source}), then run \`pulumi up\` again. Example: {"deadlineMinutes":90,"pools":["${pool}"]}.`,
     );
-  let value: any;
+  let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (e: any) {
-    throw fail(`not JSON (${e.message})`);
+  } catch (e) {
+    throw fail(`not JSON (${(e as Error).message})`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw fail("must be a JSON object of drain options");
-  const { pools, ...options } = value;
+  const { pools, ...options } = value as Record<string, unknown>;
   const failures = validateDrainOptions(options, engine());
   if (pools !== undefined && (!Array.isArray(pools) || pools.length === 0 || !pools.every((p: unknown) => typeof p === "string" && p !== ""))) {
     failures.push({ property: "pools", reason: `must be a non-empty list of node pool names, got ${JSON.stringify(pools)}` });
   }
   if (failures.length > 0) throw fail(failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
-  return pools === undefined || pools.includes(pool) ? options : undefined;
+  return pools === undefined || (pools as string[]).includes(pool) ? options : undefined;
 }
 
 /** Merges option layers (later wins, key by key) and records where each effective value came from. */
@@ -579,8 +590,8 @@ function mergeDrainOptions(layers: OptionLayer[]): { options: DrainerOptions; fr
 function describeDrainOptions(merged: { options: DrainerOptions; from: Record<string, string> }): string {
   const parts = Object.keys(merged.options)
     .sort()
-    .map((key) => `${key}=${JSON.stringify((merged.options as any)[key])} (${merged.from[key]})`);
-  if ((merged.options as any).deadlineMinutes === undefined) parts.unshift("deadlineMinutes=60 (default)");
+    .map((key) => `${key}=${JSON.stringify((merged.options as Record<string, unknown>)[key])} (${merged.from[key]})`);
+  if (merged.options.deadlineMinutes === undefined) parts.unshift("deadlineMinutes=60 (default)");
   return `${parts.join(", ")}; other options: engine defaults`;
 }
 
@@ -590,7 +601,7 @@ function describeDrainOptions(merged: { options: DrainerOptions; from: Record<st
  * other than the ones the operator set.
  */
 async function readConfigMapOverride(
-  core: any,
+  core: CoreV1Api,
   pool: string,
   engine: () => EngineExports,
   describe: (e: unknown) => string,
@@ -598,11 +609,11 @@ async function readConfigMapOverride(
 ): Promise<OptionLayer> {
   const { namespace, configMap, key } = overrideSources();
   const source = `ConfigMap ${namespace}/${configMap}`;
-  let cm: any;
+  let cm: V1ConfigMap;
   try {
     cm = await core.readNamespacedConfigMap({ name: configMap, namespace });
-  } catch (e: any) {
-    if (e?.code === 404) return { source, options: undefined };
+  } catch (e) {
+    if ((e as { code?: unknown } | undefined)?.code === 404) return { source, options: undefined };
     throw new Error(`could not reach or authenticate to the cluster: ${describe(e)} ${firstRequestNote()}`);
   }
   const text = cm?.data?.[key];
@@ -708,7 +719,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
   if (envText !== undefined && envText.trim() !== "") {
     try {
       env = { source: envSource, options: parseDrainOverride(envText, `environment variable ${names.env}`, pool, loaded) };
-    } catch (e: any) {
+    } catch (e) {
       throw new Error(drainFailureMessage(pool, props.cluster, e));
     }
     if (!env.options) log(`${names.env} is set but its "pools" do not include ${pool}: not applied to this drain`);
@@ -730,7 +741,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       4000,
     );
   });
-  let describe = (err: any): string => String(err?.message ?? err);
+  let describe = (err: unknown): string => String((err as { message?: unknown } | undefined)?.message ?? err);
   let backstop: ReturnType<typeof setTimeout> | undefined;
   let hardTimer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -776,7 +787,7 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
     // "No nodes" only from a list that succeeded: any failure to list fails the delete.
     const nodes = await bounded(
       // Provider-side code cannot import contracts.ts: GKE's pool label (contracts GKE_POOL_LABEL) is spelled here.
-      (core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<any>).catch((err: unknown) => {
+      (core.listNode({ labelSelector: `cloud.google.com/gke-nodepool=${pool}` }) as Promise<V1NodeList>).catch((err: unknown) => {
         throw new Error(`could not list the pool's nodes: ${describe(err)}`);
       }),
       firstLimitMs(deadlineMinutes),
@@ -793,9 +804,11 @@ async function drainPoolBeforeDelete(props: DrainerState, bundle: EngineBundle):
       `drained: ${Array.isArray(summary?.nodes) ? summary.nodes.length : 0} node(s), ${summary?.evicted ?? 0} pod(s) evicted in ${Math.round((Date.now() - started) / 1000)} s; Pulumi may now delete the pool`,
     );
     if (typeof engine.formatAvailability === "function" && Array.isArray(summary?.availability)) for (const line of engine.formatAvailability(summary.availability)) log(line);
-  } catch (e: any) {
+  } catch (e) {
     // The host prints the error (message and stack) to stderr itself, and Pulumi shows the message.
-    const availability = typeof engine?.formatAvailability === "function" && e?.summary?.availability?.length ? engine.formatAvailability(e.summary.availability) : [];
+    // A DrainError carries the drain's summary (rotation/errors.ts); anything else may be thrown here.
+    const failed = e as { summary?: Partial<EngineModule.DrainSummary> } | undefined;
+    const availability = typeof engine?.formatAvailability === "function" && failed?.summary?.availability?.length ? engine.formatAvailability(failed.summary.availability) : [];
     throw new Error(drainFailureMessage(pool, props.cluster, e, availability, trap.received()));
   } finally {
     clearTimeout(backstop);

@@ -243,7 +243,7 @@ export async function guardedPoolOf(args: Pick<pulumi.ResourceHookArgs, "oldOutp
   const src = { ...(args.oldInputs ?? {}), ...(args.oldOutputs ?? {}) };
   const pool = await plain<string>(src.name);
   if (!pool) throw new Error(`pool guard: the state of ${args.urn} has no pool name; cannot check the pool before deleting it.`);
-  const nodeConfig = (await plain<any>(src.nodeConfig)) ?? {};
+  const nodeConfig = (await plain<{ labels?: pulumi.Input<Record<string, string>> }>(src.nodeConfig)) ?? {};
   const labels = (await plain<Record<string, string>>(nodeConfig.labels)) ?? {};
   const [project, location, cluster] = await Promise.all([plain(src.project), plain(src.location), plain(src.cluster)]);
   return { pool, role: labels[ROLE_LABEL], clusterId: `${project}/${lastSegment(location)}/${lastSegment(cluster)}` };
@@ -302,8 +302,10 @@ export async function poolGuardCallback(args: pulumi.ResourceHookArgs, log?: (li
  * engine never runs hooks anyway); a real engine's monitor is never touched.
  */
 function answerHookRegistrationUnderMocks(): void {
-  const monitor: any = pulumi.runtime.getMonitor();
-  const proto = monitor && Object.getPrototypeOf(monitor);
+  const monitor = pulumi.runtime.getMonitor();
+  // What is read of the monitor's class: its name, and whether it answers hook registrations.
+  const proto: { constructor?: { name?: string }; registerResourceHook?: (req: unknown, callback: (err: unknown, res: unknown) => void) => void } | undefined =
+    monitor && Object.getPrototypeOf(monitor);
   if (proto?.constructor?.name === "MockMonitor" && typeof proto.registerResourceHook !== "function") {
     proto.registerResourceHook = (_req: unknown, callback: (err: unknown, res: unknown) => void) => callback(null, {});
   }

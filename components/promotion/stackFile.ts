@@ -330,8 +330,8 @@ export class StackFile {
   }
 }
 
-function findPair(map: YAMLMap, key: string): Pair<Scalar, any> | undefined {
-  return (map.items as Pair<Scalar, any>[]).find((p) => isScalar(p.key) && p.key.value === key);
+function findPair(map: YAMLMap, key: string): Pair<Scalar, unknown> | undefined {
+  return (map.items as Pair<Scalar, unknown>[]).find((p) => isScalar(p.key) && p.key.value === key);
 }
 
 /** Render a scalar in the given quoting style (plain when safe, else double quotes). */

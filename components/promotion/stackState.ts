@@ -84,7 +84,8 @@ const NODE_POOL_TYPE = "gcp:container/nodePool:NodePool";
 
 /** Parse `pulumi stack export` JSON; `what` names the source in errors. */
 export function parseStackExport(json: string, what: string): StackExport {
-  let value: any;
+  // The export's JSON, checked field by field below before it is returned as a StackExport.
+  let value: { version?: unknown; deployment?: { resources?: unknown; pending_operations?: unknown } } | null;
   try {
     value = JSON.parse(json);
   } catch (e) {

@@ -134,7 +134,9 @@ export function buildProgram(out: { stdout: (s: string) => void; stderr: (s: str
     .option("--json", "print JSON on stdout (plan, or the drain summary) instead of text")
     .addOption(new Option("--default-budget <n|p%|none>", "implicit budget of workloads no PodDisruptionBudget selects: pods (\"2\"), a percentage of replicas (\"25%\", rounded up, at least 1), or \"none\" (evict them all at once, like kubectl)").default(DEFAULT_BUDGET).argParser(parseBudgetFlag));
 
-  const planOpts = (o: any): PlanOptions => ({
+  /** The options `common` declares, as commander parses them (camel-cased flag names). */
+  interface CommonFlags { pool: string; poolLabel?: string; replacementSelector?: string; force?: boolean; deleteEmptydirData?: boolean; defaultBudget?: PlanOptions["defaultBudget"] }
+  const planOpts = (o: CommonFlags): PlanOptions => ({
     pool: o.pool, poolLabel: o.poolLabel, replacementSelector: o.replacementSelector, force: o.force, deleteEmptyDirData: o.deleteEmptydirData,
     defaultBudget: o.defaultBudget,
   });
@@ -219,7 +221,9 @@ export async function main(argv: string[], out: CliOutput = { stdout: (s) => voi
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
-  } catch (e: any) {
+  } catch (caught) {
+    // What commander (CommanderError: code "commander.*") or the engine threw, read as an open object.
+    const e = caught as { code?: string; message?: string } | undefined;
     if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version" || e?.code === "commander.help") return 0;
     if (e?.code?.startsWith?.("commander.")) return 2; // commander already printed the message and help
     out.stderr(`error: ${e?.message ?? e}\n`);

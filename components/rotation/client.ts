@@ -6,17 +6,42 @@
  */
 import * as k8s from "@kubernetes/client-node";
 
+/**
+ * The fields of a thrown value the engine reads. What is thrown is open (`unknown`): client-node's
+ * ApiException (code, body, headers), a watch error (statusCode), Node's system errors (code
+ * "ENOENT", syscall, path), AbortError, or anything a callback threw; every field is checked before use.
+ */
+interface ThrownFields {
+  code?: unknown;
+  statusCode?: unknown;
+  body?: unknown;
+  headers?: Record<string, unknown>;
+  message?: unknown;
+  name?: unknown;
+  syscall?: unknown;
+  path?: unknown;
+}
+
+/** A thrown value's fields (none for a primitive, null or undefined). */
+export function thrownFields(err: unknown): ThrownFields {
+  return typeof err === "object" && err !== null ? (err as ThrownFields) : {};
+}
+
 /** HTTP status of an error (ApiException.code, watch error statusCode), or undefined for network errors. */
-export function statusOf(err: any): number | undefined {
-  const c = err?.code ?? err?.statusCode;
+export function statusOf(err: unknown): number | undefined {
+  const e = thrownFields(err);
+  const c = e.code ?? e.statusCode;
   return typeof c === "number" ? c : undefined;
 }
 
-/** The Status body of an ApiException (parsed when it came as text). */
-export function statusBody(err: any): any {
-  const b = err?.body;
-  if (typeof b === "string") { try { return JSON.parse(b); } catch { return { message: b }; } }
-  return b ?? {};
+/**
+ * The Status body of an ApiException (parsed when it came as text; `{ message }` when the text is
+ * not JSON; `{}` when there is none). The server's JSON, read as a V1Status: every field optional.
+ */
+export function statusBody(err: unknown): k8s.V1Status {
+  const b = thrownFields(err).body;
+  if (typeof b === "string") { try { return JSON.parse(b) as k8s.V1Status; } catch { return { message: b }; } }
+  return typeof b === "object" && b !== null ? (b as k8s.V1Status) : {};
 }
 
 /**
@@ -24,9 +49,10 @@ export function statusBody(err: any): any {
  * exec_auth.js rejects with Node's spawn error: code "ENOENT", syscall "spawn <command>", path
  * "<command>"), else undefined. Such a failure is never transient: retrying cannot install it.
  */
-export function missingExecCommand(err: any): string | undefined {
-  if (err?.code !== "ENOENT" || typeof err?.syscall !== "string" || !err.syscall.startsWith("spawn")) return undefined;
-  return String(err.path ?? err.syscall.replace(/^spawn\s*/, ""));
+export function missingExecCommand(err: unknown): string | undefined {
+  const e = thrownFields(err);
+  if (e.code !== "ENOENT" || typeof e.syscall !== "string" || !e.syscall.startsWith("spawn")) return undefined;
+  return String(e.path ?? e.syscall.replace(/^spawn\s*/, ""));
 }
 
 /**
@@ -38,21 +64,23 @@ export function missingExecCommand(err: any): string | undefined {
  * k8s.io/client-go/plugin/pkg/client/auth/exec/exec.go `installHintVerboseHelp`); else the
  * error's first line (network errors, aborts). `kc` supplies the installHint.
  */
-export function errorText(err: any, kc?: k8s.KubeConfig): string {
+export function errorText(err: unknown, kc?: k8s.KubeConfig): string {
   const command = missingExecCommand(err);
   if (command !== undefined) {
-    const hint = (kc?.getCurrentUser()?.exec as any)?.installHint;
+    // client-node types User.exec as `any`: the kubeconfig's exec block, read as an open object.
+    const exec: unknown = kc?.getCurrentUser()?.exec;
+    const hint = typeof exec === "object" && exec !== null ? (exec as { installHint?: unknown }).installHint : undefined;
     return `${command} not found on PATH: install it${typeof hint === "string" && hint.trim() ? ` (${hint.trim().replace(/\s*\n\s*/g, " ")})` : ""}`;
   }
   const code = statusOf(err);
   const message = code !== undefined ? statusBody(err)?.message : undefined;
-  const text = typeof message === "string" && message ? message : String(err?.message ?? err).split("\n")[0];
+  const text = typeof message === "string" && message ? message : String(thrownFields(err).message ?? err).split("\n")[0];
   return code !== undefined ? `${text} (HTTP ${code})` : text;
 }
 
 /** Retry-After in ms (seconds or HTTP date), if the error carries one. */
-export function retryAfterMs(err: any): number | undefined {
-  const h = err?.headers ?? {};
+export function retryAfterMs(err: unknown): number | undefined {
+  const h = thrownFields(err).headers ?? {};
   const v = h["retry-after"] ?? h["Retry-After"];
   if (v === undefined) {
     const s = statusBody(err)?.details?.retryAfterSeconds;
@@ -65,9 +93,9 @@ export function retryAfterMs(err: any): number | undefined {
 }
 
 /** Worth retrying: network failure (no status; not a missing exec plugin), 5xx, 429, or 408 timeouts. */
-export function isTransient(err: any): boolean {
+export function isTransient(err: unknown): boolean {
   const s = statusOf(err);
-  if (s === undefined) return err?.name !== "AbortError" && missingExecCommand(err) === undefined;
+  if (s === undefined) return thrownFields(err).name !== "AbortError" && missingExecCommand(err) === undefined;
   return s >= 500 || s === 429 || s === 408;
 }
 
@@ -92,11 +120,11 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Request options that tie the request to `signal` (client-node 1.4: RequestContext.setSignal, passed to fetch). */
 export function withSignal(signal: AbortSignal, options?: k8s.ConfigurationOptions): k8s.ConfigurationOptions {
-  const mw = {
-    pre: (ctx: any) => { ctx.setSignal(signal); return new k8s.Observable(Promise.resolve(ctx)); },
-    post: (res: any) => new k8s.Observable(Promise.resolve(res)),
+  const mw: k8s.ObservableMiddleware = {
+    pre: (ctx: k8s.RequestContext) => { ctx.setSignal(signal); return new k8s.Observable(Promise.resolve(ctx)); },
+    post: (res: k8s.ResponseContext) => new k8s.Observable(Promise.resolve(res)),
   };
-  return { ...options, middleware: [...((options?.middleware as any[]) ?? []), mw] as any, middlewareMergeStrategy: "append" };
+  return { ...options, middleware: [...(options?.middleware ?? []), mw], middlewareMergeStrategy: "append" };
 }
 
 /** A retried request is reported on the first retry, then at most this often (ms). */
@@ -167,7 +195,7 @@ export class KubeClient {
    * Runs a request, retrying transient failures (network, 5xx, 429) with backoff and jitter until
    * `deadline` (epoch ms). Errors that are not transient, or `fatal(err)`, are thrown at once.
    */
-  async call<T>(kind: string, fn: (options: k8s.ConfigurationOptions) => Promise<T>, deadline: number, fatal?: (err: any) => boolean): Promise<T> {
+  async call<T>(kind: string, fn: (options: k8s.ConfigurationOptions) => Promise<T>, deadline: number, fatal?: (err: unknown) => boolean): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.signal?.aborted) throw abortError(this.signal);
       this.count(kind);
@@ -197,8 +225,8 @@ export class KubeClient {
   }
 
   /** Lists all pages of a collection (limit/continue); returns the items and the list's resourceVersion. */
-  async listAll(kind: string, page: (cont: string | undefined, options?: k8s.ConfigurationOptions) => Promise<{ items: any[]; metadata?: any }>, deadline: number): Promise<{ items: any[]; resourceVersion: string }> {
-    const items: any[] = [];
+  async listAll<T>(kind: string, page: (cont: string | undefined, options?: k8s.ConfigurationOptions) => Promise<{ items: T[]; metadata?: k8s.V1ListMeta }>, deadline: number): Promise<Listed<T>> {
+    const items: T[] = [];
     let cont: string | undefined;
     let rv = "";
     do {
@@ -251,12 +279,12 @@ export class KubeClient {
   }
 
   /** Reads one node. */
-  readNode(name: string, deadline: number): Promise<any> {
+  readNode(name: string, deadline: number): Promise<k8s.V1Node> {
     return this.call("get nodes", (o) => this.core.readNode({ name }, o), deadline);
   }
 
   /** Merge-patches a node (cordon/uncordon + annotation). */
-  patchNode(name: string, body: object, deadline: number): Promise<any> {
+  patchNode(name: string, body: object, deadline: number): Promise<k8s.V1Node> {
     return this.call("patch nodes", (o) => this.core.patchNode({ name, body }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch, o)), deadline);
   }
 
@@ -272,7 +300,7 @@ export class KubeClient {
     try {
       await this.core.createNamespacedPodEviction({
         name, namespace,
-        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, ...(uid ? { deleteOptions: { preconditions: { uid } } } : {}) } as any,
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, ...(uid ? { deleteOptions: { preconditions: { uid } } } : {}) },
       }, withSignal(ctrl.signal));
     } catch (err) {
       throw ctrl.signal.aborted ? new Error(`create pods/eviction ${namespace}/${name}: no answer within ${this.requestTimeoutMs} ms`) : err;
@@ -289,12 +317,15 @@ export function abortError(signal?: AbortSignal): Error {
   return e;
 }
 
-/** Receives a watched collection: a full (re)list, then individual events. */
-export interface WatchSink {
+/** One list result: every page's items and the list's resourceVersion (where a watch starts). */
+export interface Listed<T> { items: T[]; resourceVersion: string }
+
+/** Receives a watched collection of T (V1Pod, V1Node ...): a full (re)list, then individual events. */
+export interface WatchSink<T> {
   /** Replace the whole collection (initial list and every re-list). */
-  reset(items: any[]): void;
+  reset(items: T[]): void;
   /** One ADDED/MODIFIED/DELETED event. */
-  event(type: string, obj: any): void;
+  event(type: string, obj: T): void;
 }
 
 /**
@@ -302,7 +333,7 @@ export interface WatchSink {
  * closes re-watch from the last resourceVersion seen (bookmarks included); on 410 Gone or an
  * error, back off and re-list. Stops with `stop()`.
  */
-export class Reflector {
+export class Reflector<T = unknown> {
   private rv = "";
   private stopped = false;
   private ctrl?: AbortController;
@@ -311,20 +342,20 @@ export class Reflector {
   lists = 0;
   watches = 0;
   /** Last error that forced a re-list (for diagnostics). */
-  lastError?: any;
+  lastError?: unknown;
 
   constructor(
     private readonly client: KubeClient,
     private readonly resource: string,           // "pods" | "poddisruptionbudgets"
     private readonly path: string,               // "/api/v1/pods"
-    private readonly list: (deadline: number) => Promise<{ items: any[]; resourceVersion: string }>,
-    private readonly sink: WatchSink,
+    private readonly list: (deadline: number) => Promise<Listed<T>>,
+    private readonly sink: WatchSink<T>,
     private readonly deadline: number,
     private readonly params: Record<string, string> = {}, // e.g. { labelSelector }
   ) {}
 
   /** Starts from an existing list result (avoids listing twice), or lists first. */
-  async start(initial?: { items: any[]; resourceVersion: string }): Promise<void> {
+  async start(initial?: Listed<T>): Promise<void> {
     if (initial) { this.sink.reset(initial.items); this.rv = initial.resourceVersion; } else await this.relist();
     void this.loop();
   }
@@ -345,10 +376,12 @@ export class Reflector {
     const w = new k8s.Watch(this.client.kc);
     while (!this.stopped && !this.client.signal?.aborted && Date.now() < this.deadline) {
       let needRelist = false;
-      const err = await new Promise<any>((resolve) => {
+      const err = await new Promise<unknown>((resolve) => {
         this.watches++;
         this.client.count(`watch ${this.resource}`);
-        w.watch(this.path, { ...this.params, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: 300 }, (type, obj) => {
+        // The event's object is the server's JSON (client-node hands it over untyped): a T for
+        // ADDED/MODIFIED/DELETED, a V1Status for ERROR, an object carrying only metadata for BOOKMARK.
+        w.watch(this.path, { ...this.params, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: 300 }, (type: string, obj: T & { metadata?: k8s.V1ObjectMeta }) => {
           const v = obj?.metadata?.resourceVersion;
           if (type === "ERROR") {
             // Status object in the stream: 410 Expired/Gone means our resourceVersion is too old.

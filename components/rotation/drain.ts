@@ -14,31 +14,30 @@
  * - stops at once on the 500 "more than one PodDisruptionBudget" and on PDBs that can never allow
  *   a disruption, naming them; uncordons what it cordoned on any failure.
  */
-import type { KubeConfig, V1Node } from "@kubernetes/client-node";
-import { abortError, backoffMs, errorText, KubeClient, Reflector } from "./client";
+import type { KubeConfig, V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { abortError, backoffMs, errorText, KubeClient, Listed, Reflector, thrownFields } from "./client";
 import { decidePod } from "./filters";
-import { expectedPods, isHealthy, isTerminal, keyOf, PdbIndex, pdbFloor, pdbSelects } from "./pdb";
+import { expectedPods, isHealthy, keyOf, PdbIndex, pdbFloor } from "./pdb";
 import { AvailabilityTracker, FloorInfo } from "./availability";
-import { DEFAULT_BUDGET, DefaultBudget, ImplicitBudget, implicitBudget, implicitLabel, parseDefaultBudget } from "./budget";
+import { DEFAULT_BUDGET, parseDefaultBudget } from "./budget";
 import { planSnapshot, validatePlanOptions } from "./plan";
-import { neverAllowsFix, unreadyPodsHint } from "./advice";
+import { unreadyPodsHint } from "./advice";
 import { estimateDrain, estimateHeadline } from "./estimate";
-import { sentence, type DrainFailureReason } from "./errors";
+import { deadlineDetail, sentence, type DrainFailureReason } from "./errors";
 import { DrainError, DrainOptions, DrainSummary, GKE_POOL_LABEL, Plan, Verdict } from "./types";
-import { Controllers, ScalableKind } from "./workloads";
+import { Controllers, ScalableKind, ScalableObject } from "./workloads";
 import { PodFacts } from "./podFacts";
 import { batchProblem, drainOptionProblem } from "./settings";
 import { Clock, realClock } from "./clock";
 import { CordonBook } from "./cordonBook";
-import { PdbLedger } from "./pdbLedger";
+import { EvictionBudgets } from "./evictionBudgets";
+import { ImplicitBudgets, LeaseWait } from "./implicitBudgets";
 import { PodCache, PodState, ToMove } from "./podCache";
 import { classifyEvictionError } from "./evictionAnswer";
-import { expectedScale, neverAllows, ScaleSource, serverDecides } from "./pdbRules";
+import type { ScaleSource } from "./pdbRules";
 import { STUCK_MARGIN_MS, terminatingState } from "./terminating";
 import { ReEvictionBound } from "./cordonToleration";
 import { ControllerNow, formatNotReady, notReadyAgain } from "./readyTarget";
-import { budgetWaitLine, clusterKeyOf, ProcessBudget, processBudgetFor, Reservation, unreflected } from "./sharedBudget";
-import { BUDGET_LEASE, LeaseBudget, leaseBudgetFor } from "./budgetLease";
 import { volumesUnreadable } from "./volumes";
 
 /** How long a failed drain waits for in-flight evictions before uncordoning. */
@@ -105,6 +104,11 @@ class Failure extends Error {
   constructor(readonly reason: DrainFailureReason, message: string, readonly pdbs: string[] = [], readonly pods: string[] = [], readonly blockers: string[] = []) { super(message); }
 }
 
+/** A pod's name (always set on pods from the API). */
+function podName(pod: V1Pod): string {
+  return pod.metadata?.name ?? "";
+}
+
 /** Items reordered so each group's first item comes first, then each group's second, ... (stable within a group). */
 function roundRobin<T>(items: T[], groupOf: (item: T) => string): T[] {
   const seen = new Map<string, number>();
@@ -131,12 +135,11 @@ export class PoolDrain {
   private readonly book: CordonBook;
   /** Pods, pool pods, per-namespace index, verdict counts, pods to move and their eviction state (podCache.ts). */
   private readonly cache: PodCache;
-  private readonly pdbs = new Map<string, any>();        // "<ns>/<name>" -> PDB
+  private readonly pdbs = new Map<string, V1PodDisruptionBudget>(); // "<ns>/<name>" -> PDB
   private readonly controllers = new Controllers();      // Deployments, StatefulSets, ReplicaSets
-  private readonly budgetSetting: DefaultBudget;
   /** Ready pods per workload, and the availability evidence of the workloads this drain moves. */
   private readonly tracker = new AvailabilityTracker((w) => this.floorOf(w));
-  private readonly samples = new Map<string, any>();    // tracked workload -> one of its pods (for PDB matching)
+  private readonly samples = new Map<string, V1Pod>();  // tracked workload -> one of its pods (for PDB matching)
   private pdbIndex = new PdbIndex();
   /** Verdict, workload and PDB match of each pod version, computed once (see podFacts.ts). */
   private readonly facts = new PodFacts({
@@ -155,13 +158,13 @@ export class PoolDrain {
   private dirtyAll = true;
   /** Pod states with a backoff (notBefore) set, for nextTimer. */
   private readonly backingOff = new Set<PodState>();
-  /** PDB budgets: our evictions their status does not reflect yet, probes after 429 (pdbLedger.ts). */
-  private readonly ledger: PdbLedger;
+  /** Admit-or-park for each pod to evict: its PDB's budget (ledger) or its workload's implicit one (evictionBudgets.ts). */
+  private readonly budgets: EvictionBudgets;
   private readonly moved = new Set<string>();            // workloads with an evicted pod
   private readonly movedPdbs = new Set<string>();
   private readonly readyBefore = new Map<string, number>();
   private readonly reflectors: Reflector[] = [];
-  private initialNodes: any[] = [];
+  private initialNodes: V1Node[] = [];
   private inflight = 0;
   private evicted = 0;
   private rejected429 = 0;
@@ -186,22 +189,6 @@ export class PoolDrain {
   private readonly reEvictions = new ReEvictionBound();
   /** Workloads with a scalable controller when the drain started: one gone later was deleted (readyTarget.ts). */
   private readonly knownAtStart = new Set<string>();
-  /** This drain's name in the implicit-budget accounting shared by the drains of its cluster (sharedBudget.ts). */
-  private readonly holder: string;
-  private readonly shared: ProcessBudget;
-  /** Across processes (budgetLease.ts); undefined: "process" sharing, no workload without a PDB, or the Lease is unusable. */
-  private lease?: LeaseBudget;
-  /** Implicit-budget evictions waiting for their Lease write before they are sent. */
-  private leaseBatch: { pod: any; s: PodState; r: Reservation }[] = [];
-  /** A Lease read or write is under way (one at a time). */
-  private leaseBusy = false;
-  /** This drain published in the Lease (its entry is removed at the end). */
-  private leaseUsed = false;
-  private leaseReadAt = 0;
-  /** Lease requests count with the drain's others. */
-  private readonly countLease = (kind: string) => this.client.count(kind);
-  /** Last wait line per workload (logged when it changes). */
-  private readonly waitLines = new Map<string, string>();
   /** What the drain's scale questions read (pdbRules.ts expectedScale). */
   private readonly scale: ScaleSource = { workloadOf: (p) => this.facts.workload(p), replicas: (w) => this.controllers.replicas(w) };
 
@@ -226,14 +213,14 @@ export class PoolDrain {
     this.started = this.clock.now();
     this.deadline = this.started + (opts.deadlineMs ?? DRAIN_DEFAULTS.deadlineMs);
     this.concurrency = opts.concurrency ?? DRAIN_DEFAULTS.concurrency;
-    this.ledger = new PdbLedger(this.clock);
     this.cache = new PodCache(this.facts, (node) => this.book.has(node), (pod) => this.groupOf(pod), (group) => this.dirty.add(group));
     this.book = new CordonBook(this.client, this.clock, this.deadline, (line) => this.log(`[${opts.pool}] ${line}`));
-    this.budgetSetting = opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget);
     this.stuckMarginMs = opts.stuckMarginMs ?? STUCK_MARGIN_MS;
-    this.holder = `${opts.pool}#${Math.random().toString(36).slice(2, 8)}`;
-    this.shared = processBudgetFor(clusterKeyOf(kc));
-    if (this.budgetSetting !== "none" && opts.sharedBudget !== "process") this.lease = leaseBudgetFor(kc);
+    const implicit = new ImplicitBudgets({
+      kc, pool: opts.pool, facts: this.facts, cache: this.cache, controllers: this.controllers, ready: (w) => this.tracker.ready(w),
+      log: (line) => this.log(`[${opts.pool}] ${line}`), count: (kind) => this.client.count(kind),
+    }, opts.defaultBudget === undefined ? DEFAULT_BUDGET : parseDefaultBudget(opts.defaultBudget), opts.sharedBudget);
+    this.budgets = new EvictionBudgets({ facts: this.facts, cache: this.cache, clock: this.clock, scale: this.scale, pool: opts.pool }, implicit);
   }
 
   /** Runs the drain to success, or fails closed and throws DrainError. */
@@ -282,7 +269,7 @@ export class PoolDrain {
       await this.until(() => this.pump(this.book.set), "evicting"); // a node re-created (or joined) during the waits
       this.failIfBlocked();
       this.progress(true);
-      await this.releaseBudget();
+      await this.budgets.implicit.close();
       this.stopWatches();
       this.tracker.stop();
       const summary = this.summary("drained");
@@ -322,8 +309,8 @@ export class PoolDrain {
     // How long this should take (estimate.ts), so an operator watching `pulumi up` knows what to expect.
     const estimate = estimateDrain(snapshot, plan, { concurrency: this.concurrency, deadlineMs: this.deadline - this.started, listMs: this.clock.now() - this.started });
     this.log(`[${this.opts.pool}] ${estimateHeadline(estimate)}${this.opts.batch || this.opts.soakMs || this.opts.waitForReady ? " (batches, soaks and the readiness wait not included)" : ""}`);
-    const podSink = { reset: (items: any[]) => this.resetPods(items), event: (t: string, o: any) => this.podEvent(t, o) };
-    const pdbSink = { reset: (items: any[]) => this.resetPdbs(items), event: (t: string, o: any) => this.pdbEvent(t, o) };
+    const podSink = { reset: (items: V1Pod[]) => this.resetPods(items), event: (t: string, o: V1Pod) => this.podEvent(t, o) };
+    const pdbSink = { reset: (items: V1PodDisruptionBudget[]) => this.resetPdbs(items), event: (t: string, o: V1PodDisruptionBudget) => this.pdbEvent(t, o) };
     const pr = new Reflector(this.client, "pods", "/api/v1/pods", (d) => this.client.listPods(d), podSink, this.deadline);
     const br = new Reflector(this.client, "poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", (d) => this.client.listPdbs(d), pdbSink, this.deadline);
     // Nodes joining the pool mid-drain (e.g. the cluster autoscaler scaling the old pool up for
@@ -331,16 +318,16 @@ export class PoolDrain {
     // kill their pods without honouring any PDB.
     const poolSelector = `${this.opts.poolLabel ?? GKE_POOL_LABEL}=${this.opts.pool}`;
     const nr = new Reflector(this.client, "nodes", "/api/v1/nodes", (d) => this.client.listNodes(d, poolSelector),
-      { reset: (items: any[]) => items.forEach((n) => this.nodeSeen(n)), event: (t: string, n: any) => { if (t !== "DELETED") this.nodeSeen(n); } }, this.deadline, { labelSelector: poolSelector });
+      { reset: (items: V1Node[]) => items.forEach((n) => this.nodeSeen(n)), event: (t: string, n: V1Node) => { if (t !== "DELETED") this.nodeSeen(n); } }, this.deadline, { labelSelector: poolSelector });
     // The scalable controllers: a workload's expected pods (implicit budget) and which ReplicaSet
     // belongs to which Deployment (a rollout's ReplicaSets are one workload).
-    const apps: [ScalableKind, string, (d: number) => Promise<{ items: any[]; resourceVersion: string }>, { items: any[]; resourceVersion: string }][] = [
+    const apps: [ScalableKind, string, (d: number) => Promise<Listed<ScalableObject>>, Listed<ScalableObject>][] = [
       ["Deployment", "deployments", (d) => this.client.listDeployments(d), deployments],
       ["ReplicaSet", "replicasets", (d) => this.client.listReplicaSets(d), replicaSets],
       ["StatefulSet", "statefulsets", (d) => this.client.listStatefulSets(d), statefulSets],
     ];
     const cr = apps.map(([kind, plural, list]) => new Reflector(this.client, plural, `/apis/apps/v1/${plural}`, list,
-      { reset: (items: any[]) => this.resetControllers(kind, items), event: (t: string, o: any) => this.controllerEvent(kind, t, o) }, this.deadline));
+      { reset: (items: ScalableObject[]) => this.resetControllers(kind, items), event: (t: string, o: ScalableObject) => this.controllerEvent(kind, t, o) }, this.deadline));
     this.reflectors.push(pr, br, nr, ...cr);
     for (let i = 0; i < cr.length; i++) await cr[i].start(apps[i][3]);
     await br.start(pdbs);
@@ -351,7 +338,7 @@ export class PoolDrain {
       if (w) this.readyBefore.set(w, (this.readyBefore.get(w) ?? 0) + 1);
     }
     for (const { pod } of this.remaining(["evict", "terminating"])) this.trackPod(pod);
-    for (const n of nodes.items) if (this.book.has(n.metadata?.name)) this.nodeObjs.set(n.metadata.name, n);
+    for (const n of nodes.items) if (n.metadata?.name && this.book.has(n.metadata.name)) this.nodeObjs.set(n.metadata.name, n);
     // Re-evictions are bounded per workload from its pods on the pool now; a workload's controller
     // known now and gone later was deleted (waitForReady drops it).
     const poolCounts = new Map<string, number>();
@@ -362,14 +349,7 @@ export class PoolDrain {
       if (this.controllers.replicas(w) !== undefined) this.knownAtStart.add(w);
     }
     for (const [w, n] of poolCounts) this.reEvictions.start(w, n);
-    if (this.lease && !plan.implicitBudgets.length) this.lease = undefined; // no workload without a PDB: nothing to share
-    if (this.lease) {
-      try {
-        await this.lease.refresh(this.countLease);
-      } catch (e) {
-        this.leaseFailed(e);
-      }
-    }
+    await this.budgets.implicit.start(plan.implicitBudgets.length > 0); // no workload without a PDB: nothing to share
   }
 
   /** Cordons every pool node not yet unschedulable, marking it as ours in the same patch (cordonBook.ts). */
@@ -407,14 +387,14 @@ export class PoolDrain {
     this.kick();
   }
 
-  private resetPods(items: any[]): void {
+  private resetPods(items: V1Pod[]): void {
     this.cache.reset(items);
     this.recountReady();
     this.kick();
   }
 
   /** The workload a pod counts for as Ready (healthy), or undefined. */
-  private readyIn(pod: any): string | undefined {
+  private readyIn(pod: V1Pod | undefined): string | undefined {
     return pod && isHealthy(pod) ? this.controllers.workloadOf(pod) : undefined; // not memoised: each event is a new version, seen once
   }
 
@@ -423,7 +403,7 @@ export class PoolDrain {
     this.tracker.resetPods([...this.cache.pods].map(([k, p]) => [k, this.readyIn(p)] as [string, string | undefined]));
   }
 
-  private resetControllers(kind: ScalableKind, items: any[]): void {
+  private resetControllers(kind: ScalableKind, items: ScalableObject[]): void {
     this.controllers.reset(kind, items);
     this.dirtyAll = true;
     if (kind === "ReplicaSet") {
@@ -435,7 +415,7 @@ export class PoolDrain {
   }
 
   /** A Deployment, StatefulSet or ReplicaSet changed: replicas (floors) or ReplicaSet ownership may have moved. */
-  private controllerEvent(kind: ScalableKind, type: string, o: any): void {
+  private controllerEvent(kind: ScalableKind, type: string, o: ScalableObject): void {
     if (this.controllers.set(kind, o, type === "DELETED")) {
       this.facts.workloadsChanged();
       this.recountReady();
@@ -450,17 +430,11 @@ export class PoolDrain {
   }
 
   /** Starts recording the availability of a pod's workload (a workload this drain moves). */
-  private trackPod(pod: any): void {
+  private trackPod(pod: V1Pod): void {
     const w = this.facts.workload(pod);
     if (!w || this.tracker.isTracked(w)) return;
     this.samples.set(w, pod);
     this.tracker.track(w);
-  }
-
-  /** The implicit budget of a workload no PDB selects, or undefined ("none", or no scalable controller). */
-  private implicitFor(w: string): ImplicitBudget | undefined {
-    const replicas = this.controllers.replicas(w);
-    return replicas === undefined ? undefined : implicitBudget(this.budgetSetting, replicas);
   }
 
   /** The floor in force for a tracked workload: its PDB's, else the implicit one, else none. */
@@ -477,22 +451,22 @@ export class PoolDrain {
       return { replicas: this.controllers.replicas(w) ?? expected, floor: pdbFloor(pdb, expected), source: `pdb ${keyOf(pdb)}` };
     }
     const replicas = this.controllers.replicas(w);
-    const b = this.implicitFor(w);
-    if (replicas !== undefined && b) return { replicas, floor: b.floor, source: implicitLabel(this.budgetSetting) };
+    const b = this.budgets.implicit.budgetOf(w);
+    if (replicas !== undefined && b) return { replicas, floor: b.floor, source: this.budgets.implicit.label };
     return { replicas: replicas ?? this.tracker.ready(w), floor: 0, source: "none" };
   }
 
   /** The pods whose eligibility changes together: a PDB's, else a workload's (implicit budget), else the pod alone. */
-  private groupOf(pod: any): string {
+  private groupOf(pod: V1Pod): string {
     const keys = this.facts.pdbKeys(pod);
     if (keys.length === 1) return `pdb ${keys[0]}`;
     const w = keys.length === 0 ? this.facts.workload(pod) : undefined;
     return w ? `workload ${w}` : `pod ${keyOf(pod)}`;
   }
 
-  private podEvent(type: string, pod: any): void {
+  private podEvent(type: string, pod: V1Pod): void {
     const k = keyOf(pod);
-    if (type === "DELETED" || !isHealthy(pod)) this.shared.release(this.holder, [k]); // its disruption now shows in every drain's watch
+    if (type === "DELETED" || !isHealthy(pod)) this.budgets.implicit.release(k); // its disruption now shows in every drain's watch
     const wasOnPool = this.cache.poolPods.has(k);
     if (type === "DELETED") {
       if (this.cache.pods.get(k)?.metadata?.uid === pod.metadata?.uid) this.cache.set(k, undefined);
@@ -505,17 +479,17 @@ export class PoolDrain {
     if (wasOnPool || this.cache.poolPods.has(k) || WAKES_ON_EVERY_POD_EVENT.has(this.phase) || changed.some((w) => this.tracker.isTracked(w))) this.kick();
   }
 
-  private resetPdbs(items: any[]): void {
+  private resetPdbs(items: V1PodDisruptionBudget[]): void {
     this.pdbs.clear();
     for (const p of items) this.pdbs.set(keyOf(p), p);
     this.pdbIndex = new PdbIndex(this.pdbs.values());
     this.facts.pdbsChanged();
-    for (const p of items) this.ledger.seen(keyOf(p), p);
+    for (const p of items) this.budgets.pdb.seen(keyOf(p), p);
     this.tracker.refresh();
     this.kick();
   }
 
-  private pdbEvent(type: string, pdb: any): void {
+  private pdbEvent(type: string, pdb: V1PodDisruptionBudget): void {
     const k = keyOf(pdb);
     const before = this.pdbs.get(k);
     // Only a new, removed or re-selected PDB changes which pods it matches (not a status update).
@@ -523,7 +497,7 @@ export class PoolDrain {
     this.pdbIndex.remove(k);
     if (type === "DELETED") this.pdbs.delete(k);
     else { this.pdbs.set(k, pdb); this.pdbIndex.add(pdb); }
-    this.ledger.changed(k, pdb);
+    this.budgets.pdb.changed(k, pdb);
     this.dirty.add(`pdb ${k}`);
     const ns = `${pdb.metadata?.namespace ?? ""}/`;
     this.tracker.refresh((w) => w.startsWith(ns)); // a PDB created (or deleted) mid-drain takes over (or hands back)
@@ -533,7 +507,7 @@ export class PoolDrain {
   // ---- the eviction pump ------------------------------------------------------------------------
 
   /** Pods on the pool (or a batch of it) whose verdict is one of `verdicts`. */
-  private remaining(verdicts: Verdict[], nodes: ReadonlySet<string> = this.book.set): { pod: any; verdict: Verdict }[] {
+  private remaining(verdicts: Verdict[], nodes: ReadonlySet<string> = this.book.set): { pod: V1Pod; verdict: Verdict }[] {
     return this.cache.remaining(verdicts, nodes);
   }
 
@@ -563,13 +537,9 @@ export class PoolDrain {
       if (w.slot) disrupting++;
     }
     if (holding === 0) return true; // what is left is not waited for (terminating before the drain, or stuck)
-    this.maybeRefreshLease(now);
     this.dirty.clear();
     this.dirtyAll = false;
-    const neverCache = new Map<string, { why: string; fix: string } | undefined>();
-    const exhausted = new Set<string>(); // PDBs with no budget left in this pass (none comes back within it)
-    const implicitLeft = new Map<string, number | undefined>();
-    let ownUnreflected: Map<string, number> | undefined;
+    this.budgets.beginPass(now, () => this.wake());
     // Round-robin across workloads (see toMove): every workload's longest chain starts first.
     for (const { pod, verdict, s, workload, pdbKeys } of pass) {
       if (workload === undefined || !this.tracker.isTracked(workload)) this.trackPod(pod); // late pods (new nodes, pods bound directly) are evidence too
@@ -577,75 +547,36 @@ export class PoolDrain {
       if (verdict !== "evict") continue;
       if (s.inflight || s.evictedAt || s.namespaceTerminating || (s.notBefore && now < s.notBefore)) continue;
       s.parkedOnWorkload = undefined;
-      const ready = isHealthy(pod) && pod.status?.phase !== "Pending";
-      if (pdbKeys.length === 1 && exhausted.has(pdbKeys[0]) && ready) { s.parkedOn = pdbKeys[0]; continue; } // known already: no budget left
-      const pdbs = this.facts.pdbs(pod);
-      let pdbKey: string | undefined;
-      if (pdbs.length > 1) {
-        throw new Failure("multiple-pdbs", `pod ${keyOf(pod)} is selected by ${pdbs.length} PodDisruptionBudgets (${pdbs.map(keyOf).join(", ")}); the Eviction API refuses such pods: make the PDB selectors disjoint`, pdbs.map(keyOf), [keyOf(pod)]);
-      } else if (pdbs.length === 1) {
-        pdbKey = keyOf(pdbs[0]);
-        if (!neverCache.has(pdbKey)) {
-          // From the controllers' spec.replicas, never from status.expectedPods: for an integer
-          // minAvailable the disruption controller publishes the pods it sees at that moment (pdbRules.ts).
-          const scale = expectedScale(pdbs[0], this.cache.inNamespace(pdbs[0].metadata?.namespace ?? ""), this.scale);
-          const why = neverAllows(pdbs[0], scale);
-          neverCache.set(pdbKey, why ? { why, fix: neverAllowsFix(pdbs[0], scale) } : undefined);
-        }
-        const never = neverCache.get(pdbKey);
-        if (never) throw new Failure("never-allows", `PodDisruptionBudget ${pdbKey} can never allow a disruption (${never.why}) and still covers pod(s) on pool ${this.opts.pool}: ${never.fix}`, [pdbKey], this.parkedOn(pdbKey, todo));
-        if (!ready && serverDecides(pod, pdbs[0])) {
-          // Pending or not Ready: offered to the API server, which decides without using the budget
-          // (eviction.go canIgnorePDB, unhealthyPodEvictionPolicy); a 429 parks it like any other.
-          s.parkedOn = undefined;
-          disrupting++;
-          this.send(pod, s, pdbKey, false);
-          continue;
-        }
-        // Admit-or-park on the PDB's budget (pdbLedger.ts).
-        if (exhausted.has(pdbKey) || !this.ledger.admit(pdbKey, pdbs[0], pod.metadata.name)) { exhausted.add(pdbKey); s.parkedOn = pdbKey; continue; }
-      } else {
-        // No PDB: the implicit budget, enforced here (nothing on the server does). Ready pods of the
-        // workload anywhere, minus our evictions the watch does not show yet, must stay >= floor
-        // after this one. An unready pod serves nothing, so evicting it costs nothing: it is always
-        // allowed, as with a PDB's unhealthyPodEvictionPolicy AlwaysAllow, which Kubernetes
-        // recommends for drains (blog "Kubernetes 1.26: Eviction policy for unhealthy pods guarded
-        // by PodDisruptionBudgets"); a crash-looping workload does not block the rotation.
-        // Other drains of this cluster (in this process, and in others through the Lease) count too,
-        // until this drain's watch shows their pods not Ready (sharedBudget.ts).
-        const w = isHealthy(pod) ? this.facts.workload(pod) : undefined;
-        if (w && !implicitLeft.has(w)) {
-          const b = this.implicitFor(w);
-          ownUnreflected ??= this.unreflectedEvictions();
-          const others = b ? this.othersUnreflected(w, (x) => this.shared.others(this.holder, x)) : [];
-          const mine = b ? this.tracker.ready(w) - (ownUnreflected.get(w) ?? 0) - b.floor : undefined;
-          implicitLeft.set(w, mine === undefined ? undefined : mine - others.length);
-          if (b && others.length && mine! >= 1) this.waitLine(w, others, b.floor);
-        }
-        const left = w ? implicitLeft.get(w) : undefined;
-        if (left !== undefined) {
-          if (left < 1) { s.parkedOn = undefined; s.parkedOnWorkload = w; continue; }
-          implicitLeft.set(w!, left - 1);
-          const r: Reservation = { pod: keyOf(pod), uid: pod.metadata.uid, workload: w!, holder: this.holder, pool: this.opts.pool };
-          this.shared.reserve(this.holder, [r], (x) => [...x]); // recorded before the eviction goes out
-          if (this.lease) {
-            // Across processes: published in the Lease first, sent once the write confirms it.
-            s.parkedOn = undefined;
-            s.inflight = true;
-            this.inflight++;
-            disrupting++;
-            this.leaseBatch.push({ pod, s, r });
-            continue;
-          }
-        }
-      }
+      // Admit-or-park on the pod's one budget (evictionBudgets.ts).
+      const a = this.budgets.admit(pod, pdbKeys);
+      if (a.kind === "stop") throw new Failure(a.reason, a.message, a.pdbs, a.pods ?? this.parkedOn(a.pdbs[0], todo));
+      if (a.kind === "park") { s.parkedOn = a.pdbKey; s.parkedOnWorkload = a.workload; continue; }
       s.parkedOn = undefined;
       disrupting++;
-      this.send(pod, s, pdbKey);
+      if (a.kind === "send") { this.send(pod, s, a.pdbKey, a.usesBudget); continue; }
+      // Across processes: published in the Lease first, sent once the write confirms it (counted in flight meanwhile).
+      s.inflight = true;
+      this.inflight++;
+      this.budgets.implicit.queue({ pod, s, r: a.reservation });
     }
-    if (this.leaseBatch.length && !this.leaseBusy) this.flushLease();
+    this.budgets.implicit.flush((wait, outcome) => this.leaseAnswered(wait, outcome), () => this.wake());
     this.progress(false);
     return false;
+  }
+
+  /** A Lease write answered for a pod waiting on it: sends the eviction when granted (and the drain goes on); returns whether it did. */
+  private leaseAnswered({ pod, s }: LeaseWait, outcome: "granted" | "refused" | "failed"): boolean {
+    s.inflight = false;
+    this.inflight--;
+    if (outcome !== "granted" || this.failure || this.phase === "failing") return false;
+    this.send(pod, s, undefined);
+    return true;
+  }
+
+  /** Time-driven or out-of-band news (a Lease read or write over): a full pass, soon. */
+  private wake(): void {
+    this.dirtyAll = true;
+    this.kick();
   }
 
   /**
@@ -657,103 +588,17 @@ export class PoolDrain {
     const { pod, verdict, s } = it;
     if (verdict === "terminating") {
       const ours = !!(s.evictedAt || s.inflight || s.namespaceTerminating);
-      const t = terminatingState(pod, { terminatingAtStart: !ours, now, marginMs: this.stuckMarginMs, node: this.nodeObjs.get(pod.spec?.nodeName) });
+      const t = terminatingState(pod, { terminatingAtStart: !ours, now, marginMs: this.stuckMarginMs, node: this.nodeObjs.get(pod.spec?.nodeName ?? "") });
       if (!t) return { holds: true, slot: true };
       if (t.holdsDrain) this.nextStuck = Math.min(this.nextStuck, t.stuckAt);
-      else if (t.note && !this.notWaited.has(pod.metadata.uid)) {
-        this.notWaited.set(pod.metadata.uid, t.note);
+      else if (t.note && !this.notWaited.has(pod.metadata?.uid ?? "")) {
+        this.notWaited.set(pod.metadata?.uid ?? "", t.note);
         this.log(`[${this.opts.pool}] ${t.note}`);
       }
       return { holds: t.holdsDrain, slot: t.takesSlot && !s.namespaceTerminating };
     }
     if (s.namespaceTerminating) return { holds: true, slot: false };
     return { holds: true, slot: !!(s.inflight || s.evictedAt) };
-  }
-
-  /** Whether this drain's pod watch shows `key` (with this UID) Ready: a disruption it does not reflect yet. */
-  private readyHere(key: string, uid: string): boolean {
-    const p = this.cache.pods.get(key);
-    return !!p && p.metadata?.uid === uid && isHealthy(p);
-  }
-
-  /** Other drains' reservations on a workload that this drain's watch still shows Ready. */
-  private othersUnreflected(w: string, others: (workload: string) => Reservation[]): Reservation[] {
-    return unreflected(others(w), (key, uid) => this.readyHere(key, uid));
-  }
-
-  /** The wait line when another drain holds a workload's budget (logged when it changes). */
-  private waitLine(w: string, held: Reservation[], floor: number): void {
-    const line = budgetWaitLine(w, held, { ready: this.tracker.ready(w), floor });
-    if (this.waitLines.get(w) === line) return;
-    this.waitLines.set(w, line);
-    this.log(`[${this.opts.pool}] ${line}`);
-  }
-
-  /** Re-reads the Lease at most once a second while other processes hold reservations (to see them go). */
-  private maybeRefreshLease(now: number): void {
-    if (!this.lease || this.leaseBusy || now - this.leaseReadAt < 1000 || !this.lease.remoteAll().length) return;
-    this.leaseReadAt = now;
-    this.leaseBusy = true;
-    this.lease.refresh(this.countLease).catch((e) => this.leaseFailed(e)).finally(() => { this.leaseBusy = false; this.dirtyAll = true; this.kick(); });
-  }
-
-  /** The Lease cannot be used (RBAC, a server without coordination.k8s.io): share within this process only. */
-  private leaseFailed(e: unknown): void {
-    if (!this.lease) return;
-    this.log(`[${this.opts.pool}] warning: cannot use the Lease ${BUDGET_LEASE.namespace}/${BUDGET_LEASE.name} (${errorText(e, this.kc)}): the implicit budget is shared with the drains of this process only`);
-    this.lease = undefined;
-  }
-
-  /**
-   * Publishes the pending implicit-budget evictions in the Lease, re-checked against the other
-   * processes' reservations as the write reads them; sends those it confirms, parks the others.
-   */
-  private flushLease(): void {
-    const batch = this.leaseBatch;
-    this.leaseBatch = [];
-    this.leaseBusy = true;
-    this.leaseUsed = true;
-    const admit = (wanted: readonly Reservation[], others: (w: string) => Reservation[]): Reservation[] => {
-      const out: Reservation[] = [];
-      const own = this.unreflectedEvictions(); // counts `wanted` too (in flight): taken out below
-      const left = new Map<string, number>();
-      for (const r of wanted) {
-        if (!this.readyHere(r.pod, r.uid)) { out.push(r); continue; }
-        if (!left.has(r.workload)) {
-          const b = this.implicitFor(r.workload);
-          const mine = wanted.filter((x) => x.workload === r.workload && this.readyHere(x.pod, x.uid)).length;
-          left.set(r.workload, b ? this.tracker.ready(r.workload) - ((own.get(r.workload) ?? 0) - mine) - this.othersUnreflected(r.workload, others).length - b.floor : Infinity);
-        }
-        const l = left.get(r.workload)!;
-        if (l >= 1) { out.push(r); left.set(r.workload, l - 1); }
-      }
-      return out;
-    };
-    this.lease!.reserve(this.holder, batch.map((b) => b.r), admit, this.countLease).then((granted) => {
-      const ok = new Set(granted.map((r) => r.pod));
-      for (const { pod, s, r } of batch) {
-        s.inflight = false;
-        this.inflight--;
-        if (ok.has(r.pod) && !this.failure && this.phase !== "failing") { this.send(pod, s, undefined); continue; }
-        this.shared.release(this.holder, [r.pod]);
-        s.parkedOnWorkload = r.workload;
-        this.waitLine(r.workload, this.othersUnreflected(r.workload, (x) => this.shared.others(this.holder, x)), this.implicitFor(r.workload)?.floor ?? 0);
-      }
-    }, (e) => {
-      this.leaseFailed(e);
-      for (const { s, r } of batch) { s.inflight = false; this.inflight--; this.shared.release(this.holder, [r.pod]); }
-    }).finally(() => { this.leaseBusy = false; this.dirtyAll = true; this.kick(); });
-  }
-
-  /** Drops this drain's implicit-budget reservations, in this process and in the Lease. */
-  private async releaseBudget(): Promise<void> {
-    this.shared.releaseAll(this.holder);
-    if (!this.leaseUsed || !this.lease) return;
-    try {
-      await this.lease.close(this.holder, this.countLease);
-    } catch (e) {
-      this.log(`[${this.opts.pool}] warning: could not update the Lease ${BUDGET_LEASE.namespace}/${BUDGET_LEASE.name}: ${errorText(e, this.kc)} (its entry expires on its own)`);
-    }
   }
 
   /**
@@ -772,7 +617,7 @@ export class PoolDrain {
     const todo: ToMove[] = [];
     for (const it of this.cache.toMove.values()) {
       if (refresh) { it.workload = this.facts.workload(it.pod); it.pdbKeys = this.facts.pdbKeys(it.pod); it.group = this.groupOf(it.pod); } // every entry, not only this batch's
-      if (nodes.has(it.pod.spec?.nodeName)) todo.push(it);
+      if (nodes.has(it.pod.spec?.nodeName ?? "")) todo.push(it);
     }
     const ordered = roundRobin(todo, (t) => t.workload ?? keyOf(t.pod));
     const groups = new Map<string, ToMove[]>();
@@ -783,18 +628,6 @@ export class PoolDrain {
     });
     this.moveCache = { moveVersion: this.cache.moveVersion, workloadsVersion, pdbsVersion, nodes: new Set(nodes), todo, ordered, groups };
     return { ...this.moveCache, rebuilt: true };
-  }
-
-  /** Per workload, pool pods we are evicting (in flight or accepted) that the pod watch still shows Ready. */
-  private unreflectedEvictions(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const pod of this.cache.poolPods.values()) {
-      const s = this.cache.stateOf(pod.metadata?.uid);
-      if (!s || !(s.inflight || s.evictedAt) || !isHealthy(pod)) continue;
-      const w = this.facts.workload(pod);
-      if (w) out.set(w, (out.get(w) ?? 0) + 1);
-    }
-    return out;
   }
 
   /**
@@ -816,29 +649,29 @@ export class PoolDrain {
    * `usesBudget`: false for a pod offered although its PDB shows no budget (Pending or not Ready:
    * the API server decides, without decrementing it).
    */
-  private send(pod: any, s: PodState, pdbKey: string | undefined, usesBudget = true): void {
+  private send(pod: V1Pod, s: PodState, pdbKey: string | undefined, usesBudget = true): void {
     const name = keyOf(pod);
     const workload = this.facts.workload(pod);
     const bound = workload ? this.reEvictions.admit(workload) : undefined;
     if (bound) {
       this.failure ??= new Failure("re-evictions", bound, [], [name]);
-      if (pdbKey && usesBudget) this.ledger.released(pdbKey, pod.metadata.name);
+      if (pdbKey && usesBudget) this.budgets.pdb.released(pdbKey, podName(pod));
       this.kick();
       return;
     }
     s.inflight = true;
     this.inflight++;
     const ledgerKey = usesBudget ? pdbKey : undefined;
-    this.client.evict(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid).then(() => {
+    this.client.evict(pod.metadata?.namespace ?? "", podName(pod), pod.metadata?.uid).then(() => {
       s.evictedAt = this.clock.now();
-      if (ledgerKey) this.ledger.accepted(ledgerKey, pod.metadata.name, s.evictedAt);
+      if (ledgerKey) this.budgets.pdb.accepted(ledgerKey, podName(pod), s.evictedAt);
       this.evicted++;
       if (workload) this.moved.add(workload);
       if (pdbKey) this.movedPdbs.add(pdbKey);
     }, (err) => {
-      if (ledgerKey) this.ledger.released(ledgerKey, pod.metadata.name); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
+      if (ledgerKey) this.budgets.pdb.released(ledgerKey, podName(pod)); // refused, gone or lost: no budget used (a lost one that did count only costs a 429)
       if (workload) this.reEvictions.refund(workload);
-      this.shared.release(this.holder, [name]);
+      this.budgets.implicit.release(name);
       const o = classifyEvictionError(err);
       switch (o.kind) {
         case "evicted":
@@ -851,7 +684,7 @@ export class PoolDrain {
           s.attempts++;
           s.notBefore = this.clock.now() + wait + Math.random() * Math.min(1000, wait / 4);
           this.backingOff.add(s);
-          if (pdbKey) { s.parkedOn = pdbKey; if (ledgerKey) this.ledger.rejected(pdbKey, s.notBefore); }
+          if (pdbKey) { s.parkedOn = pdbKey; if (ledgerKey) this.budgets.pdb.rejected(pdbKey, s.notBefore); }
           break;
         }
         case "pdb-conflict-retry":
@@ -863,7 +696,7 @@ export class PoolDrain {
         case "namespace-terminating":
           // NamespaceLifecycle: the namespace controller deletes the pod; wait for it, as kubectl drain does.
           s.namespaceTerminating = true;
-          this.log(`[${this.opts.pool}] namespace ${pod.metadata.namespace} is being deleted: its controller deletes pod ${name}; waiting for it to go`);
+          this.log(`[${this.opts.pool}] namespace ${pod.metadata?.namespace} is being deleted: its controller deletes pod ${name}; waiting for it to go`);
           break;
         case "multiple-pdbs":
           this.failure ??= new Failure("multiple-pdbs", `eviction of ${name} refused: ${o.message} Make the PDB selectors disjoint.`, this.facts.pdbs(pod).map(keyOf), [name]);
@@ -884,7 +717,7 @@ export class PoolDrain {
     });
   }
 
-  private parkedOn(pdbKey: string, todo: { pod: any }[]): string[] {
+  private parkedOn(pdbKey: string, todo: { pod: V1Pod }[]): string[] {
     return todo.filter(({ pod }) => this.facts.pdbs(pod).some((p) => keyOf(p) === pdbKey)).map(({ pod }) => keyOf(pod));
   }
 
@@ -960,9 +793,9 @@ export class PoolDrain {
       if (!s.notBefore || s.notBefore <= now || s.evictedAt) this.backingOff.delete(s); // expired (a new backoff adds it again)
       else if (!s.inflight) t = Math.min(t, s.notBefore);
     }
-    t = Math.min(t, this.ledger.nextTimer(now)); // probes after 429, unsettled evictions expiring
+    t = Math.min(t, this.budgets.pdb.nextTimer(now)); // probes after 429, unsettled evictions expiring
     if (this.nextStuck > now) t = Math.min(t, this.nextStuck + 1); // a deleting pod becomes stuck: it stops holding the drain
-    if (this.lease?.remoteAll().length) t = Math.min(t, Math.max(now, this.leaseReadAt + 1001)); // see other processes' reservations go
+    t = Math.min(t, this.budgets.implicit.nextTimer(now)); // see other processes' reservations go
     return t;
   }
 
@@ -976,20 +809,7 @@ export class PoolDrain {
       this.checkStop();
       if (cond()) return;
       this.checkStop();
-      if (this.clock.now() >= this.deadline) {
-        const pods = this.remaining(["evict", "terminating", "wait-completed"]);
-        const pdbs = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOn).filter((x): x is string => !!x))];
-        const implicit = [...new Set(pods.map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOnWorkload).filter((x): x is string => !!x))];
-        const extra = blocking?.() ?? (this.phase === "ready" ? this.notReadyAgain() : []);
-        // Unready pool pods a PDB holds (IfHealthyBudget): AlwaysAllow would let them go (advice.ts).
-        const unready = [...new Set(pods.filter(({ pod }) => !isHealthy(pod) && !pod.metadata?.deletionTimestamp).map(({ pod }) => this.cache.stateOf(pod.metadata.uid)?.parkedOn)
-          .filter((k): k is string => !!k && this.pdbs.get(k)?.spec?.unhealthyPodEvictionPolicy !== "AlwaysAllow"))];
-        throw new Failure("deadline", `deadline of ${Math.round((this.deadline - this.started) / 1000)}s reached while ${what}` +
-          (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
-          (implicit.length ? `; blocked by the implicit budget (${this.budgetSetting}) of workload(s) without a PDB: ${implicit.map((w) => `${w} (${this.tracker.ready(w)} Ready, floor ${this.implicitFor(w)?.floor ?? 0})`).join(", ")}` : "") +
-          (pods.length ? `; pods still on the pool: ${pods.slice(0, 20).map(({ pod }) => keyOf(pod)).join(", ")}${pods.length > 20 ? ` and ${pods.length - 20} more` : ""}` : "") +
-          (extra.length ? `; waiting for ${extra.join(", ")}` : "") + (unready.length ? `; ${unreadyPodsHint(unready)}` : ""), pdbs, pods.map(({ pod }) => keyOf(pod)));
-      }
+      if (this.clock.now() >= this.deadline) throw this.deadlineFailure(what, blocking);
       const until = Math.min(this.deadline, this.nextTimer(), wakeAt ?? Infinity, this.clock.now() + 1000);
       await new Promise<void>((resolve) => {
         const done = () => { this.clock.clearTimeout(t); this.opts.signal?.removeEventListener("abort", done); if (this.waiter === done) this.waiter = undefined; resolve(); };
@@ -1000,6 +820,28 @@ export class PoolDrain {
     }
   }
 
+  /** The failure at the deadline: what the drain was doing and what held it (errors.ts deadlineDetail words it). */
+  private deadlineFailure(what: string, blocking?: () => string[]): Failure {
+    const pods = this.remaining(["evict", "terminating", "wait-completed"]);
+    const states = pods.map(({ pod }) => this.cache.stateOf(pod.metadata?.uid));
+    const pdbs = [...new Set(states.map((s) => s?.parkedOn).filter((x): x is string => !!x))];
+    const implicit = [...new Set(states.map((s) => s?.parkedOnWorkload).filter((x): x is string => !!x))];
+    const names = pods.map(({ pod }) => keyOf(pod));
+    // Unready pool pods a PDB holds (IfHealthyBudget): AlwaysAllow would let them go (advice.ts).
+    const unready = [...new Set(pods.filter(({ pod }) => !isHealthy(pod) && !pod.metadata?.deletionTimestamp).map(({ pod }) => this.cache.stateOf(pod.metadata?.uid)?.parkedOn)
+      .filter((k): k is string => !!k && this.pdbs.get(k)?.spec?.unhealthyPodEvictionPolicy !== "AlwaysAllow"))];
+    const detail = deadlineDetail({
+      seconds: Math.round((this.deadline - this.started) / 1000), what, pdbs,
+      implicit: {
+        setting: String(this.budgets.implicit.setting),
+        workloads: implicit.map((w) => ({ workload: w, ready: this.tracker.ready(w), floor: this.budgets.implicit.budgetOf(w)?.floor ?? 0 })),
+      },
+      pods: names, waitingFor: blocking?.() ?? (this.phase === "ready" ? this.notReadyAgain() : []),
+      hint: unready.length ? unreadyPodsHint(unready) : undefined,
+    });
+    return new Failure("deadline", detail, pdbs, names);
+  }
+
   /** A progress line at most once a second (and always at the end). */
   private progress(force: boolean): void {
     if (!force && this.clock.now() - this.lastProgress < 1000) return;
@@ -1007,7 +849,7 @@ export class PoolDrain {
     const left = this.remaining(["evict", "terminating", "wait-completed"]);
     const parked = new Map<string, number>();
     for (const { pod } of left) {
-      const s = this.cache.stateOf(pod.metadata.uid);
+      const s = this.cache.stateOf(pod.metadata?.uid);
       const p = s?.parkedOn ?? (s?.parkedOnWorkload ? `implicit ${s.parkedOnWorkload}` : undefined);
       if (p) parked.set(p, (parked.get(p) ?? 0) + 1);
     }
@@ -1056,12 +898,12 @@ export class PoolDrain {
    * plugin.go): a hanging eviction must not push the uncordon past that. An eviction that lands
    * after the uncordon is an ordinary PDB-checked eviction; nothing is ever force-deleted.
    */
-  private async failClosed(e: any): Promise<DrainError> {
+  private async failClosed(e: unknown): Promise<DrainError> {
     this.enter("failing");
     this.stopWatches();
     this.tracker.stop(); // the evidence covers the drain up to the failure
     const f: Failure = e instanceof Failure ? e
-      : e?.name === "AbortError" ? new Failure("aborted", e.message)
+      : thrownFields(e).name === "AbortError" ? new Failure("aborted", (e as Error).message)
       : new Failure("api-error", errorText(e, this.kc));
     // Real time on purpose (clock.ts): this bound races the provider host's SIGKILL.
     const settleEnd = Date.now() + (f.reason === "aborted" ? ABORT_SETTLE_MS : FAILURE_SETTLE_MS);
@@ -1072,7 +914,7 @@ export class PoolDrain {
     await this.book.claimLost(cleanup);
     const uncordoned = this.opts.keepCordoned ? [] : await this.book.uncordonOurs(cleanup, this.concurrency);
     await settled;
-    await this.releaseBudget();
+    await this.budgets.implicit.close();
     for (const [k, n] of Object.entries(cleanup.requests)) { this.client.requests[k] = (this.client.requests[k] ?? 0) + n; this.client.total += n; }
     const summary = this.summary("failed", f.reason);
     const error = new DrainError({ reason: f.reason, detail: f.message, blockingPdbs: f.pdbs, blockingPods: f.pods, blockers: f.blockers, uncordoned,

@@ -21,6 +21,35 @@ export type DrainFailureReason = "blocked" | "deadline" | "multiple-pdbs" | "nev
 /** Every DrainFailureReason, in documentation order. */
 export const DRAIN_FAILURE_REASONS: readonly DrainFailureReason[] = ["blocked", "deadline", "multiple-pdbs", "never-allows", "soak", "re-evictions", "aborted", "api-error"];
 
+/** What a drain that reached its deadline was doing and waiting for (deadlineDetail words it). */
+export interface DeadlineWait {
+  /** The deadline, in seconds from the start. */
+  seconds: number;
+  /** What the drain was doing ("evicting", "waiting for Job pods to complete", ...). */
+  what: string;
+  /** PDBs the pods left are parked on. */
+  pdbs: string[];
+  /** The implicit budget's setting ("25%") and the workloads without a PDB parked on it. */
+  implicit: { setting: string; workloads: { workload: string; ready: number; floor: number }[] };
+  /** Pods (namespace/name) still on the pool. */
+  pods: string[];
+  /** Anything else it waited for (DaemonSets on the replacement, workloads not Ready again). */
+  waitingFor: string[];
+  /** Advice appended last (advice.ts, e.g. unready pods a PDB holds under IfHealthyBudget). */
+  hint?: string;
+}
+
+/** The detail of a `deadline` failure (docs/troubleshooting.md quotes it). */
+export function deadlineDetail(w: DeadlineWait): string {
+  const { pdbs, pods, waitingFor } = w;
+  const implicit = w.implicit.workloads;
+  return `deadline of ${w.seconds}s reached while ${w.what}` +
+    (pdbs.length ? `; blocked by PodDisruptionBudget(s) ${pdbs.join(", ")}` : "") +
+    (implicit.length ? `; blocked by the implicit budget (${w.implicit.setting}) of workload(s) without a PDB: ${implicit.map((i) => `${i.workload} (${i.ready} Ready, floor ${i.floor})`).join(", ")}` : "") +
+    (pods.length ? `; pods still on the pool: ${pods.slice(0, 20).join(", ")}${pods.length > 20 ? ` and ${pods.length - 20} more` : ""}` : "") +
+    (waitingFor.length ? `; waiting for ${waitingFor.join(", ")}` : "") + (w.hint ? `; ${w.hint}` : "");
+}
+
 /** The structured fields of a DrainError. */
 export interface DrainErrorFields {
   reason: DrainFailureReason;

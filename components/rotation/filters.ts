@@ -12,6 +12,7 @@
  *   evicted, because evicting them makes their work run twice;
  * - DaemonSet pods always stay (they die with the pool), no flag needed.
  */
+import type { V1ObjectMeta, V1OwnerReference, V1Pod } from "@kubernetes/client-node";
 import { DRAIN_ANNOTATION, MIRROR_ANNOTATION, Verdict } from "./types";
 
 /**
@@ -47,14 +48,14 @@ export const KNOBS: Record<KnobAudience, { force: string; forced: string; emptyD
 export interface PodDecision { verdict: Verdict; reason: string; warnings?: string[] }
 
 /** A filter: returns a decision, or undefined when it has no opinion on this pod. */
-export type PodFilter = (pod: any, opts: FilterOptions) => PodDecision | undefined;
+export type PodFilter = (pod: V1Pod, opts: FilterOptions) => PodDecision | undefined;
 
-/** The controller ownerReference of a pod (metav1.GetControllerOf), if any. */
-export function controllerOf(pod: any): { kind: string; name: string; uid?: string } | undefined {
-  return (pod?.metadata?.ownerReferences ?? []).find((o: any) => o.controller === true);
+/** The controller ownerReference of an object (metav1.GetControllerOf), if any: pods, ReplicaSets. */
+export function controllerOf(obj: { metadata?: V1ObjectMeta } | undefined): V1OwnerReference | undefined {
+  return (obj?.metadata?.ownerReferences ?? []).find((o) => o.controller === true);
 }
 
-function drainAnnotation(pod: any): string | undefined {
+function drainAnnotation(pod: V1Pod): string | undefined {
   return pod?.metadata?.annotations?.[DRAIN_ANNOTATION];
 }
 
@@ -109,7 +110,7 @@ export const unreplicatedFilter: PodFilter = (pod, opts) => {
 
 /** emptyDir data is lost on eviction: block unless allowed (kubectl localStorageFilter). */
 export const localStorageFilter: PodFilter = (pod, opts) => {
-  const vols: any[] = pod?.spec?.volumes ?? [];
+  const vols = pod?.spec?.volumes ?? [];
   if (!vols.some((v) => v.emptyDir)) return undefined;
   const knobs = KNOBS[opts.knobs ?? "cli"];
   if (opts.deleteEmptyDirData) return { verdict: "evict", reason: "has emptyDir", warnings: [`evicting a pod with emptyDir data (${knobs.emptyDirAllowed}): the data is lost`] };
@@ -132,7 +133,7 @@ export const POD_FILTERS: readonly PodFilter[] = [
  * Decides one pod's fate: the first filter with a verdict other than "evict" wins; "evict"
  * verdicts (with warnings) let the remaining filters run. No opinion from any filter = evict.
  */
-export function decidePod(pod: any, opts: FilterOptions = {}, filters: readonly PodFilter[] = POD_FILTERS): PodDecision {
+export function decidePod(pod: V1Pod, opts: FilterOptions = {}, filters: readonly PodFilter[] = POD_FILTERS): PodDecision {
   const warnings: string[] = [];
   const reasons: string[] = [];
   for (const f of filters) {

@@ -27,11 +27,12 @@
  * of identical pods are replayed one after the other on shared state. The verdict can depend on the
  * eviction order (the engine's concurrency varies it): a blocker means this order gets stuck.
  */
-import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import type { V1LabelSelector, V1Node, V1Pod, V1Taint } from "@kubernetes/client-node";
+import { isTerminal, keyOf } from "./pdb";
 import { matchLabelSelector, matchNodeAffinity, untoleratedTaints } from "./selectors";
 
 const HOSTNAME = "kubernetes.io/hostname";
-const CORDON_TAINT = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
+const CORDON_TAINT: V1Taint = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
 const LIST_MAX = 10;
 
 /** What the topology fit check looks at (plan.ts builds it from the snapshot). */
@@ -57,23 +58,20 @@ interface Spread {
   key: string;
   maxSkew: number;
   minDomains: number;
-  selector: any;
+  selector: V1LabelSelector | undefined;
   honorAffinity: boolean;
   honorTaints: boolean;
 }
 
 /** A required anti-affinity term on a topology wider than a node. */
-interface Anti { key: string; selector: any; namespaces: (ns: string) => boolean }
+interface Anti { key: string; selector: V1LabelSelector | undefined; namespaces: (ns: string) => boolean }
 
-const keyOf = (o: any) => `${o?.metadata?.namespace ?? ""}/${o?.metadata?.name ?? ""}`;
-const isTerminal = (p: any) => p?.status?.phase === "Succeeded" || p?.status?.phase === "Failed";
-
-function emptySelector(sel: any): boolean {
+function emptySelector(sel: V1LabelSelector | undefined): boolean {
   return !sel || (!Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length);
 }
 
 /** Counting selector: empty counts nothing (countPodsMatchSelector). */
-function counts(sel: any, labels: Record<string, string> | undefined): boolean {
+function counts(sel: V1LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
   return !emptySelector(sel) && matchLabelSelector(sel, labels);
 }
 
@@ -81,7 +79,7 @@ function spreadsOf(pod: V1Pod): Spread[] {
   const out: Spread[] = [];
   for (const c of pod.spec?.topologySpreadConstraints ?? []) {
     if ((c.whenUnsatisfiable ?? "DoNotSchedule") !== "DoNotSchedule") continue;
-    let selector: any = c.labelSelector;
+    let selector = c.labelSelector;
     const extra: Record<string, string> = {};
     for (const k of c.matchLabelKeys ?? []) if (pod.metadata?.labels?.[k] !== undefined) extra[k] = pod.metadata.labels[k];
     if (selector && Object.keys(extra).length) selector = { ...selector, matchLabels: { ...(selector.matchLabels ?? {}), ...extra } };
@@ -114,7 +112,7 @@ function affinityMatches(pod: V1Pod, node: V1Node): boolean {
 /** NoSchedule taints as the scheduler sees the node during the drain (old pool nodes cordoned). */
 function taintedFor(pod: V1Pod, node: V1Node, cordoned: boolean): boolean {
   const n = cordoned || node.spec?.unschedulable ? { ...node, spec: { ...node.spec, taints: [...(node.spec?.taints ?? []), CORDON_TAINT] } } : node;
-  return untoleratedTaints(pod.spec?.tolerations, n as any).length > 0;
+  return untoleratedTaints(pod.spec?.tolerations, n).length > 0;
 }
 
 function list(names: string[]): string {

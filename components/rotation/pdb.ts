@@ -3,21 +3,22 @@
  * floor arithmetic of the disruption controller (pkg/controller/disruption: getExpectedScale /
  * GetScaledValueFromIntOrPercent with roundUp=true).
  */
+import type { V1ObjectMeta, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { matchLabelSelector } from "./selectors";
 
 /** "<ns>/<name>" of an object. */
-export function keyOf(o: any): string {
+export function keyOf(o: { metadata?: V1ObjectMeta } | undefined): string {
   return `${o?.metadata?.namespace ?? ""}/${o?.metadata?.name ?? ""}`;
 }
 
 /** Pod has condition Ready=True and is not being deleted (what the PDB controller counts as healthy). */
-export function isHealthy(pod: any): boolean {
+export function isHealthy(pod: V1Pod | undefined): boolean {
   if (pod?.metadata?.deletionTimestamp) return false;
-  return (pod?.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+  return (pod?.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
 /** Pod is Succeeded or Failed. */
-export function isTerminal(pod: any): boolean {
+export function isTerminal(pod: V1Pod | undefined): boolean {
   const p = pod?.status?.phase;
   return p === "Succeeded" || p === "Failed";
 }
@@ -33,7 +34,7 @@ function scaled(v: number | string, expected: number): number {
  * Minimum healthy pods a PDB promises for `expected` pods (minAvailable, or expected - maxUnavailable).
  * Returns 0 when neither field is set.
  */
-export function pdbFloor(pdb: any, expected: number): number {
+export function pdbFloor(pdb: V1PodDisruptionBudget | undefined, expected: number): number {
   const spec = pdb?.spec ?? {};
   if (spec.minAvailable !== undefined && spec.minAvailable !== null) return scaled(spec.minAvailable, expected);
   if (spec.maxUnavailable !== undefined && spec.maxUnavailable !== null) return Math.max(0, expected - scaled(spec.maxUnavailable, expected));
@@ -41,7 +42,7 @@ export function pdbFloor(pdb: any, expected: number): number {
 }
 
 /** Why a PDB can never allow a disruption (maxUnavailable 0, minAvailable 100% or >= expected), or undefined. */
-export function neverAllowsReason(pdb: any, expected: number): string | undefined {
+export function neverAllowsReason(pdb: V1PodDisruptionBudget | undefined, expected: number): string | undefined {
   const spec = pdb?.spec ?? {};
   const mu = spec.maxUnavailable;
   if (mu !== undefined && mu !== null && (mu === 0 || mu === "0" || mu === "0%")) return `maxUnavailable: ${mu}`;
@@ -54,7 +55,7 @@ export function neverAllowsReason(pdb: any, expected: number): string | undefine
 }
 
 /** Expected pod count of a PDB: status.expectedPods when the controller reported one, else the matching pods. */
-export function expectedPods(pdb: any, matching: number): number {
+export function expectedPods(pdb: V1PodDisruptionBudget | undefined, matching: number): number {
   const e = pdb?.status?.expectedPods;
   return typeof e === "number" && e > 0 ? e : matching;
 }
@@ -64,13 +65,13 @@ export function expectedPods(pdb: any, matching: number): number {
  * (pkg/registry/core/pod/storage/eviction.go getPodDisruptionBudgets), a nil or empty selector
  * matches nothing ("should match nothing, not everything").
  */
-export function pdbSelects(pdb: any, labels: Record<string, string> | undefined): boolean {
+export function pdbSelects(pdb: V1PodDisruptionBudget | undefined, labels: Record<string, string> | undefined): boolean {
   const sel = pdb?.spec?.selector;
   if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && !(sel.matchExpressions ?? []).length)) return false;
   return matchLabelSelector(sel, labels);
 }
 
-interface NsIndex { byLabel: Map<string, any[]>; scan: any[] }
+interface NsIndex { byLabel: Map<string, V1PodDisruptionBudget[]>; scan: V1PodDisruptionBudget[] }
 
 /**
  * Finds the PDBs selecting a pod. PDBs with matchLabels are indexed by one "key=value" pair, so a
@@ -79,12 +80,12 @@ interface NsIndex { byLabel: Map<string, any[]>; scan: any[] }
 export class PdbIndex {
   private readonly byNs = new Map<string, NsIndex>();
 
-  constructor(pdbs: Iterable<any> = []) {
+  constructor(pdbs: Iterable<V1PodDisruptionBudget> = []) {
     for (const p of pdbs) this.add(p);
   }
 
   /** Adds a PDB (call remove first when replacing one). */
-  add(pdb: any): void {
+  add(pdb: V1PodDisruptionBudget): void {
     const ns = pdb?.metadata?.namespace ?? "";
     let idx = this.byNs.get(ns);
     if (!idx) { idx = { byLabel: new Map(), scan: [] }; this.byNs.set(ns, idx); }
@@ -109,11 +110,11 @@ export class PdbIndex {
   }
 
   /** The PDBs whose selector matches this pod. */
-  match(pod: any): any[] {
+  match(pod: V1Pod): V1PodDisruptionBudget[] {
     const idx = this.byNs.get(pod?.metadata?.namespace ?? "");
     if (!idx) return [];
     const labels = pod?.metadata?.labels ?? {};
-    const out: any[] = [];
+    const out: V1PodDisruptionBudget[] = [];
     for (const [k, v] of Object.entries(labels)) {
       const list = idx.byLabel.get(`${k}=${v}`);
       if (list) for (const p of list) if (pdbSelects(p, labels)) out.push(p);

@@ -34,8 +34,7 @@ export interface PodState {
 
 /** A pod to move, with what every pass of the pump reads of it (see PoolDrain.toMove). */
 export interface ToMove {
-  // The engine reads pods from typed lists, raw watch events and JSON snapshots alike (types.ts).
-  pod: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  pod: V1Pod;
   verdict: Verdict;
   s: PodState;
   workload?: string;

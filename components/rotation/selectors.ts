@@ -1,8 +1,11 @@
 /**
  * Label selectors, node affinity and taints/tolerations, evaluated the way the API server and
  * scheduler do (k8s.io/apimachinery labels, k8s.io/component-helpers nodeaffinity, v1 helper
- * TolerationsTolerateTaint). Plain functions over plain objects so snapshots from JSON work too.
+ * TolerationsTolerateTaint). Plain functions over plain objects so snapshots from JSON work too
+ * (client-node's model types are plain-object shapes, imported as types only).
  */
+import type { V1Affinity, V1Taint, V1Toleration } from "@kubernetes/client-node";
+
 export type Labels = Record<string, string> | undefined;
 
 /** A requirement: key, operator and values (both LabelSelector and node-selector shapes fit). */
@@ -66,12 +69,13 @@ export function matchRequirements(reqs: Requirement[], labels: Labels): boolean 
   return true;
 }
 
-interface NodeLike { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { taints?: any[] } }
+/** The parts of a node (V1Node) that scheduling constraints read. */
+interface NodeLike { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { taints?: V1Taint[] } }
 
 /** Required node affinity: terms are ORed, expressions within a term ANDed (matchFields: metadata.name only). */
-export function matchNodeAffinity(affinity: any, node: NodeLike): boolean {
+export function matchNodeAffinity(affinity: V1Affinity | undefined, node: NodeLike): boolean {
   const req = affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  const terms: any[] | undefined = req?.nodeSelectorTerms;
+  const terms = req?.nodeSelectorTerms;
   if (!terms || terms.length === 0) return true;
   const fields = { "metadata.name": node.metadata?.name ?? "" };
   return terms.some((t) => {
@@ -84,7 +88,7 @@ export function matchNodeAffinity(affinity: any, node: NodeLike): boolean {
 }
 
 /** One toleration tolerates one taint (v1 helper ToleratesTaint semantics). */
-export function tolerates(tol: any, taint: any): boolean {
+export function tolerates(tol: V1Toleration, taint: V1Taint): boolean {
   if (tol.effect && tol.effect !== taint.effect) return false;
   if (tol.key && tol.key !== taint.key) return false;
   if (!tol.key && tol.operator !== "Exists") return false;
@@ -93,7 +97,7 @@ export function tolerates(tol: any, taint: any): boolean {
 }
 
 /** Taints with NoSchedule/NoExecute that none of the tolerations tolerate. */
-export function untoleratedTaints(tolerations: any[] | undefined, node: NodeLike): any[] {
-  return (node.spec?.taints ?? []).filter((t: any) =>
+export function untoleratedTaints(tolerations: V1Toleration[] | undefined, node: NodeLike): V1Taint[] {
+  return (node.spec?.taints ?? []).filter((t) =>
     (t.effect === "NoSchedule" || t.effect === "NoExecute") && !(tolerations ?? []).some((tol) => tolerates(tol, t)));
 }

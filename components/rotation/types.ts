@@ -1,7 +1,9 @@
 /**
  * Public types of the rotation engine (see docs/architecture.md "Rotation engine").
- * Kubernetes objects are typed loosely on purpose: the engine reads objects from the typed client,
- * from raw watch events and from JSON snapshots alike, and only touches documented fields.
+ * Kubernetes objects are client-node's model types (V1Pod, V1Node, V1PodDisruptionBudget, ...):
+ * plain-object shapes, every field optional, that the engine reads from the typed client, from raw
+ * watch events and from JSON snapshots alike. Timestamps are only tested for presence (a watch event
+ * carries them as strings where the typed client gives Dates).
  */
 import type { V1Deployment, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
 import type { VolumePin } from "./volumes";
@@ -158,18 +160,18 @@ export interface Plan {
 
 /** In-memory cluster state for planSnapshot (objects as the API returns them). */
 export interface ClusterSnapshot {
-  nodes: V1Node[] | any[];
-  pods: V1Pod[] | any[];
-  pdbs: V1PodDisruptionBudget[] | any[];
+  nodes: V1Node[];
+  pods: V1Pod[];
+  pdbs: V1PodDisruptionBudget[];
   /** Optional: lets the plan resolve ReplicaSet -> Deployment exactly (else by pod-template-hash). */
-  replicaSets?: V1ReplicaSet[] | any[];
+  replicaSets?: V1ReplicaSet[];
   /**
    * Optional: the scalable controllers, whose spec.replicas are the implicit budgets' expected pods.
    * When deployments, statefulSets and replicaSets are all absent, the plan counts a workload's
    * pods instead; when present, a workload whose controller is not among them has no implicit budget.
    */
-  deployments?: V1Deployment[] | any[];
-  statefulSets?: V1StatefulSet[] | any[];
+  deployments?: V1Deployment[];
+  statefulSets?: V1StatefulSet[];
   /** Optional: claims and volumes, so the plan finds pods their volumes pin to the pool (volumes.ts). */
   persistentVolumeClaims?: V1PersistentVolumeClaim[];
   persistentVolumes?: V1PersistentVolume[];

@@ -5,12 +5,15 @@
  * StatefulSet, or a ReplicaSet without a Deployment — and its expected pods are that controller's
  * spec.replicas. Holds the controller objects (from lists or watches) and answers both questions.
  */
+import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
 import { controllerOf } from "./filters";
 import { keyOf } from "./pdb";
 
 /** Kinds whose spec.replicas says how many pods a workload expects. */
 export const SCALABLE_KINDS = ["Deployment", "StatefulSet", "ReplicaSet"] as const;
 export type ScalableKind = typeof SCALABLE_KINDS[number];
+/** A scalable controller object (its spec.replicas is what the disruption controller expects). */
+export type ScalableObject = V1Deployment | V1StatefulSet | V1ReplicaSet;
 
 /**
  * "<ns>/<Kind>/<name>" of a pod's workload; ReplicaSets resolve to their Deployment. `rsOwner`
@@ -18,7 +21,7 @@ export type ScalableKind = typeof SCALABLE_KINDS[number];
  * ReplicaSet not in the map is resolved by its pod-template-hash suffix (what Deployments name
  * their ReplicaSets), so a pod seen before its new ReplicaSet still lands on its Deployment.
  */
-export function workloadOf(pod: any, rsOwner?: Map<string, string>): string | undefined {
+export function workloadOf(pod: V1Pod, rsOwner?: Map<string, string>): string | undefined {
   const c = controllerOf(pod);
   if (!c) return undefined;
   const ns = pod.metadata?.namespace ?? "";
@@ -34,12 +37,12 @@ export function workloadOf(pod: any, rsOwner?: Map<string, string>): string | un
 
 /** The scalable controllers of a cluster, keyed "<ns>/<name>" per kind. */
 export class Controllers {
-  private readonly byKind: Record<ScalableKind, Map<string, any>> = { Deployment: new Map(), StatefulSet: new Map(), ReplicaSet: new Map() };
+  private readonly byKind: Record<ScalableKind, Map<string, ScalableObject>> = { Deployment: new Map(), StatefulSet: new Map(), ReplicaSet: new Map() };
   /** ReplicaSet "<ns>/<name>" -> its Deployment's name, or "" (see workloadOf). */
   readonly rsOwner = new Map<string, string>();
 
   /** From lists (a snapshot); a kind left undefined stays empty. */
-  static of(lists: { deployments?: any[]; statefulSets?: any[]; replicaSets?: any[] }): Controllers {
+  static of(lists: { deployments?: V1Deployment[]; statefulSets?: V1StatefulSet[]; replicaSets?: V1ReplicaSet[] }): Controllers {
     const c = new Controllers();
     c.reset("Deployment", lists.deployments ?? []);
     c.reset("StatefulSet", lists.statefulSets ?? []);
@@ -48,7 +51,7 @@ export class Controllers {
   }
 
   /** Replaces every object of a kind (a list or re-list). */
-  reset(kind: ScalableKind, items: any[]): void {
+  reset(kind: ScalableKind, items: ScalableObject[]): void {
     this.byKind[kind].clear();
     if (kind === "ReplicaSet") this.rsOwner.clear();
     for (const o of items) this.set(kind, o);
@@ -58,7 +61,7 @@ export class Controllers {
    * Adds or replaces one object (`deleted`: removes it). Returns true when pods may now resolve to
    * a different workload (a ReplicaSet appeared, went, or changed its Deployment).
    */
-  set(kind: ScalableKind, o: any, deleted = false): boolean {
+  set(kind: ScalableKind, o: ScalableObject, deleted = false): boolean {
     const k = keyOf(o);
     if (deleted) this.byKind[kind].delete(k); else this.byKind[kind].set(k, o);
     if (kind !== "ReplicaSet") return false;
@@ -70,7 +73,7 @@ export class Controllers {
   }
 
   /** The pod's workload (see workloadOf). */
-  workloadOf(pod: any): string | undefined {
+  workloadOf(pod: V1Pod): string | undefined {
     return workloadOf(pod, this.rsOwner);
   }
 

@@ -13,6 +13,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GKE_POOL_NAME_REGEX } from "../../components/naming";
+import { DRAIN_FAILURE_REASONS } from "../../components/rotation/errors";
 import { loadScenario, parseScenario } from "../rehearsal/scenario";
 import { newPoolName } from "../rehearsal/run";
 import { ROOT } from "./markdown";
@@ -65,8 +66,11 @@ describe("docs: lines that restate the code", () => {
   });
 
   it("drainer.md and troubleshooting.md name every reason the engine fails a drain with", () => {
-    const reasons = [...new Set(sources("components").flatMap((f) => [...read(f).matchAll(/new (?:Failure|DrainError)\(\s*"([a-z-]+)"/g)].map((m) => m[1])))].sort();
+    // The reasons' one definition (errors.ts): the engine's Failure and DrainError take only these (DrainFailureReason).
+    const reasons = [...DRAIN_FAILURE_REASONS].sort();
     assert.ok(reasons.includes("never-allows") && reasons.length >= 7, reasons.join(", "));
+    const thrown = new Set(sources("components").flatMap((f) => [...read(f).matchAll(/(?:new (?:Failure|DrainError)\(\s*|reason: )"([a-z-]+)"/g)].map((m) => m[1])));
+    for (const r of thrown) assert.ok(reasons.includes(r as never), `${r} is a DrainFailureReason`);
     for (const page of ["docs/drainer.md", "docs/troubleshooting.md"]) {
       const text = read(page);
       const paragraph = text.slice(text.indexOf("The bracket is the engine's reason"), text.indexOf("The bracket is the engine's reason") + 900);

@@ -4,7 +4,7 @@
  * rounded up like the disruption controller, at least one disruption), and the plan's view of it.
  */
 import * as assert from "node:assert/strict";
-import { DEFAULT_BUDGET, implicitBudget, parseDefaultBudget, planSnapshot } from "../../components/rotation";
+import { ClusterSnapshot, DEFAULT_BUDGET, implicitBudget, parseDefaultBudget, planSnapshot } from "../../components/rotation";
 import { node, pod, pdb } from "./fixtures";
 
 describe("rotation implicit budget (defaultBudget)", () => {
@@ -57,7 +57,7 @@ describe("rotation implicit budget (defaultBudget)", () => {
       deployments: [{ metadata: { namespace: "shop", name: "web" }, spec: { replicas: 4 } }, { metadata: { namespace: "shop", name: "api" }, spec: { replicas: 2 } }],
       replicaSets: [rs("web-abc12", "web"), rs("web-def34", "web"), rs("api-abc12", "api"), { ...rs("solo"), spec: { replicas: 2 } }],
       statefulSets: [{ metadata: { namespace: "shop", name: "db" }, spec: { replicas: 3 } }],
-    };
+    } as unknown as ClusterSnapshot; // controllers reduced to what the plan reads (no selector, no template)
     const plan = planSnapshot(snap, { pool: "old", force: true });
     // The Deployment's two ReplicaSets are one workload: 2 Ready of 4 (web-3 is not Ready), floor 3.
     assert.deepEqual(plan.implicitBudgets.map((b) => [b.workload, b.replicas, b.floor, b.maxUnavailable, b.healthy, b.poolPods]), [

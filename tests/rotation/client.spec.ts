@@ -103,8 +103,8 @@ describe("rotation API client (simulator, HTTP)", function () {
     const seen = new Map<string, any>();
     let resets = 0;
     const r = new Reflector(client, "configmaps", "/api/v1/configmaps", (d) => client.listAll("list configmaps", (c) => client.core.listConfigMapForAllNamespaces({ limit: 500, _continue: c }), d), {
-      reset: (items) => { resets++; seen.clear(); for (const i of items) seen.set(i.metadata.name, i); },
-      event: (type, o) => { if (type === "DELETED") seen.delete(o.metadata.name); else seen.set(o.metadata.name, o); },
+      reset: (items) => { resets++; seen.clear(); for (const i of items) seen.set(i.metadata!.name!, i); },
+      event: (type, o) => { if (type === "DELETED") seen.delete(o.metadata!.name!); else seen.set(o.metadata!.name!, o); },
     }, Date.now() + 20_000);
     try {
       await r.start({ items: [], resourceVersion: "1" }); // far older than the log keeps

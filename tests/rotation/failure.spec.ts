@@ -178,10 +178,10 @@ describe("rotation drain failure paths (simulator, HTTP)", function () {
       const seen = new Set<string>();
       let thrown = 0;
       const r = new Reflector(client, "configmaps", "/api/v1/configmaps", (d) => client.listAll("list configmaps", (c, o) => client.core.listConfigMapForAllNamespaces({ limit: 500, _continue: c }, o), d), {
-        reset: (items) => { seen.clear(); for (const i of items) seen.add(i.metadata.name); },
+        reset: (items) => { seen.clear(); for (const i of items) seen.add(i.metadata!.name!); },
         event: (type, o) => {
           if (thrown++ === 0) throw new TypeError("handler bug");
-          if (type === "DELETED") seen.delete(o.metadata.name); else seen.add(o.metadata.name);
+          if (type === "DELETED") seen.delete(o.metadata!.name!); else seen.add(o.metadata!.name!);
         },
       }, Date.now() + 20_000);
       try {

@@ -58,7 +58,7 @@ describe("rotation pod facts (the drain's per-pod memo)", () => {
     const { facts, controllers } = setup();
     const p = pod("a", "api-1", "n1", { owner: { kind: "ReplicaSet", name: "api-rs" }, templateHash: "" });
     assert.equal(facts.workload(p), "a/ReplicaSet/api-rs");
-    controllers.set("ReplicaSet", { metadata: { namespace: "a", name: "api-rs", ownerReferences: [{ kind: "Deployment", name: "api", controller: true }] } });
+    controllers.set("ReplicaSet", { metadata: { namespace: "a", name: "api-rs", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "api", uid: "uid-api", controller: true }] } });
     assert.equal(facts.workload(p), "a/ReplicaSet/api-rs", "memoised until told");
     const before = facts.workloadsVersion;
     facts.workloadsChanged();

@@ -4,7 +4,7 @@
  * through HTTP against the simulator in the drain specs once the rules are wired into the engine.
  */
 import * as assert from "node:assert/strict";
-import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Status } from "@kubernetes/client-node";
+import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1StatefulSet, V1Status } from "@kubernetes/client-node";
 import { classifyEviction, classifyEvictionError } from "../../components/rotation/evictionAnswer";
 import { expectedScale, neverAllows, serverDecides } from "../../components/rotation/pdbRules";
 import { gracePeriodWarnings, stuckAt, terminatingState } from "../../components/rotation/terminating";
@@ -93,7 +93,7 @@ describe("issue 19 rules (pure)", () => {
   });
 
   describe("case 3: never-allows from the controller's spec.replicas, not status.expectedPods", () => {
-    const sts = { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { namespace: "zk", name: "zk" }, spec: { replicas: 3 } };
+    const sts: V1StatefulSet = { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { namespace: "zk", name: "zk" }, spec: { replicas: 3, selector: { matchLabels: { app: "zk" } }, template: {} } };
     const zkPods = ["zk-0", "zk-1"].map((n) => pod("zk", n, "old-1", { owner: { kind: "StatefulSet", name: "zk" }, labels: { app: "zk" } }));
     // the disruption controller's status while zk-2 is being recreated: expectedPods 2 (len(pods))
     const zkPdb: V1PodDisruptionBudget = pdb("zk", "zk-pdb", { app: "zk" }, { minAvailable: 2 }, { expectedPods: 2, currentHealthy: 2, desiredHealthy: 2, disruptionsAllowed: 0, observedGeneration: 1 });
@@ -105,7 +105,7 @@ describe("issue 19 rules (pure)", () => {
     });
 
     it("still catches the real ones: minAvailable >= replicas, 100%, maxUnavailable 0", () => {
-      const c = Controllers.of({ statefulSets: [{ ...sts, spec: { replicas: 2 } }] });
+      const c = Controllers.of({ statefulSets: [{ ...sts, spec: { ...sts.spec!, replicas: 2 } }] });
       assert.match(neverAllows(zkPdb, expectedScale(zkPdb, zkPods, c)) ?? "", /minAvailable: 2 >= 2/);
       assert.match(neverAllows(pdb("zk", "a", { app: "zk" }, { maxUnavailable: 0 }), 3) ?? "", /maxUnavailable: 0/);
       assert.match(neverAllows(pdb("zk", "b", { app: "zk" }, { minAvailable: "100%" }), 3) ?? "", /100%/);
