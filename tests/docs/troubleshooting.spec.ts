@@ -688,6 +688,38 @@ describe("docs/troubleshooting.md: every failure message is quoted, and every qu
     });
   });
 
+  describe("a workload that tolerates the cordon (issue 19 case 9), on the simulator", () => {
+    let ps: PoolSim | undefined;
+    after(async () => { await ps?.sim.stop(); });
+
+    it("its pods keep coming back to the cordoned pool: the drain stops re-evicting it (re-evictions), the drainer and the CLI", async () => {
+      // Deterministic: shop/cache tolerates node.kubernetes.io/unschedulable and prefers the host with
+      // the fewest pods matching app in (cache, cache-decoy) (ScheduleAnyway); three cache-decoy pods
+      // sit on the only new node, so the scheduler puts each replacement back on the cordoned old-0
+      // (NodeUnschedulable lets it). The plan sees room on the new node: no blocker, a warning.
+      const spread = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["cache", "cache-decoy"] }] } }] };
+      const objects = [
+        ...deployment("shop", "cache", 2, undefined, { spec: { ...spread, tolerations: [{ key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" }] } }),
+        ...deployment("shop", "cache-decoy", 3, undefined, { spec: { nodeSelector: { "cloud.google.com/gke-nodepool": "new" } } }),
+      ];
+      ps = await startPoolSim({ oldNodes: 1, newNodes: 1, objects, waitReady: false });
+      await waitFor("cache on old-0, the decoys on the new node, all Ready", () => ps!.view.allReady());
+      const plan = await rotation(["plan", "--pool", "old"], ps.sim.kubeconfig);
+      assert.equal(plan.code, 0, plan.stdout + plan.stderr);
+      const warning = (plan.stdout + plan.stderr).split("\n").find((l) => l.includes("tolerates the cordon"));
+      assert.ok(warning, plan.stdout + plan.stderr);
+      add("rotation plan", warning!.replace(/^.*?(workload shop\/Deployment\/cache)/, "$1"));
+      const e = await rejects(drainPool(ps.kc, { pool: "old", deadlineMs: 15_000 }));
+      assert.equal(e.reason, "re-evictions");
+      assert.match(e.message, /workload shop\/Deployment\/cache was evicted 4 times for 2 pod\(s\) on the pool/);
+      add("pulumi up (PoolDrainer)", drainerMessage(e));
+      const cli = await rotation(["drain", "--pool", "old", "--deadline", "15s"], ps.sim.kubeconfig);
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(cli.stderr, /^error: workload shop\/Deployment\/cache was evicted \d+ times for 2 pod\(s\) on the pool/m);
+      add("rotation drain", cliFailure(cli.stderr));
+    });
+  });
+
   describe("the page", () => {
     it("every line of every produced message is quoted on the page (a ```message template is found starting within it)", () => {
       if (process.env.TROUBLESHOOTING_DUMP) fs.writeFileSync(process.env.TROUBLESHOOTING_DUMP, produced.map((p) => `### ${p.where}\n${p.text}\n`).join("\n"));

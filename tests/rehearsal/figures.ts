@@ -14,7 +14,7 @@ import { CompareResult, runCompare, workloadCell, minutes } from "./compare";
 import { scaleCaption } from "./scale";
 import { modeLabel, shapeText } from "./report";
 import { claimHeld, RehearsalOptions, RehearsalResult, runRehearsal } from "./run";
-import { DEFAULT_SCENARIO_FILE, TWO_ROLES_SCENARIO_FILE } from "./scenario";
+import { DEFAULT_SCENARIO_FILE, SPANNING_WORKLOAD, TWO_ROLES_SCENARIO_FILE } from "./scenario";
 
 const ROOT = path.resolve(__dirname, "../..");
 export const DOCS_DIR = path.join(ROOT, "docs");
@@ -111,7 +111,8 @@ export interface RunDoc {
     maxDeltaProberMs: number;
     maxDeltaSimulatorMs: number;
     agree: boolean;
-    rows: { workload: string; floor: number; floorSource: string; minReady: number; engine: [number, number]; prober: [number, number] | null; simulatorAtZero: number | null }[];
+    /** `role`: whose drain measured it (a workload with pods on two roles' pools has a row per drain; absent in figures from before it was recorded). */
+    rows: { workload: string; role?: string; floor: number; floorSource: string; minReady: number; engine: [number, number]; prober: [number, number] | null; simulatorAtZero: number | null }[];
   };
   workloads: Record<string, WorkloadDoc>;
 }
@@ -191,6 +192,7 @@ export function runDoc(run: Pick<DocRun, "command" | "picture">, r: RehearsalRes
       agree: r.evidence.agree,
       rows: r.evidence.rows.map((e) => ({
         workload: e.workload,
+        role: e.role,
         floor: e.engine.floor,
         floorSource: e.engine.floorSource,
         minReady: e.engine.minReady,
@@ -255,7 +257,9 @@ export function renderHeadline(doc: FiguresDoc): string[] {
     `- **The drain's own availability evidence agrees with two independent observers**: within ${Math.max(drain.evidence.maxDeltaProberMs, twoRoles.evidence.maxDeltaProberMs)} ms ` +
       `of a separate watch and ${Math.max(drain.evidence.maxDeltaSimulatorMs, twoRoles.evidence.maxDeltaSimulatorMs)} ms of the simulator's record, ` +
       `floors and lowest ready counts ${drain.evidence.agree && twoRoles.evidence.agree ? "identical" : "NOT identical"}.`,
-    `- **Two roles in one update**: drains in parallel, both old pools deleted, ${twoRoles.zeroDowntime ? "zero downtime" : "OUTAGE"} (${s(twoRoles.totalMs)}). ` +
+    `- **Two roles in one update**: drains in parallel, both old pools deleted, ${twoRoles.zeroDowntime ? "zero downtime" : "OUTAGE"} (${s(twoRoles.totalMs)})` +
+      spanningHeadline(twoRoles.workloads[SPANNING_WORKLOAD]) +
+      `. ` +
       (blocked && other
         ? `With \`${blocked.role}\`'s drain blocked: \`${blocked.role}\`'s old pool kept serving (${blocked.oldPoolCordoned} nodes cordoned), ` +
           `\`${other.role}\`'s drained but kept (pending delete)` +
@@ -263,6 +267,21 @@ export function renderHeadline(doc: FiguresDoc): string[] {
           `; ${twoRolesBlocked.workloadPodsKilled} workload pods killed, ${twoRolesBlocked.zeroDowntime ? "zero downtime" : "OUTAGE"} throughout.`
         : ""),
   ];
+}
+
+/**
+ * The two-role line's clause on the workload with a pod on each old pool and no PDB (empty for
+ * figures from before the scenario had it): what the two drains sharing its implicit budget kept.
+ */
+function spanningHeadline(w: WorkloadDoc | undefined): string {
+  if (!w || w.floor === null) return "";
+  const held = w.msAtZero === 0 && w.msBelowFloor === 0;
+  return (
+    `, including \`${SPANNING_WORKLOAD}\` (${w.replicas} replicas, no PDB, a pod on each old pool): ` +
+    (held
+      ? `min ready ${w.minReady}, never below its implicit floor of ${w.floor} (each drain counts the other's evictions of it)`
+      : `**${w.msAtZero} ms at zero ready, ${w.msBelowFloor} ms below its floor of ${w.floor}** (min ready ${w.minReady})`)
+  );
 }
 
 /** The headline's line on the comparison with what a user would pick instead. */
@@ -384,9 +403,10 @@ export function renderFigures(doc: FiguresDoc): string {
   out.push("| run | workload | floor (engine's source) | min ready | ms at zero: engine / prober / simulator | ms below floor: engine / prober |");
   out.push("|---|---|---|---|---|---|");
   for (const [name, r] of [["default", drain], ["two roles", twoRoles]] as const) {
+    const twice = (w: string) => r.evidence.rows.filter((x) => x.workload === w).length > 1;
     for (const e of r.evidence.rows) {
       out.push(
-        `| ${name} | \`${e.workload}\` | ${e.floor} (${e.floorSource}) | ${e.minReady} | ${e.engine[0]} / ${e.prober?.[0] ?? "?"} / ${e.simulatorAtZero ?? "?"} | ${e.engine[1]} / ${e.prober?.[1] ?? "?"} |`,
+        `| ${name} | \`${e.workload}\`${e.role && twice(e.workload) ? ` (${e.role}'s drain)` : ""} | ${e.floor} (${e.floorSource}) | ${e.minReady} | ${e.engine[0]} / ${e.prober?.[0] ?? "?"} / ${e.simulatorAtZero ?? "?"} | ${e.engine[1]} / ${e.prober?.[1] ?? "?"} |`,
       );
     }
   }

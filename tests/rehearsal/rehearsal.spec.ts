@@ -17,7 +17,7 @@ import { FIGURES_FILE, FiguresDoc, runDoc } from "./figures";
 import { decodePoints } from "./picture";
 import { formatSummary } from "./report";
 import { claimHeld, RehearsalResult, runRehearsal } from "./run";
-import { TWO_ROLES_SCENARIO_FILE } from "./scenario";
+import { SPANNING_WORKLOAD, TWO_ROLES_SCENARIO_FILE } from "./scenario";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -333,8 +333,20 @@ describe("rehearsal: two roles (app, batch) rotated in one update", function () 
     it("nothing serving was lost: zero downtime on both pools, implicit floors included; the evidence agrees", () => {
       assertZeroDowntime(r);
       assert.equal(r.workloads["jobs/StatefulSet/indexer"].floor, 2, "implicit 25% of 3");
-      assertEvidenceAgrees(r, ["shop/Deployment/web", "shop/Deployment/api", "jobs/Deployment/consumer", "jobs/StatefulSet/indexer"]);
+      assertEvidenceAgrees(r, ["shop/Deployment/web", "shop/Deployment/api", "jobs/Deployment/consumer", "jobs/StatefulSet/indexer", SPANNING_WORKLOAD]);
       assert.equal(path.basename(r.picture), "rehearsal-two-roles-drain.svg");
+    });
+
+    it("a workload with a pod on EACH old pool and no PDB (shop/web-cache) never went below its implicit floor nor to zero: the two drains share its budget", () => {
+      // Both drains had one of its pods to move (each drain reports the workloads of its own pool).
+      for (const role of r.roles) {
+        assert.ok(role.drain!.output.some((l) => l.includes(`availability ${SPANNING_WORKLOAD}: 2 replica(s), floor 1 (implicit 25%)`)), `${role.role}'s drain moved a ${SPANNING_WORKLOAD} pod`);
+      }
+      const w = r.workloads[SPANNING_WORKLOAD];
+      assert.deepEqual([w.replicas, w.floor, w.floorSource], [2, 1, "implicit 25%"]);
+      assert.equal(w.simulator!.floor, null, "no PDB: nothing on the API server protected it");
+      assert.ok(w.minReady >= 1 && w.simulator!.minReady >= 1, `min Ready ${w.minReady} (prober), ${w.simulator!.minReady} (simulator)`);
+      assert.deepEqual([w.msBelowFloor, w.msAtZero, w.simulator!.msAtZero], [0, 0, 0]);
     });
   });
 

@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--default-budget <budget>", 'override every role\'s drain.defaultBudget (N, "N%" or "none": shows what the implicit budget protects)')
     .option("--block <role>", "block that role's drain with a PDB allowing no disruption (repeatable): shows what the engine deletes and keeps", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--retry", "with --block: then apply the operator's fix (scale the blocked workload up by one) and run the next pulumi up, which retries the pending deletes")
-    .option("--rollback", "rehearse docs/promotion.md's rollback runbook instead: a bad version whose nodes break readiness, then kubectl drain + the rollback bump")
+    .option("--rollback", "rehearse docs/promotion.md's rollback runbook instead: a bad version whose nodes break readiness, then the engine's drain of the bad pool + the rollback bump")
     .option("--json", "print the result as one JSON document on stdout (progress stays on stderr)")
     .option("--out <dir>", "directory for the SVG timeline (default: <tmp>/nodepool-rotation-rehearsal)")
     .option("--compare", "run the same rotation through this tool, GKE's surge / blue-green / autoscaled blue-green upgrades, GKE's pool deletion and kubectl drain node by node, and print one table")

@@ -1,7 +1,7 @@
 /**
  * docs/promotion.md's rollback runbook, played by tests/rehearsal/rollback.ts: a bad version whose
  * nodes break readiness stops the drain (the good pool kept serving, uncordoned), then the runbook's
- * kubectl drain of the bad pool + same-day rollback bump + `pulumi up` moves everything onto a pool of the good version and
+ * engine's drain of the bad pool (`npm run rotation -- drain`) + same-day rollback bump + `pulumi up` moves everything onto a pool of the good version and
  * deletes both others, without a workload pod killed or a PDB floor broken. Plus the prod order:
  * the prod gate accepts a rollback only once staging has verified it.
  */
@@ -27,6 +27,17 @@ describe("rehearsal: rollback of a bad version (docs/promotion.md runbook)", fun
     assert.ok(r.badUp.unreadyOnBadPool >= 1, "pods moved to the bad pool and stayed unready there");
     assert.equal(r.badUp.goodPoolCordonedAfter, 0, "the good pool serves again (uncordoned)");
     assert.deepEqual(r.badUp.pendingDeletes.sort(), [`drainer of ${r.pools.good}`, `pool ${r.pools.good}`].sort());
+  });
+
+  it("the engine's own drain empties the bad pool: its unready pods, the PDB-covered one included, are offered to the Eviction API, which lets them go (IfHealthyBudget)", () => {
+    assert.ok(r.badUp.unreadyPods.some((p) => p.startsWith("shop/web-")), `a pod of shop/web (PDB minAvailable 3, at its floor) sat unready on the bad pool: ${r.badUp.unreadyPods}`);
+    assert.equal(r.emptied.with, "engine");
+    assert.match(r.emptied.command, /^npm run rotation -- drain --kubeconfig <kubeconfig> --pool /);
+    assert.equal(r.emptied.code, 0, r.emptied.output);
+    // Each pod that sat unready on the bad pool was evicted (none waited for a budget the workload at its floor never had).
+    const evicted = Number(/drained: (\d+) evicted/.exec(r.emptied.output)?.[1]);
+    assert.equal(evicted, r.badUp.unreadyOnBadPool, r.emptied.output);
+    assert.doesNotMatch(r.emptied.output, /deadline/);
   });
 
   it("the same-day rollback bump gets a new name through revision 1 (the good version's name for that day is taken)", () => {
@@ -63,7 +74,7 @@ describe("rehearsal: rollback of a bad version (docs/promotion.md runbook)", fun
   it("docs/promotion.md's runbook names these steps in this order", () => {
     const page = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "promotion.md"), "utf8");
     const runbook = page.slice(page.indexOf("## Rolling back a bad version"));
-    const order = ["kubectl drain -l cloud.google.com/gke-nodepool=", "npm run bump -- --stack staging --role app --version", "pulumi up -s staging", "npm run promote -- --from staging --to prod", "pulumi up -s prod"];
+    const order = ["npm run rotation -- drain --kubeconfig", "npm run bump -- --stack staging --role app --version", "pulumi up -s staging", "npm run promote -- --from staging --to prod", "pulumi up -s prod"];
     let at = 0;
     for (const step of order) {
       const i = runbook.indexOf(step, at);

@@ -9,10 +9,12 @@
  *      the real dynamic-provider host. The drain moves what the budgets allow, the moved pods never
  *      become Ready on B, the budgets stay exhausted, and at the deadline the drain fails closed:
  *      A uncordoned and kept (pending delete), the update fails;
- *   3. the runbook: `kubectl drain` B (the real kubectl: cordoned, its unready pods evicted — the
- *      Eviction API allows an unready pod to go while its PDB is at the floor — and back on A),
- *      then `npm run bump -- --version <good>` the same day, which sets `revision: 1` because the
- *      good version's name for that day is A's, still in use: pool C;
+ *   3. the runbook: empty B with the engine's own drain, `npm run rotation -- drain --pool B` (the
+ *      real CLI in its own process: B cordoned, its unready pods offered to the Eviction API, which
+ *      lets an unready pod go while its PDB's healthy pods meet the floor — IfHealthyBudget — and
+ *      back on A), or with the documented alternative `kubectl drain` (`emptyBadPoolWith:
+ *      "kubectl"`, the real kubectl); then `npm run bump -- --version <good>` the same day, which
+ *      sets `revision: 1` because the good version's name for that day is A's, still in use: pool C;
  *   4. `pulumi up`: C is created, then B's drainer (replaced) and A's (pending) drain both pools into
  *      C in one batch (B is empty), the pool guard re-checks each, and both are deleted.
  *
@@ -52,7 +54,9 @@ export interface RollbackResult {
   /** What `npm run bump` printed for the rollback (its stdout and notes). */
   bumpOutput: string[];
   /** The first `pulumi up` (to the bad version). */
-  badUp: { ok: boolean; drain: DrainResult | undefined; goodPoolCordonedAfter: number; unreadyOnBadPool: number; pendingDeletes: string[] };
+  badUp: { ok: boolean; drain: DrainResult | undefined; goodPoolCordonedAfter: number; unreadyOnBadPool: number; unreadyPods: string[]; pendingDeletes: string[] };
+  /** How the bad pool was emptied before the rollback bump, and what that command printed. */
+  emptied: { with: "engine" | "kubectl"; command: string; code: number; output: string };
   /** The `pulumi up` after the rollback bump. */
   rollbackUp: { ok: boolean; drains: Record<string, DrainResult>; guards: Record<string, string>; errors: string[]; pendingDeletes: string[] };
   /** Pools left, and where every workload pod runs at the end. */
@@ -68,6 +72,15 @@ export const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
 function kubectl(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(KUBECTL, args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, KUBECONFIG: path.join(dir, "kubeconfig"), KUBECACHEDIR: path.join(dir, "cache") }, timeout: 90_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs `npm run rotation -- ARGS` (the engine's CLI, components/rotation/cli.ts) in its own process, as an operator does. */
+function rotationCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, "node_modules/ts-node/dist/bin.js"), "components/rotation/cli.ts", ...args], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, timeout: 120_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof (err as any).code === "number" ? (err as any).code : 1) : 0, stdout, stderr }),
     );
   });
@@ -92,7 +105,7 @@ function appPool(dir: string) {
 }
 
 /** Runs the rollback rehearsal; always stops the simulator and the drainer hosts. */
-export async function runRollbackRehearsal(opts: { log?: (line: string) => void; deadlineMinutes?: number } = {}): Promise<RollbackResult> {
+export async function runRollbackRehearsal(opts: { log?: (line: string) => void; deadlineMinutes?: number; emptyBadPoolWith?: "engine" | "kubectl" } = {}): Promise<RollbackResult> {
   const log = opts.log ?? (() => {});
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rollback-rehearsal-"));
   let sim: Simulator | undefined;
@@ -174,23 +187,35 @@ export async function runRollbackRehearsal(opts: { log?: (line: string) => void;
     delete drains[b.name];
     const badNodes = (await view.nodes(b.name)).map((n) => n.metadata!.name!);
     const pods = (await core.listPodForAllNamespaces()).items;
-    const unreadyOnBad = pods.filter((p) => badNodes.includes(p.spec?.nodeName ?? "") && !p.metadata?.ownerReferences?.some((o) => o.kind === "DaemonSet") && !p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
+    const unreadyPods = pods
+      .filter((p) => badNodes.includes(p.spec?.nodeName ?? "") && !p.metadata?.ownerReferences?.some((o) => o.kind === "DaemonSet") && !p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+      .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+    const unreadyOnBad = unreadyPods.length;
     const badUp = {
       ok: up1.ok,
       drain: drains[a.name],
       goodPoolCordonedAfter: (await view.nodes(a.name)).filter((n) => n.spec?.unschedulable).length,
       unreadyOnBadPool: unreadyOnBad,
+      unreadyPods,
       pendingDeletes: pending(),
     };
     log(`pulumi up (bad version): ${up1.ok ? "succeeded" : "failed"}; pending deletes: ${badUp.pendingDeletes.join(", ")}; ${unreadyOnBad} pod(s) unready on ${b.name}`);
 
-    // 3. The runbook: `kubectl drain` the bad pool (the real kubectl: cordon, then the Eviction API,
-    // which lets unready pods go while their PDB is at its floor); its pods come back on the good
-    // pool. Then bump back to the good version the same day.
+    // 3. The runbook: empty the bad pool (cordon, then the Eviction API, which lets unready pods go
+    // while their PDB's healthy pods meet its floor); its pods come back on the good pool. With the
+    // engine's drain (the default) or kubectl drain (the runbook's alternative). Then bump back to
+    // the good version the same day.
     s.writeKubeconfig(path.join(dir, "kubeconfig"));
-    const drained = await kubectl(dir, ["drain", "-l", `cloud.google.com/gke-nodepool=${b.name}`, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"]);
-    log(`kubectl drain ${b.name}: exit ${drained.code}`);
-    if (drained.code !== 0) throw new Error(`rollback rehearsal: kubectl drain of the bad pool failed (exit ${drained.code}):\n${drained.stderr}`);
+    const how = opts.emptyBadPoolWith ?? "engine";
+    const args =
+      how === "engine"
+        ? ["drain", "--kubeconfig", path.join(dir, "kubeconfig"), "--pool", b.name, "--delete-emptydir-data", "--deadline", "60s"]
+        : ["drain", "-l", `cloud.google.com/gke-nodepool=${b.name}`, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"];
+    const drained = how === "engine" ? await rotationCli(args) : await kubectl(dir, args);
+    const command = `${how === "engine" ? "npm run rotation --" : "kubectl"} ${args.join(" ").replace(path.join(dir, "kubeconfig"), "<kubeconfig>")}`;
+    log(`${command}: exit ${drained.code}`);
+    if (drained.code !== 0) throw new Error(`rollback rehearsal: ${command} failed (exit ${drained.code}):\n${drained.stdout}${drained.stderr}`);
+    const emptied = { with: how, command, code: drained.code, output: drained.stdout + drained.stderr };
     await wait("workloads Ready again on the good pool", () => view.allDeploymentsReady());
     await bump(dir, ["--role", "app", "--version", a.pool.version], day, bumpOutput);
     const c = appPool(dir);
@@ -216,6 +241,7 @@ export async function runRollbackRehearsal(opts: { log?: (line: string) => void;
       rollbackRevision: c.pool.revision,
       bumpOutput,
       badUp,
+      emptied,
       rollbackUp: { ok: up2.ok, drains: { ...drains }, guards, errors: up2.errors, pendingDeletes: pending() },
       poolsLeft: [...new Set(nodes.map((n) => n.metadata?.labels?.["cloud.google.com/gke-nodepool"] ?? "?"))].sort(),
       podsByPool,
@@ -244,7 +270,7 @@ export function formatRollback(r: RollbackResult): string {
     `rollback rehearsal: ${rollbackHeld(r) ? "held" : "DID NOT HOLD"}`,
     `  good ${r.pools.good} (${r.goodVersion}) -> bad ${r.pools.bad} (${BAD_VERSION}, pods never Ready on its nodes)`,
     `  pulumi up to the bad version: ${r.badUp.ok ? "succeeded" : "failed"} — drain ${r.badUp.drain?.ok ? "done" : "stopped"}, good pool cordoned nodes ${r.badUp.goodPoolCordonedAfter}, ${r.badUp.unreadyOnBadPool} pod(s) unready on the bad pool; pending: ${r.badUp.pendingDeletes.join(", ")}`,
-    `  kubectl drain of the bad pool; rollback bump -> ${r.pools.rollback} (revision ${r.rollbackRevision ?? "none"})`,
+    `  bad pool emptied with \`${r.emptied.command}\` (exit ${r.emptied.code}); rollback bump -> ${r.pools.rollback} (revision ${r.rollbackRevision ?? "none"})`,
     `  pulumi up after the rollback: ${r.rollbackUp.ok ? "succeeded" : "failed"}; pools left: ${r.poolsLeft.join(", ")}; pods: ${Object.entries(r.podsByPool).map(([p, n]) => `${n} on ${p}`).join(", ")}`,
     `  shop/Deployment/web (PDB minAvailable 3 of 4): ${web?.msBelowFloor ?? "?"} ms below floor, ${web?.msAtZero ?? "?"} ms at zero; workload pods killed: ${r.report.workloadPodsDeletedWithoutEviction}`,
   ].join("\n");

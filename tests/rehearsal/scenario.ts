@@ -30,6 +30,9 @@ export const DEFAULT_SCENARIO_FILE = path.join(__dirname, "default-scenario.yaml
 /** Two roles (app, batch) rotated in one update, their drains in parallel (`npm run rehearse -- --scenario …`). */
 export const TWO_ROLES_SCENARIO_FILE = path.join(__dirname, "two-roles-scenario.yaml");
 
+/** The two-role scenario's workload with a pod on each role's old pool and no PDB: only the implicit budget shared by the two drains protects it. */
+export const SPANNING_WORKLOAD = "shop/Deployment/web-cache";
+
 /** The keys of ConfigMap kube-system/rehearsal (each may be given per role as `<role>.<key>`). */
 export const REHEARSAL_KEYS = [
   "env", "fromVersion", "fromRotatedOn", "toVersion", "toRotatedOn",
