@@ -51,6 +51,9 @@ export function budgetWaitLine(workload: string, held: readonly Reservation[], o
   const by = new Map<string, number>();
   for (const r of held) by.set(`${r.pool} (${r.holder})`, (by.get(`${r.pool} (${r.holder})`) ?? 0) + 1);
   const who = [...by].map(([h, n]) => `${n} by the drain of pool ${h}`).join(", ");
+  // A Lease refusal whose cause already shows in this drain's watch (the other drain's evicted pods are
+  // no longer Ready) leaves no unreflected reservation to name: say what the count is, not "()".
+  if (!held.length) return `waiting for the implicit budget of ${workload}: ${o.ready} Ready, floor ${o.floor}; another drain's disruptions of it (in the budget Lease) leave none for this drain`;
   return `waiting for the implicit budget of ${workload}: ${o.ready} Ready, floor ${o.floor}, ${held.length} disruption(s) in progress by another drain (${who})`;
 }
 

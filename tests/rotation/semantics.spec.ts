@@ -272,6 +272,10 @@ describe("issue 19 rules (pure)", () => {
       // once the first eviction shows in the second drain's watch (web-a no longer Ready), the reservation is not counted twice
       ready.delete("web/web-a");
       assert.equal(implicitLeft({ ready: 1, floor: 1, ownUnreflected: 0, othersUnreflected: unreflected(b.others("pool-b", "web/Deployment/web"), (p) => ready.has(p)).length }), 0);
+      // ... and the wait line then names no holder, but still says why (never an empty "()")
+      const shown = budgetWaitLine("web/Deployment/web", unreflected(b.others("pool-b", "web/Deployment/web"), (p) => ready.has(p)), { ready: 1, floor: 1 });
+      assert.doesNotMatch(shown, /\(\)/);
+      assert.match(shown, /another drain's disruptions of it \(in the budget Lease\) leave none for this drain/);
       b.releaseAll("pool-a");
       assert.deepEqual(b.others("pool-b", "web/Deployment/web"), []);
     });
