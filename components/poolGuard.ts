@@ -37,6 +37,7 @@
 import * as k8s from "@kubernetes/client-node";
 import * as pulumi from "@pulumi/pulumi";
 import type { DrainConfig } from "./config";
+import { CORDONED_ANNOTATION, GKE_POOL_LABEL } from "./contracts";
 import { DRAIN_DEFAULTS, isDrainError, DrainOptions, DrainSummary, KubeClient, Plan, PlanOptions, PodPlan, ROLE_LABEL, drainOptionsFor, drainPool, errorText, planPool, uncordonNodes } from "./rotation";
 
 /** The hook's name, stored in the state of every guarded pool. Never rename it (see above). */
@@ -138,7 +139,11 @@ export async function guardPoolDelete(
     log(`no nodes left in pool ${pool}: deleting it moves nothing`);
     return { pool, outcome: "no-nodes", found: [], evicted: 0 };
   }
-  if (plan.pinnedVolumes.length) throw new Error(`${volumeRefusal(target, plan)} The pool was NOT deleted and keeps serving; Pulumi keeps it pending deletion. Move the data (or add replacement nodes that can reach it), then run \`pulumi up\` again.`);
+  if (plan.pinnedVolumes.length) {
+    // The pool's drainer usually drained and cordoned it already: giving up must not leave it
+    // cordoned (a pod waiting for its local volume could not come back to the node that holds it).
+    throw new Error(`${volumeRefusal(target, plan)} ${await uncordonOurCordons(kc, pool, log)} Move the data (or add replacement nodes that can reach it), then run \`pulumi up\` again.`);
+  }
   const found = podsToMove(plan).map((p) => `${p.namespace}/${p.name}`);
   if (found.length === 0) {
     log(`pool ${pool} (${plan.nodes.length} node(s)) runs no pod a drain would move: deleting it`);
@@ -192,7 +197,26 @@ function volumeRefusal(target: GuardedPool, plan: Plan): string {
  * nodes that drain cordoned, so the kept pool keeps serving. Returns the sentence for the error.
  */
 async function uncordonAfterRefusal(kc: k8s.KubeConfig, summary: DrainSummary, log: (line: string) => void): Promise<string> {
-  const done = await uncordonNodes(new KubeClient(kc), summary.cordoned, DRAIN_DEFAULTS.concurrency, log);
+  return uncordonSentence(await uncordonNodes(new KubeClient(kc), summary.cordoned, DRAIN_DEFAULTS.concurrency, log));
+}
+
+/**
+ * The delete is refused before the guard drained anything: uncordons the pool's nodes this tool
+ * cordoned (an earlier drain's, found by CORDONED_ANNOTATION), so the kept pool keeps serving.
+ */
+async function uncordonOurCordons(kc: k8s.KubeConfig, pool: string, log: (line: string) => void): Promise<string> {
+  const client = new KubeClient(kc);
+  let ours: string[];
+  try {
+    const nodes = await client.listNodes(Date.now() + 30_000, `${GKE_POOL_LABEL}=${pool}`);
+    ours = nodes.items.filter((n) => n.spec?.unschedulable && n.metadata?.annotations?.[CORDONED_ANNOTATION]).map((n) => n.metadata?.name ?? "").filter(Boolean);
+  } catch (e) {
+    return `The pool was NOT deleted, but its nodes could not be listed to uncordon them (${errorText(e, kc)}): run \`kubectl uncordon\` on the nodes of pool ${pool} that carry ${CORDONED_ANNOTATION}.`;
+  }
+  return uncordonSentence(await uncordonNodes(client, ours, DRAIN_DEFAULTS.concurrency, log));
+}
+
+function uncordonSentence(done: { uncordoned: string[]; failed: string[] }): string {
   return done.failed.length
     ? `The pool was NOT deleted, but ${done.failed.length} node(s) could NOT be uncordoned: run \`kubectl uncordon ${done.failed.join(" ")}\`.`
     : `The pool was NOT deleted and keeps serving${done.uncordoned.length ? ` (uncordoned ${done.uncordoned.join(", ")})` : ""}; Pulumi keeps it pending deletion.`;

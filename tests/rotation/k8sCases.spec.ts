@@ -9,6 +9,7 @@ import * as k8s from "@kubernetes/client-node";
 import { drainPool, isDrainError, planPool } from "../../components/rotation";
 import { rejects } from "../support/drain";
 import { guardPoolDelete } from "../../components/poolGuard";
+import { CORDONED_ANNOTATION } from "../../components/contracts";
 import { startSimulator, Simulator } from "../simulator";
 import { deployment, nodeManifest, PoolSim, podSpec, POOL, runCli, scenario, startPoolSim, View, waitFor } from "./sim";
 
@@ -53,8 +54,15 @@ describe("issue 19: Kubernetes semantics the drain must match (simulator, HTTP)"
     assert.equal(e.reason, "blocked");
     assert.equal(ps.sim.report().evictions, 0, "nothing evicted");
     for (const n of await ps.view.nodes("old")) assert.ok(!n.spec?.unschedulable, "old pool uncordoned");
-    await assert.rejects(guardPoolDelete(ps.kc, { pool: "old", clusterId: "p/europe-west1/c" }), /claim db\/cache .*local-ssd-old-0/);
+    // The pool's drainer had cordoned it (as after a drain that succeeded before the volume mattered):
+    // the guard's refusal gives the pool back, uncordoned, rather than keep it cordoned while it waits.
+    const core = ps.kc.makeApiClient(k8s.CoreV1Api);
+    await core.patchNode({ name: "old-0", body: { metadata: { annotations: { [CORDONED_ANNOTATION]: new Date().toISOString() } }, spec: { unschedulable: true } } }, MERGE);
+    await assert.rejects(guardPoolDelete(ps.kc, { pool: "old", clusterId: "p/europe-west1/c" }), /claim db\/cache .*local-ssd-old-0.*keeps serving \(uncordoned old-0\)/s);
     assert.equal(ps.sim.report().evictions, 0, "the guard moved nothing either");
+    const old0 = await core.readNode({ name: "old-0" });
+    assert.ok(!old0.spec?.unschedulable, "the guard's refusal uncordoned old-0");
+    assert.equal(old0.metadata?.annotations?.[CORDONED_ANNOTATION], undefined, "and removed this tool's cordon annotation");
   });
 
   it("case 3: a StatefulSet of 3 under an integer minAvailable 2 drains although the lagging disruption controller publishes expectedPods 2", async () => {
